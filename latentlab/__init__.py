@@ -1,0 +1,16 @@
+"""latentlab: maximum likelihood with incomplete data by Expectation-Maximization."""
+
+from .em import EMResult, fit_em
+from .exceptions import BoundaryWarning, ConvergenceWarning, MonotonicityError, NumericalError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "fit_em",
+    "EMResult",
+    "ConvergenceWarning",
+    "BoundaryWarning",
+    "MonotonicityError",
+    "NumericalError",
+    "__version__",
+]

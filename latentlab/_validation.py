@@ -1,0 +1,83 @@
+"""Input checks shared by the estimators. Each raises ``ValueError`` (or
+``TypeError``) whose message names the input, the offending value and what was
+expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["as_array", "check_finite", "check_counts", "check_sample_weight", "check_n_components"]
+
+
+def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
+    """``x`` (array-like or pandas object) as a numpy array with ``ndim`` dimensions."""
+    if isinstance(x, (pd.Series, pd.DataFrame)):
+        x = x.to_numpy()
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be numeric array-like; got {type(x).__name__} ({err})") from None
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and arr.ndim not in allowed:
+        raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s); got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; at least one observation is needed")
+    return arr
+
+
+def _first_bad(mask: np.ndarray) -> str:
+    idx = np.argwhere(mask)[0]
+    return str(int(idx[0])) if idx.size == 1 else str(tuple(int(i) for i in idx))
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise if any entry of ``arr`` is NaN or infinite."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), the first at index "
+            f"{_first_bad(bad)}: {arr[tuple(np.argwhere(bad)[0])]!r}"
+        )
+    return arr
+
+
+def check_counts(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise unless every entry is a finite non-negative integer; return int64."""
+    check_finite(arr, name)
+    for bad, what in ((arr < 0, "negative"), (arr != np.round(arr), "non-integer")):
+        if bad.any():
+            raise ValueError(
+                f"{name} must hold non-negative integer counts; index {_first_bad(bad)} is {what}: "
+                f"{arr[tuple(np.argwhere(bad)[0])]!r}"
+            )
+    return arr.astype(np.int64)
+
+
+def check_sample_weight(weights, n: int, name: str = "weights") -> np.ndarray:
+    """Non-negative finite weights of length ``n`` (None: all ones)."""
+    if weights is None:
+        return np.ones(n)
+    w = as_array(weights, name, ndim=1)
+    if w.shape[0] != n:
+        raise ValueError(f"{name} has length {w.shape[0]} but the data have {n} rows")
+    check_finite(w, name)
+    if (w < 0).any():
+        raise ValueError(f"{name} must be non-negative; index {_first_bad(w < 0)} is {w[w < 0][0]!r}")
+    if w.sum() <= 0:
+        raise ValueError(f"{name} sum to zero: no observation carries weight")
+    return w
+
+
+def check_n_components(n_components, n_distinct: int, what: str = "distinct values") -> int:
+    """An integer number of components between 1 and the number of ``what``."""
+    if not isinstance(n_components, (int, np.integer)) or isinstance(n_components, bool):
+        raise TypeError(f"n_components must be an integer; got {n_components!r}")
+    if n_components < 1:
+        raise ValueError(f"n_components must be at least 1; got {n_components}")
+    if n_components > n_distinct:
+        raise ValueError(
+            f"n_components={n_components} is more than the {n_distinct} {what} in the data; "
+            "the extra components would not be identifiable"
+        )
+    return int(n_components)

@@ -1,0 +1,29 @@
+"""The EM engine: one loop, one convergence rule, SQUAREM, restarts and
+standard errors for every model. See :mod:`latentlab.em.engine` for the rule
+and :mod:`latentlab.em.model` for the contract a model implements."""
+
+from .constraints import Constraint, Positive, Real, Simplex, UnitInterval
+from .engine import as_generator, fit_em, restart_generators
+from .estimator import EMEstimator, NotFittedError
+from .inference import covariance, numerical_hessian, wald_table
+from .model import EMModel, ParamSpace
+from .result import EMResult
+
+__all__ = [
+    "EMModel",
+    "EMResult",
+    "EMEstimator",
+    "NotFittedError",
+    "ParamSpace",
+    "Constraint",
+    "Real",
+    "Positive",
+    "UnitInterval",
+    "Simplex",
+    "fit_em",
+    "restart_generators",
+    "as_generator",
+    "covariance",
+    "numerical_hessian",
+    "wald_table",
+]

@@ -1,0 +1,273 @@
+"""The EM loop shared by every model: convergence, restarts, SQUAREM, guard.
+
+Convergence rule (the same for every model)
+-------------------------------------------
+A fit has converged when one plain EM step from the current point raises the
+observed log-likelihood by at most ``tol * (1 + |loglik|)``:
+
+    loglik(F(theta)) - loglik(theta) <= tol * (1 + |loglik(F(theta))|).
+
+It is a relative change of the *total* log-likelihood (so it does not depend on
+the sample size, unlike an absolute rule on the total, and it is not a
+per-sample mean either). Under SQUAREM the same test is applied to the first EM
+step of each cycle, so both schemes stop by one rule.
+
+Monotonicity guard
+------------------
+EM never lowers the observed log-likelihood. When a plain EM step lowers it by
+more than ``model.monotone_rtol * (1 + |loglik|)`` the loop raises
+:class:`latentlab.MonotonicityError` naming the model and the iteration.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
+from .model import EMModel
+from .result import EMResult
+from .squarem import StepLength, extrapolate
+
+__all__ = ["fit_em", "restart_generators", "as_generator"]
+
+
+def as_generator(random_state) -> np.random.Generator:
+    """A Generator from None, an int, a SeedSequence or a Generator (returned as is)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return restart_generators(random_state, 1)[0]
+
+
+def restart_generators(random_state, n: int) -> list[np.random.Generator]:
+    """``n`` independent generators from one seed (int, None, SeedSequence or Generator)."""
+    if isinstance(random_state, np.random.Generator):
+        seed = np.random.SeedSequence(int(random_state.integers(2**63)))
+    elif isinstance(random_state, np.random.SeedSequence):
+        seed = random_state
+    elif random_state is None or isinstance(random_state, (int, np.integer)):
+        seed = np.random.SeedSequence(random_state)
+    else:
+        raise TypeError(
+            f"random_state must be None, an int, a SeedSequence or a Generator; got {type(random_state).__name__}"
+        )
+    return [np.random.default_rng(s) for s in seed.spawn(n)]
+
+
+class _Run:
+    """One restart: the current point, its E-step output and the bookkeeping."""
+
+    def __init__(self, model: EMModel, data: Any, restart: int, bar, callback):
+        self.model, self.data, self.restart = model, data, restart
+        self.space = model.space
+        self.bar, self.callback = bar, callback
+        self.n_evals = 0
+        self.trace: list[float] = []
+        self.trace_evals: list[int] = []
+        self.iteration = 0
+
+    # -- evaluations ----------------------------------------------------------
+    def evaluate(self, params, *, strict: bool = True):
+        """E-step at ``params``; with ``strict`` a non-finite log-likelihood raises."""
+        self.n_evals += 1
+        if strict:
+            stats, ll = self.model.e_step(self.data, params)
+        else:
+            with np.errstate(all="ignore"):
+                stats, ll = self.model.e_step(self.data, params)
+        ll = float(ll)
+        if strict and not np.isfinite(ll):
+            raise NumericalError(
+                f"{self.model.name}: the log-likelihood is {ll} at iteration {self.iteration} "
+                f"(restart {self.restart}); the parameters left the region where the data have positive probability"
+            )
+        return stats, ll
+
+    def m_step(self, stats):
+        params = self.model.m_step(stats)
+        if not self.space.is_valid(params):
+            raise NumericalError(
+                f"{self.model.name}: the M-step at iteration {self.iteration} (restart {self.restart}) "
+                f"returned parameters outside their space: {params}"
+            )
+        return params
+
+    def guard(self, ll_new: float, ll_old: float) -> None:
+        if ll_new < ll_old - self.model.monotone_rtol * (1.0 + abs(ll_old)):
+            raise MonotonicityError(
+                f"{self.model.name}: plain EM lowered the log-likelihood at iteration {self.iteration} "
+                f"(restart {self.restart}) from {ll_old!r} to {ll_new!r}; EM never does this, so the "
+                "E- or M-step of this model is wrong"
+            )
+
+    def record(self, params, ll: float, change: float) -> None:
+        self.trace.append(ll)
+        self.trace_evals.append(self.n_evals)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loglik=f"{ll:.6f}", change=f"{change:.2e}", refresh=False)
+        if self.callback is not None:
+            self.callback(self.iteration, params, ll)
+
+    # -- schemes ------------------------------------------------------------
+    def plain(self, params, tol: float, max_iter: int):
+        stats, ll = self.evaluate(params)
+        self.trace, self.trace_evals = [ll], [self.n_evals]
+        for self.iteration in range(1, max_iter + 1):
+            new = self.m_step(stats)
+            stats, ll_new = self.evaluate(new)
+            self.guard(ll_new, ll)
+            change, params, ll = ll_new - ll, new, ll_new
+            self.record(params, ll, change)
+            if change <= tol * (1.0 + abs(ll)):
+                return params, ll, True
+        return params, ll, False
+
+    def squarem(self, params, tol: float, max_iter: int):
+        steps = StepLength()
+        stats0, ll0 = self.evaluate(params)
+        self.trace, self.trace_evals = [ll0], [self.n_evals]
+        for self.iteration in range(1, max_iter + 1):
+            p1 = self.m_step(stats0)
+            stats1, ll1 = self.evaluate(p1)
+            self.guard(ll1, ll0)
+            if ll1 - ll0 <= tol * (1.0 + abs(ll1)):
+                self.record(p1, ll1, ll1 - ll0)
+                return p1, ll1, True
+            p2 = self.m_step(stats1)
+            x0, x1, x2 = (self.space.flatten(p) for p in (params, p1, p2))
+            r, v = x1 - x0, x2 - 2.0 * x1 + x0
+            step = steps.propose(r, v)
+            x, step = extrapolate(
+                x0, r, v, step, lambda x: self.space.is_valid(self.space.unflatten(x, params))
+            )
+            if x is None:  # the plain point x2: a step of length 1 that cannot fail
+                steps.update(step, accepted=True)
+                new = p2
+                stats_new, ll_new = self.evaluate(p2)
+                self.guard(ll_new, ll1)
+            else:
+                new = self.space.unflatten(x, params)
+                stats_new, ll_new = self.evaluate(new, strict=False)
+                accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
+                steps.update(step, accepted)
+                if not accepted:  # fall back on the plain EM point
+                    new = p2
+                    stats_new, ll_new = self.evaluate(p2)
+                    self.guard(ll_new, ll1)
+            change = ll_new - ll0
+            params, stats0, ll0 = new, stats_new, ll_new
+            self.record(params, ll0, change)
+        return params, ll0, False
+
+
+def _check_settings(tol, max_iter, n_init, accelerate):
+    if not (isinstance(tol, (float, int)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number; got {tol!r}")
+    for name, value in (("max_iter", max_iter), ("n_init", n_init)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    if accelerate not in (None, "squarem"):
+        raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
+
+
+def fit_em(
+    model: EMModel,
+    data: Any,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 1000,
+    n_init: int = 1,
+    accelerate: str | None = None,
+    random_state=None,
+    init_params=None,
+    progress: bool = False,
+    callback: Callable[[int, Any, float], None] | None = None,
+    std_errors: bool = False,
+) -> EMResult:
+    """Fit ``model`` to ``data`` by EM and return an :class:`EMResult`.
+
+    Parameters
+    ----------
+    model : an :class:`~latentlab.em.EMModel`.
+    data : whatever the model's ``e_step`` takes (estimators validate it first).
+    tol : relative tolerance of the convergence rule (module docstring).
+    max_iter : iterations per restart (EM steps, or SQUAREM cycles of two or
+        three E-steps); reaching it warns with :class:`ConvergenceWarning`.
+    n_init : restarts, each started by ``model.initialize`` from its own
+        independent stream spawned from ``random_state``; the restart with the
+        highest final log-likelihood is kept.
+    accelerate : ``None`` for plain EM or ``"squarem"`` (see
+        :mod:`latentlab.em.squarem`).
+    init_params : a starting point for the first restart instead of
+        ``model.initialize`` (later restarts still draw their own).
+    progress : show a progress bar with the log-likelihood and its change.
+    callback : called as ``callback(iteration, params, loglik)`` after every
+        iteration.
+    std_errors : also compute the covariance of the parameters from the
+        observed information (:func:`latentlab.em.inference.covariance`).
+    """
+    _check_settings(tol, max_iter, n_init, accelerate)
+    rngs = restart_generators(random_state, n_init)
+    start = time.perf_counter()
+    outcomes, errors = [], []
+    for i, rng in enumerate(rngs):
+        params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
+        bar = _progress_bar(model, i, n_init, max_iter) if progress else None
+        run = _Run(model, data, i, bar, callback)
+        try:
+            scheme = run.plain if accelerate is None else run.squarem
+            params, ll, converged = scheme(params0, tol, max_iter)
+        except NumericalError as err:
+            if n_init == 1:
+                raise
+            errors.append(err)
+            warnings.warn(f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=2)
+            continue
+        finally:
+            if bar is not None:
+                bar.close()
+        outcomes.append((ll, i, params, converged, run))
+    if not outcomes:
+        raise errors[0]
+    restart_ll = np.full(n_init, -np.inf)
+    for ll, i, *_ in outcomes:
+        restart_ll[i] = ll
+    ll, best, params, converged, run = max(outcomes, key=lambda o: (o[0], -o[1]))
+    if not converged:
+        warnings.warn(
+            f"{model.name}: EM reached max_iter={max_iter} before converging "
+            f"(last change of the log-likelihood above tol={tol:g} relative); "
+            "raise max_iter or try accelerate='squarem'",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    result = EMResult(
+        params=params,
+        loglik=ll,
+        n_iter=run.iteration,
+        n_evals=run.n_evals,
+        converged=converged,
+        trace=np.asarray(run.trace),
+        trace_evals=np.asarray(run.trace_evals),
+        elapsed=time.perf_counter() - start,
+        restart_logliks=restart_ll,
+        best_restart=best,
+        accelerate=accelerate,
+        model_name=model.name,
+    )
+    if std_errors:
+        from .inference import covariance
+
+        result.covariance = covariance(model, data, params)
+    return result
+
+
+def _progress_bar(model, restart, n_init, max_iter):
+    from tqdm.auto import tqdm
+
+    desc = model.name if n_init == 1 else f"{model.name} {restart + 1}/{n_init}"
+    return tqdm(total=max_iter, desc=desc, leave=False)

@@ -1,0 +1,150 @@
+"""Standard errors from the observed information, and Wald intervals.
+
+The observed information is minus the Hessian of the observed-data
+log-likelihood at the MLE. The engine takes it numerically in the model's free
+coordinates ``u`` (log for positive values, logit for probabilities, additive
+log-ratio for a simplex; :mod:`latentlab.em.constraints`), where any
+finite-difference step stays inside the parameter space, and carries the
+covariance back to the natural parameters ``theta`` by the delta method:
+
+    Cov(u)     = I(u)^{-1},      I(u) = -d^2 l / du du'
+    Cov(theta) = J Cov(u) J',    J = d theta / du.
+
+Second derivatives are central differences with step ``h_i = eps^{1/4} *
+max(1, |u_i|)`` (the step that balances truncation against round-off); ``J``
+uses central differences with ``h_i = eps^{1/3} * max(1, |u_i|)``. A model with an
+analytic information (Louis' method, say) returns it from
+``model.analytic_covariance(data, params)`` and the numerical route is skipped.
+
+Wald intervals are formed on the scale of each parameter's constraint (log for
+rates, logit for probabilities and weights, identity for real values) and
+transformed back, so they never leave the parameter space.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ..exceptions import BoundaryWarning, NumericalError
+from .model import EMModel
+
+__all__ = ["covariance", "numerical_hessian", "wald_table"]
+
+_EPS = np.finfo(float).eps
+
+
+def numerical_hessian(f, u: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of the scalar function ``f`` at ``u``."""
+    u = np.asarray(u, dtype=float)
+    p = u.size
+    h = _EPS ** 0.25 * np.maximum(1.0, np.abs(u))
+    f0 = f(u)
+    H = np.empty((p, p))
+
+    def at(*moves):
+        x = u.copy()
+        for i, s in moves:
+            x[i] += s * h[i]
+        return f(x)
+
+    for i in range(p):
+        H[i, i] = (at((i, 1)) - 2.0 * f0 + at((i, -1))) / h[i] ** 2
+        for j in range(i):
+            H[i, j] = H[j, i] = (
+                at((i, 1), (j, 1)) - at((i, 1), (j, -1)) - at((i, -1), (j, 1)) + at((i, -1), (j, -1))
+            ) / (4.0 * h[i] * h[j])
+    return H
+
+
+def _jacobian(g, u: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian of the vector function ``g`` at ``u``."""
+    h = _EPS ** (1.0 / 3.0) * np.maximum(1.0, np.abs(u))
+    cols = []
+    for i in range(u.size):
+        e = np.zeros_like(u)
+        e[i] = h[i]
+        cols.append((g(u + e) - g(u - e)) / (2.0 * h[i]))
+    return np.column_stack(cols) if cols else np.zeros((g(u).size, 0))
+
+
+def covariance(model: EMModel, data, params) -> np.ndarray:
+    """Covariance of the flattened natural parameters at the MLE ``params``.
+
+    Entries on the boundary of their space, or held fixed by the model, get
+    NaN variance (with a :class:`BoundaryWarning` for the boundary ones).
+    """
+    analytic = model.analytic_covariance(data, params)
+    if analytic is not None:
+        return np.asarray(analytic, dtype=float)
+    space = model.space
+    masks = space.free_masks(params, model.fixed_mask(params))
+    u0 = space.to_free(params, masks)
+
+    def loglik(u):
+        return model.loglik(data, space.from_free(u, params, masks))
+
+    info = -numerical_hessian(loglik, u0)
+    try:
+        chol = np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        raise NumericalError(
+            f"{model.name}: the observed information is not positive definite at these parameters, "
+            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
+            "no standard errors"
+        ) from None
+    inv_chol = np.linalg.inv(chol)
+    cov_u = inv_chol.T @ inv_chol
+    J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
+    cov = J @ cov_u @ J.T
+    not_free = ~space.flatten_mask(masks)
+    on_boundary = ~space.flatten_mask(space.free_masks(params))
+    if np.any(on_boundary):
+        labels = [lab for lab, b in zip(space.labels(params), on_boundary) if b]
+        warnings.warn(
+            f"{model.name}: {', '.join(labels)} on the boundary of the parameter space; "
+            "no Wald standard error for these",
+            BoundaryWarning,
+            stacklevel=2,
+        )
+    cov[not_free, :] = np.nan
+    cov[:, not_free] = np.nan
+    return cov
+
+
+def wald_table(model: EMModel, params, cov: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+    """Estimate, standard error and Wald interval of every natural parameter.
+
+    The interval is ``g^{-1}(g(theta) -/+ z * se * g'(theta))`` with ``g`` the
+    log, logit or identity according to the parameter's constraint.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    space = model.space
+    est = space.flatten(params)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    se[np.isnan(np.diag(cov))] = np.nan
+    z = sps.norm.ppf(0.5 + level / 2.0)
+    lo, hi = np.empty_like(est), np.empty_like(est)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, scale in enumerate(space.scales(params)):
+            lo[k], hi[k] = _interval(est[k], se[k], z, scale)
+    return pd.DataFrame(
+        {"parameter": space.labels(params), "estimate": est, "std_error": se, "ci_lower": lo, "ci_upper": hi}
+    )
+
+
+def _interval(theta: float, se: float, z: float, scale: str) -> tuple[float, float]:
+    if not np.isfinite(se):
+        return np.nan, np.nan
+    if scale == "log":
+        half = z * se / theta
+        return theta * np.exp(-half), theta * np.exp(half)
+    if scale == "logit":
+        eta = np.log(theta) - np.log1p(-theta)
+        half = z * se / (theta * (1.0 - theta))
+        return 1.0 / (1.0 + np.exp(-(eta - half))), 1.0 / (1.0 + np.exp(-(eta + half)))
+    return theta - z * se, theta + z * se

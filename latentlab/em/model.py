@@ -1,0 +1,172 @@
+"""The model contract of the EM engine.
+
+A model is an object that knows one family of distributions and nothing about
+the loop that fits it. It declares its parameters as a frozen dataclass of numpy
+arrays (``params_type``) and a constraint for each field (``constraints``), and
+implements three methods:
+
+``initialize(data, rng) -> params``
+    a starting point; ``rng`` is a :class:`numpy.random.Generator` from an
+    independent seeded stream, one per restart.
+``e_step(data, params) -> (stats, loglik)``
+    the expected complete-data sufficient statistics given the observed data at
+    ``params``, summed over independent units, and the observed-data
+    log-likelihood at ``params``.
+``m_step(stats) -> params``
+    the complete-data maximum likelihood estimate from expected statistics.
+
+``loglik(data, params)`` defaults to the E-step's second output; override it
+when the log-likelihood alone is cheaper. Flattening to a vector and back, the
+validity check and the unconstrained coordinates used for standard errors all
+come from ``constraints`` (see :mod:`latentlab.em.constraints`).
+
+Hooks with defaults a model may override:
+
+``fixed_mask(params) -> params or None``
+    a params-shaped dataclass of booleans, True for entries the model holds
+    fixed (they get no standard error and are not perturbed).
+``analytic_covariance(data, params) -> ndarray or None``
+    the covariance matrix of the flattened natural parameters, when the model
+    has an analytic observed information (e.g. Louis' method); it replaces the
+    engine's numerical Hessian.
+``monotone_rtol``
+    relative round-off allowed by the monotonicity guard (default 1e-10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+
+from .constraints import Constraint
+
+__all__ = ["EMModel", "ParamSpace"]
+
+
+class EMModel:
+    """Base class for models fitted by :func:`latentlab.em.fit_em`."""
+
+    #: the frozen dataclass holding this model's parameters
+    params_type: type
+    #: constraint for each field of ``params_type``
+    constraints: Mapping[str, Constraint]
+    #: relative round-off tolerated by the monotonicity guard
+    monotone_rtol: float = 1e-10
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def initialize(self, data: Any, rng: np.random.Generator):
+        raise NotImplementedError
+
+    def e_step(self, data: Any, params) -> tuple[Any, float]:
+        raise NotImplementedError
+
+    def m_step(self, stats: Any):
+        raise NotImplementedError
+
+    def loglik(self, data: Any, params) -> float:
+        """Observed-data log-likelihood at ``params``."""
+        return self.e_step(data, params)[1]
+
+    def fixed_mask(self, params):
+        """Entries held fixed (None: all estimated)."""
+        return None
+
+    def analytic_covariance(self, data: Any, params) -> np.ndarray | None:
+        """Covariance of the flattened parameters, if the model has one in
+        closed form (None: the engine differentiates numerically)."""
+        return None
+
+    @property
+    def space(self) -> "ParamSpace":
+        return ParamSpace(self.params_type, self.constraints)
+
+
+class ParamSpace:
+    """Flattening, validity and free coordinates for one parameter dataclass."""
+
+    def __init__(self, params_type: type, constraints: Mapping[str, Constraint]):
+        self.params_type = params_type
+        self.fields = [f.name for f in dataclasses.fields(params_type)]
+        missing = set(self.fields) - set(constraints)
+        if missing:
+            raise TypeError(f"{params_type.__name__}: no constraint for fields {sorted(missing)}")
+        self.constraints = constraints
+
+    # --- natural parameters -------------------------------------------------
+    def flatten(self, params) -> np.ndarray:
+        return np.concatenate([np.ravel(getattr(params, f)).astype(float) for f in self.fields])
+
+    def unflatten(self, vec: np.ndarray, like):
+        """Params with the shapes of ``like`` and the values of ``vec``."""
+        values, pos = {}, 0
+        for f in self.fields:
+            shape = np.shape(getattr(like, f))
+            size = int(np.prod(shape))
+            values[f] = np.asarray(vec[pos:pos + size], dtype=float).reshape(shape)
+            pos += size
+        return dataclasses.replace(like, **values)
+
+    def is_valid(self, params) -> bool:
+        return all(self.constraints[f].is_valid(getattr(params, f)) for f in self.fields)
+
+    def labels(self, params) -> list[str]:
+        """``field[i, j]`` labels of the flattened natural parameters."""
+        out = []
+        for f in self.fields:
+            a = np.asarray(getattr(params, f))
+            if a.ndim == 0:
+                out.append(f)
+            else:
+                out.extend(f"{f}[{', '.join(map(str, ix))}]" for ix in np.ndindex(a.shape))
+        return out
+
+    def scales(self, params) -> np.ndarray:
+        """Wald-interval scale of each flattened natural parameter."""
+        return np.concatenate([
+            np.full(np.size(getattr(params, f)), self.constraints[f].scale, dtype=object)
+            for f in self.fields
+        ])
+
+    # --- free (unconstrained) coordinates ---------------------------------------
+    def free_masks(self, params, fixed=None) -> dict[str, np.ndarray]:
+        """Interior entries that the model does not hold fixed."""
+        masks = {}
+        for f in self.fields:
+            m = self.constraints[f].interior(getattr(params, f))
+            if fixed is not None:
+                m = m & ~np.asarray(getattr(fixed, f), dtype=bool)
+            masks[f] = np.asarray(m, dtype=bool)
+        return masks
+
+    def n_parameters(self, params, fixed=None) -> int:
+        """Number of free parameters, boundary values included (for AIC/BIC)."""
+        total = 0
+        for f in self.fields:
+            free = np.ones(np.shape(getattr(params, f)), dtype=bool)
+            if fixed is not None:
+                free &= ~np.asarray(getattr(fixed, f), dtype=bool)
+            total += self.constraints[f].n_free(free)
+        return total
+
+    def flatten_mask(self, masks: dict[str, np.ndarray]) -> np.ndarray:
+        """The masks of :meth:`free_masks`, flattened like the parameters."""
+        return np.concatenate([np.ravel(masks[f]) for f in self.fields])
+
+    def to_free(self, params, masks) -> np.ndarray:
+        parts = [self.constraints[f].to_free(getattr(params, f), masks[f]) for f in self.fields]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def from_free(self, u: np.ndarray, params, masks):
+        """``params`` with its free entries set from ``u`` (others unchanged)."""
+        values, pos = {}, 0
+        for f in self.fields:
+            c = self.constraints[f]
+            n = c.n_free(masks[f])
+            values[f] = c.from_free(u[pos:pos + n], getattr(params, f), masks[f])
+            pos += n
+        return dataclasses.replace(params, **values)

@@ -1,0 +1,71 @@
+"""The record of one EM fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EMResult"]
+
+
+@dataclass
+class EMResult:
+    """What :func:`latentlab.em.fit_em` returns.
+
+    Attributes
+    ----------
+    params : the model's parameter dataclass at the best restart's end point.
+    loglik : observed-data log-likelihood at ``params``.
+    n_iter : iterations of the best restart (EM steps; SQUAREM cycles).
+    n_evals : E-step evaluations of the best restart: the fair cost measure when
+        comparing plain EM with an accelerated scheme.
+    converged : whether the best restart met the convergence rule.
+    trace : log-likelihood after each iteration of the best restart (the first
+        entry is the starting point).
+    trace_evals : E-step evaluations spent when each ``trace`` entry was reached.
+    elapsed : wall-clock seconds for all restarts.
+    restart_logliks : the final log-likelihood of every restart, in order.
+    best_restart : index of the kept restart.
+    accelerate : ``None`` or ``"squarem"``.
+    model_name : the model's name, for messages.
+    covariance : covariance of the flattened natural parameters, when standard
+        errors were computed (see :func:`latentlab.em.inference.covariance`).
+    """
+
+    params: Any
+    loglik: float
+    n_iter: int
+    n_evals: int
+    converged: bool
+    trace: np.ndarray
+    trace_evals: np.ndarray
+    elapsed: float
+    restart_logliks: np.ndarray
+    best_restart: int
+    accelerate: str | None
+    model_name: str
+    covariance: np.ndarray | None = field(default=None, repr=False)
+
+    def plot_trace(self, ax=None, optimum: float | None = None, label: str | None = None):
+        """Plot the log-likelihood against E-step evaluations.
+
+        With ``optimum`` given, plot the distance ``optimum - loglik`` on a log
+        axis instead (the usual way to compare convergence speed).
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        label = label or (self.accelerate or "plain EM")
+        if optimum is None:
+            ax.plot(self.trace_evals, self.trace, label=label)
+            ax.set_ylabel("observed log-likelihood")
+        else:
+            gap = np.maximum(optimum - self.trace, np.finfo(float).tiny)
+            ax.semilogy(self.trace_evals, gap, label=label)
+            ax.set_ylabel("distance to the optimum (log-likelihood)")
+        ax.set_xlabel("E-step evaluations")
+        ax.set_title(self.model_name)
+        return ax
