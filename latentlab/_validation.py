@@ -7,7 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_array", "check_finite", "check_counts", "check_sample_weight", "check_n_components"]
+__all__ = [
+    "as_array",
+    "check_finite",
+    "check_counts",
+    "check_sample_weight",
+    "check_n_components",
+    "check_lengths",
+    "missing_rows",
+]
 
 
 def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
@@ -81,3 +89,35 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
             "the extra components would not be identifiable"
         )
     return int(n_components)
+
+
+def check_lengths(lengths, n: int, name: str = "lengths") -> tuple[np.ndarray, np.ndarray]:
+    """Start and end rows of consecutive sequences of the given ``lengths``
+    (positive integers summing to ``n``; None: one sequence of length ``n``)."""
+    if lengths is None:
+        return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
+    arr = as_array(lengths, name, ndim=1)
+    if np.any(arr != np.round(arr)) or np.any(arr < 1):
+        bad = (arr != np.round(arr)) | (arr < 1)
+        raise ValueError(f"{name} must hold positive integers; index {_first_bad(bad)} is {arr[bad][0]!r}")
+    arr = arr.astype(np.int64)
+    if arr.sum() != n:
+        raise ValueError(f"{name} sum to {int(arr.sum())} but the data have {n} rows; they must be equal")
+    ends = np.cumsum(arr)
+    return ends - arr, ends
+
+
+def missing_rows(arr: np.ndarray, name: str) -> np.ndarray:
+    """Boolean mask of the rows of 2-d ``arr`` that are entirely NaN (missing
+    observations). Raise on infinite entries and on rows only partly NaN."""
+    nan = np.isnan(arr)
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} has infinite value(s), the first at index {_first_bad(np.isinf(arr))}")
+    missing = nan.all(axis=1)
+    partial = nan.any(axis=1) & ~missing
+    if partial.any():
+        raise ValueError(
+            f"{name} row {_first_bad(partial)} is NaN in some columns only; a missing observation "
+            "must be NaN in every column"
+        )
+    return missing
