@@ -2,8 +2,12 @@
 
 All kernels take many sequences stored end to end: sequence ``s`` occupies rows
 ``starts[s]:ends[s]`` of the (T, K) arrays, and the sequences are processed
-independently (``prange``), each into its own slot of the per-sequence outputs,
-which the caller sums. Memory is O(T K); no Python loop runs over time.
+independently, each into its own slot of the per-sequence outputs, which the
+caller sums (so chunking or parallel workers need no change of model). The
+loops are serial: numba's ``parallel=True`` with ``prange`` over sequences
+was measured 5-20 times *slower* on the shared 2-core machine (thread start-up
+and contention for one long sequence). Memory is O(T K); no Python loop runs
+over time.
 
 Scaled forward-backward (Rabiner 1989, sec. V.A; Devijver 1985). The
 emission log-densities ``l_tk`` are shifted by their row maximum ``m_t``
@@ -29,7 +33,7 @@ int32 back-pointers.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "markov_chain"]
 
@@ -113,7 +117,7 @@ def _backward_one(b, transmat, s, e, alpha, scale, xi):
                 beta[i] = acc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def forward_backward(b, startprob, transmat, starts, ends):
     """E-step recursions for every sequence, from scaled emissions ``b`` (T, K).
 
@@ -128,7 +132,7 @@ def forward_backward(b, startprob, transmat, starts, ends):
     scale = np.ones(T)
     xi = np.zeros((S, K, K))
     ok = np.empty(S, dtype=np.bool_)
-    for s in prange(S):
+    for s in range(S):
         ok[s] = _forward_one(b, startprob, transmat, starts[s], ends[s], gamma, scale)
         if ok[s]:
             _backward_one(b, transmat, starts[s], ends[s], gamma, scale, xi[s])
@@ -138,14 +142,14 @@ def forward_backward(b, startprob, transmat, starts, ends):
     return gamma, xi, scale, ok
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def forward_scale(b, startprob, transmat, starts, ends):
     """The constants ``c_t`` (T,) of the scaled forward pass alone, with O(K)
     working memory per sequence; 0 marks a sequence of probability zero."""
     T, K = b.shape
     S = starts.shape[0]
     scale = np.ones(T)
-    for s in prange(S):
+    for s in range(S):
         prev = np.empty(K)
         cur = np.empty(K)
         for t in range(starts[s], ends[s]):
@@ -168,7 +172,7 @@ def forward_scale(b, startprob, transmat, starts, ends):
     return scale
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def viterbi(logb, log_startprob, log_transmat, starts, ends):
     """Most probable state path (T,) and its log-probability (S,) per sequence."""
     T, K = logb.shape
@@ -176,7 +180,7 @@ def viterbi(logb, log_startprob, log_transmat, starts, ends):
     path = np.empty(T, dtype=np.int64)
     best = np.empty(S)
     back = np.empty((T, K), dtype=np.int32)
-    for s in prange(S):
+    for s in range(S):
         d = np.empty(K)
         nd = np.empty(K)
         st, en = starts[s], ends[s]
@@ -206,7 +210,7 @@ def viterbi(logb, log_startprob, log_transmat, starts, ends):
     return path, best
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def gaussian_diag_logpdf(X, means, covars):
     """``log N(x_t; mu_k, diag(covars_k))`` for every row and state, (T, K)."""
     T, D = X.shape
@@ -219,7 +223,7 @@ def gaussian_diag_logpdf(X, means, covars):
             c += np.log(covars[k, d])
         const[k] = -0.5 * c
     out = np.empty((T, K))
-    for t in prange(T):
+    for t in range(T):
         for k in range(K):
             q = 0.0
             for d in range(D):
