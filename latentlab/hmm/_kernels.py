@@ -35,7 +35,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "markov_chain"]
+#: LLVM fast-math flags that allow reassociation (so sums over states
+#: vectorise) but keep IEEE infinities and NaNs, which the kernels test for
+FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+__all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "weighted_moments", "column_sums", "markov_chain"]
 
 
 @njit(cache=True)
@@ -56,120 +60,126 @@ def shift_rows(logb):
     return m
 
 
-@njit(cache=True)
-def _forward_one(b, startprob, transmat, s, e, alpha, scale):
+def state_tag(n_states: int):
+    """The ``tag`` argument of the recursions: a tuple of length K for K <= 8,
+    which numba compiles as a constant (fully unrolled loops; one cached
+    specialisation per K), else an array (loops over a run-time K)."""
+    return (0,) * n_states if n_states <= 8 else np.zeros(n_states, dtype=np.int8)
+
+
+@njit(cache=True, fastmath=FAST)
+def _forward_one(b, startprob, transmat_t, s, e, alpha, scale, tag):
     """Scaled forward pass over rows s:e; ``ahat`` into ``alpha``, ``c_t`` into
-    ``scale``. Returns False if some ``c_t`` is zero (probability zero)."""
-    K = b.shape[1]
-    cur = np.empty(K)
-    for t in range(s, e):
-        if t == s:
-            for k in range(K):
-                cur[k] = startprob[k] * b[t, k]
-        else:
-            for k in range(K):
-                cur[k] = 0.0
-            for i in range(K):
-                a = alpha[t - 1, i]
-                for k in range(K):
-                    cur[k] += a * transmat[i, k]
-            for k in range(K):
-                cur[k] *= b[t, k]
+    ``scale``. ``transmat_t`` is the transposed transition matrix (C order),
+    so each predicted probability is a contiguous dot product. Returns False
+    if some ``c_t`` is zero (probability zero)."""
+    K = len(tag)
+    c = 0.0
+    for k in range(K):
+        v = startprob[k] * b[s, k]
+        alpha[s, k] = v
+        c += v
+    if not c > 0.0:
+        return False
+    inv = 1.0 / c
+    for k in range(K):
+        alpha[s, k] *= inv
+    scale[s] = c
+    for t in range(s + 1, e):
         c = 0.0
         for k in range(K):
-            c += cur[k]
+            acc = 0.0
+            for i in range(K):
+                acc += alpha[t - 1, i] * transmat_t[k, i]
+            v = acc * b[t, k]
+            alpha[t, k] = v
+            c += v
         if not c > 0.0:
             return False
         inv = 1.0 / c
         for k in range(K):
-            alpha[t, k] = cur[k] * inv
+            alpha[t, k] *= inv
         scale[t] = c
     return True
 
 
-@njit(cache=True)
-def _backward_one(b, transmat, s, e, alpha, scale, xi):
-    """Backward pass over rows s:e after :func:`_forward_one`: ``alpha`` becomes
-    the posteriors ``gamma`` and ``xi`` accumulates ``sum_t ahat_{t-1}(i) b_tj
-    bhat_t(j) / c_t`` (the caller multiplies by ``A_ij``)."""
-    K = b.shape[1]
+@njit(cache=True, fastmath=FAST)
+def _backward_one(b, transmat, s, e, alpha, scale, xi, tag):
+    """Backward pass over rows s:e after :func:`_forward_one` (``b`` holds the
+    scaled emissions): ``alpha`` becomes the posteriors ``gamma = ahat *
+    bhat`` (which sum to one over states by construction) and ``xi``
+    accumulates ``sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t`` (the caller
+    multiplies by ``A_ij``)."""
+    K = len(tag)
     beta = np.ones(K)
     tmp = np.empty(K)
-    for t in range(e - 1, s - 1, -1):
-        total = 0.0
+    for t in range(e - 1, s, -1):
         for k in range(K):
-            g = alpha[t, k] * beta[k]
-            alpha[t, k] = g
-            total += g
-        inv_total = 1.0 / total
-        for k in range(K):
-            alpha[t, k] *= inv_total
-        if t > s:
-            inv = 1.0 / scale[t]
+            alpha[t, k] *= beta[k]
+        inv = 1.0 / scale[t]
+        for j in range(K):
+            tmp[j] = b[t, j] * beta[j] * inv
+        for i in range(K):
+            acc = 0.0
             for j in range(K):
-                tmp[j] = b[t, j] * beta[j] * inv
-            for i in range(K):
-                a = alpha[t - 1, i]
-                acc = 0.0
-                for j in range(K):
-                    xi[i, j] += a * tmp[j]
-                    acc += transmat[i, j] * tmp[j]
-                beta[i] = acc
+                acc += transmat[i, j] * tmp[j]
+            beta[i] = acc
+        for i in range(K):
+            a = alpha[t - 1, i]
+            for j in range(K):
+                xi[i, j] += a * tmp[j]
+    for k in range(K):
+        alpha[s, k] *= beta[k]
 
 
-@njit(cache=True)
-def forward_backward(b, startprob, transmat, starts, ends):
+@njit(cache=True, fastmath=FAST)
+def forward_backward(b, startprob, transmat, starts, ends, gamma, scale, tag):
     """E-step recursions for every sequence, from scaled emissions ``b`` (T, K).
 
-    Returns ``gamma`` (T, K) state posteriors, ``xi`` (S, K, K) expected
-    transition counts per sequence, ``scale`` (T,) the constants ``c_t`` and
-    ``ok`` (S,) False for a sequence of probability zero (its ``gamma``,
-    ``xi`` and ``scale`` are then meaningless).
+    Fills ``gamma`` (T, K) with the state posteriors and ``scale`` (T,) with
+    the constants ``c_t`` (buffers owned by the caller, reused across
+    iterations); ``tag`` is :func:`state_tag` (K). Returns ``xi`` (S, K, K)
+    expected transition counts per sequence and ``ok`` (S,), False for a
+    sequence of probability zero (its ``gamma``, ``xi`` and ``scale`` are then
+    meaningless).
     """
-    T, K = b.shape
+    K = len(tag)
     S = starts.shape[0]
-    gamma = np.empty((T, K))
-    scale = np.ones(T)
     xi = np.zeros((S, K, K))
     ok = np.empty(S, dtype=np.bool_)
+    transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
-        ok[s] = _forward_one(b, startprob, transmat, starts[s], ends[s], gamma, scale)
+        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], gamma, scale, tag)
         if ok[s]:
-            _backward_one(b, transmat, starts[s], ends[s], gamma, scale, xi[s])
+            _backward_one(b, transmat, starts[s], ends[s], gamma, scale, xi[s], tag)
             for i in range(K):
                 for j in range(K):
                     xi[s, i, j] *= transmat[i, j]
-    return gamma, xi, scale, ok
+    return xi, ok
 
 
 @njit(cache=True)
-def forward_scale(b, startprob, transmat, starts, ends):
-    """The constants ``c_t`` (T,) of the scaled forward pass alone, with O(K)
-    working memory per sequence; 0 marks a sequence of probability zero."""
-    T, K = b.shape
+def forward_scale(b, startprob, transmat, starts, ends, alpha, scale, tag):
+    """The scaled forward pass alone (for the log-likelihood): fills ``scale``
+    (T,) with the constants ``c_t`` (``alpha`` (T, K) is a work buffer).
+    Returns ``ok`` (S,), False for a sequence of probability zero."""
     S = starts.shape[0]
-    scale = np.ones(T)
+    ok = np.empty(S, dtype=np.bool_)
+    transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
-        prev = np.empty(K)
-        cur = np.empty(K)
-        for t in range(starts[s], ends[s]):
-            for k in range(K):
-                if t == starts[s]:
-                    cur[k] = startprob[k] * b[t, k]
-                else:
-                    v = 0.0
-                    for i in range(K):
-                        v += prev[i] * transmat[i, k]
-                    cur[k] = v * b[t, k]
-            c = 0.0
-            for k in range(K):
-                c += cur[k]
-            scale[t] = c
-            if not c > 0.0:
-                break
-            for k in range(K):
-                prev[k] = cur[k] / c
-    return scale
+        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], alpha, scale, tag)
+    return ok
+
+
+@njit(cache=True)
+def column_sums(a):
+    """``a.sum(axis=0)`` for a (T, K) array, in one pass over the rows."""
+    T, K = a.shape
+    out = np.zeros(K)
+    for t in range(T):
+        for k in range(K):
+            out[k] += a[t, k]
+    return out
 
 
 @njit(cache=True)
@@ -210,9 +220,10 @@ def viterbi(logb, log_startprob, log_transmat, starts, ends):
     return path, best
 
 
-@njit(cache=True)
-def gaussian_diag_logpdf(X, means, covars):
-    """``log N(x_t; mu_k, diag(covars_k))`` for every row and state, (T, K)."""
+@njit(cache=True, fastmath=FAST)
+def gaussian_diag_logpdf(X, means, covars, out):
+    """``log N(x_t; mu_k, diag(covars_k))`` for every row and state, into
+    ``out`` (T, K)."""
     T, D = X.shape
     K = means.shape[0]
     const = np.empty(K)
@@ -222,7 +233,6 @@ def gaussian_diag_logpdf(X, means, covars):
         for d in range(D):
             c += np.log(covars[k, d])
         const[k] = -0.5 * c
-    out = np.empty((T, K))
     for t in range(T):
         for k in range(K):
             q = 0.0
@@ -254,3 +264,27 @@ def markov_chain(start_cdf, trans_cdf, u):
     for t in range(1, n):
         states[t] = _draw(trans_cdf[states[t - 1]], u[t])
     return states
+
+
+@njit(cache=True, fastmath=FAST)
+def weighted_moments(weights, X, full):
+    """``S_k = sum_t w_tk x_t`` (K, D) and ``Q_k = sum_t w_tk x_t^2`` (K, D),
+    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; one pass over the rows."""
+    T, D = X.shape
+    K = weights.shape[1]
+    first = np.zeros((K, D))
+    second = np.zeros((K, D, D if full else 1))
+    for t in range(T):
+        for k in range(K):
+            w = weights[t, k]
+            if w == 0.0:
+                continue
+            for d in range(D):
+                wx = w * X[t, d]
+                first[k, d] += wx
+                if full:
+                    for e in range(D):
+                        second[k, d, e] += wx * X[t, e]
+                else:
+                    second[k, d, 0] += wx * X[t, d]
+    return first, second

@@ -107,9 +107,24 @@ class HMMModel(EMModel):
         self.n_components = n_components
         self.params = params
         self.given = dict(given or {})
+        self._work: dict[str, np.ndarray] = {}
+        self._tag = _kernels.state_tag(n_components)
+
+    def _buffer(self, name: str, shape: tuple) -> np.ndarray:
+        """A work array kept between iterations: reusing it spares the page
+        faults of a fresh O(T K) allocation in every E-step."""
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._work[name] = np.empty(shape)
+        return buf
+
+    def release(self) -> None:
+        """Drop the work arrays (O(T K) memory) kept between iterations."""
+        self._work.clear()
 
     # -- hooks ------------------------------------------------------------------------
-    def log_emission(self, X: np.ndarray, params) -> np.ndarray:
+    def log_emission(self, X: np.ndarray, params, out: np.ndarray) -> np.ndarray:
+        """``log f_k(x_t)`` into ``out`` (T, K), which is returned."""
         raise NotImplementedError
 
     def emission_stats(self, X: np.ndarray, weights: np.ndarray):
@@ -130,11 +145,9 @@ class HMMModel(EMModel):
         but every transition possible), the model's emission start; values
         given by the user replace the drawn ones."""
         k = self.n_components
-        values = dict(
-            startprob=np.full(k, 1.0 / k),
-            transmat=0.5 * np.eye(k) + 0.5 / k,
-            **self.init_emission(data, rng),
-        )
+        values = dict(startprob=np.full(k, 1.0 / k), transmat=0.5 * np.eye(k) + 0.5 / k)
+        if not set(self.letters) <= set(self.given):
+            values.update(self.init_emission(data, rng))
         values.update({f: np.array(v, dtype=float, copy=True) for f, v in self.given.items()})
         return self.params_type(**values)
 
@@ -142,7 +155,7 @@ class HMMModel(EMModel):
     def _scaled_emissions(self, data: HMMData, params) -> tuple[np.ndarray, np.ndarray]:
         """``b = exp(l - m)`` (T, K) and the row shifts ``m`` (T,); missing rows
         have ``l = 0`` (no evidence)."""
-        logb = self.log_emission(data.X, params)
+        logb = self.log_emission(data.X, params, self._buffer("b", (data.X.shape[0], self.n_components)))
         if data.any_missing:
             logb[~data.observed] = 0.0
         shift = _kernels.shift_rows(logb)
@@ -150,25 +163,26 @@ class HMMModel(EMModel):
         return logb, shift
 
     @staticmethod
-    def _sequence_logliks(data: HMMData, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    def _sequence_logliks(data: HMMData, scale: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """``sum_t (log c_t + m_t)`` per sequence; -inf where a ``c_t`` is zero."""
-        with np.errstate(divide="ignore"):
-            terms = np.log(scale) + shift
-        return np.add.reduceat(terms, data.starts)
-
-    def posteriors(self, data: HMMData, params):
-        """State posteriors ``gamma`` (T, K), transition counts ``xi`` (S, K, K)
-        and log-likelihood per sequence (S,)."""
-        b, shift = self._scaled_emissions(data, params)
-        gamma, xi, scale, ok = _kernels.forward_backward(
-            b, params.startprob, params.transmat, data.starts, data.ends
-        )
-        ll = self._sequence_logliks(data, scale, shift)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = np.add.reduceat(np.log(scale) + shift, data.starts)
         ll[~ok] = -np.inf
-        return gamma, xi, ll
+        return ll
+
+    def posteriors(self, data: HMMData, params, out: np.ndarray | None = None):
+        """State posteriors ``gamma`` (T, K) (into ``out`` if given), transition
+        counts ``xi`` (S, K, K) and log-likelihood per sequence (S,)."""
+        b, shift = self._scaled_emissions(data, params)
+        gamma = np.empty(b.shape) if out is None else out
+        scale = self._buffer("scale", (b.shape[0],))
+        xi, ok = _kernels.forward_backward(
+            b, params.startprob, params.transmat, data.starts, data.ends, gamma, scale, self._tag
+        )
+        return gamma, xi, self._sequence_logliks(data, scale, shift, ok)
 
     def e_step(self, data: HMMData, params):
-        gamma, xi, ll = self.posteriors(data, params)
+        gamma, xi, ll = self.posteriors(data, params, out=self._buffer("gamma", data.X.shape[:1] + (self.n_components,)))
         total = float(ll.sum())
         if not np.isfinite(total):
             return None, total
@@ -178,21 +192,22 @@ class HMMModel(EMModel):
         stats = HMMStats(
             start=start,
             trans=xi.sum(axis=0),
-            post=gamma.sum(axis=0),
+            post=_kernels.column_sums(gamma),
             emission=self.emission_stats(data.X, gamma),
             previous=params,
         )
         return stats, total
 
     def loglik(self, data: HMMData, params) -> float:
-        """Forward pass only: O(K) working memory beyond the emissions."""
+        """Forward pass only (no backward pass, no statistics)."""
         b, shift = self._scaled_emissions(data, params)
-        scale = _kernels.forward_scale(b, params.startprob, params.transmat, data.starts, data.ends)
-        return float(self._sequence_logliks(data, scale, shift).sum())
+        alpha, scale = self._buffer("gamma", b.shape), self._buffer("scale", (b.shape[0],))
+        ok = _kernels.forward_scale(b, params.startprob, params.transmat, data.starts, data.ends, alpha, scale, self._tag)
+        return float(self._sequence_logliks(data, scale, shift, ok).sum())
 
     def viterbi(self, data: HMMData, params) -> tuple[float, np.ndarray]:
         """Log-probability of the most probable state path, and the path."""
-        logb = self.log_emission(data.X, params)
+        logb = self.log_emission(data.X, params, np.empty((data.X.shape[0], self.n_components)))
         if data.any_missing:
             logb[~data.observed] = 0.0
         with np.errstate(divide="ignore"):

@@ -36,9 +36,9 @@ class CategoricalHMMModel(HMMModel):
         k = self.n_components
         return {"startprob": (k,), "transmat": (k, k), "emissionprob": (k, self.n_features)}
 
-    def log_emission(self, X, params):
+    def log_emission(self, X, params, out):
         with np.errstate(divide="ignore"):
-            return np.ascontiguousarray(np.log(params.emissionprob.T)[X[:, 0]])
+            return np.take(np.log(params.emissionprob.T), X[:, 0], axis=0, out=out)
 
     def emission_stats(self, X, weights):
         return np.stack([np.bincount(X[:, 0], weights=w, minlength=self.n_features) for w in weights.T])

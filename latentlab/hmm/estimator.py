@@ -103,7 +103,10 @@ class HMMEstimator(EMEstimator):
         check_n_components(self.n_components, data.n_observed, "observed time steps")
         probe = self._make_model(self._n_features(data.X), {})
         model = self._make_model(self._n_features(data.X), self._given(probe))
-        result = self._fit_em(model, data, n_obs=data.n_observed, max_iter=self.n_iter)
+        try:
+            result = self._fit_em(model, data, n_obs=data.n_observed, max_iter=self.n_iter)
+        finally:
+            model.release()
         for field in model.letters:
             self._set_param(field, getattr(result.params, field))
         return self
@@ -119,7 +122,10 @@ class HMMEstimator(EMEstimator):
     def score(self, X, lengths=None) -> float:
         """Log-likelihood of ``X`` under the fitted model."""
         data = self._fitted_data(X, lengths)
-        return self.model_.loglik(data, self.result_.params)
+        try:
+            return self.model_.loglik(data, self.result_.params)
+        finally:
+            self.model_.release()
 
     def score_samples(self, X, lengths=None) -> tuple[float, np.ndarray]:
         """Log-likelihood of ``X`` and the state posteriors (T, K)."""
@@ -158,8 +164,7 @@ class HMMEstimator(EMEstimator):
         if X is None:
             ll, n = self.loglik_, self.n_obs_
         else:
-            data = self._fitted_data(X, lengths)
-            ll, n = self.model_.loglik(data, self.result_.params), data.n_observed
+            ll, n = self.score(X, lengths), self._fitted_data(X, lengths).n_observed
         return -2.0 * ll + self.n_parameters_ * penalty_per_parameter(n)
 
     def bic(self, X=None, lengths=None) -> float:
@@ -200,5 +205,8 @@ class HMMEstimator(EMEstimator):
         if self.result_.covariance is None:
             model = copy.copy(self.model_)
             model.params = self.model_.params.replace("s", "")
-            self.result_.covariance = covariance(model, self._data, self.result_.params)
+            try:
+                self.result_.covariance = covariance(model, self._data, self.result_.params)
+            finally:
+                model.release()
         return self.result_.covariance

@@ -58,11 +58,10 @@ class GaussianHMMModel(HMMModel):
         return {"startprob": (k,), "transmat": (k, k), "means": (k, d), "covars": cov}
 
     # -- emissions --------------------------------------------------------------------
-    def log_emission(self, X, params):
+    def log_emission(self, X, params, out):
         if self.covariance_type == "diag":
-            return _kernels.gaussian_diag_logpdf(X, params.means, params.covars)
-        T, d = X.shape
-        out = np.empty((T, self.n_components))
+            return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out)
+        d = X.shape[1]
         for k, (mu, cov) in enumerate(zip(params.means, params.covars)):
             chol = np.linalg.cholesky(cov)
             z = solve_triangular(chol, (X - mu).T, lower=True)
@@ -70,12 +69,9 @@ class GaussianHMMModel(HMMModel):
         return out
 
     def emission_stats(self, X, weights):
-        first = weights.T @ X
-        if self.covariance_type == "diag":
-            second = weights.T @ (X * X)
-        else:
-            second = np.stack([(X * w[:, None]).T @ X for w in weights.T])
-        return first, second
+        full = self.covariance_type == "full"
+        first, second = _kernels.weighted_moments(weights, X, full)
+        return first, (second if full else second[:, :, 0])
 
     def emission_m_step(self, stats, post, previous):
         first, second = stats

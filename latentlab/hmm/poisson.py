@@ -38,11 +38,13 @@ class PoissonHMMModel(HMMModel):
         k = self.n_components
         return {"startprob": (k,), "transmat": (k, k), "lambdas": (k, self.n_features)}
 
-    def log_emission(self, X, params):
+    def log_emission(self, X, params, out):
         """``sum_d x_td log lambda_kd - lambda_kd - log x_td!`` (with 0 log 0 = 0)."""
         lam = params.lambdas
         zero = lam == 0
-        out = X @ np.log(np.where(zero, 1.0, lam)).T - lam.sum(axis=1) - gammaln(X + 1.0).sum(axis=1)[:, None]
+        np.matmul(X, np.log(np.where(zero, 1.0, lam)).T, out=out)
+        out -= lam.sum(axis=1)
+        out -= gammaln(X + 1.0).sum(axis=1)[:, None]
         if zero.any():  # a count above zero is impossible at rate 0
             out[(X > 0).astype(float) @ zero.T.astype(float) > 0] = -np.inf
         return out
