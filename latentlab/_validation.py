@@ -45,7 +45,7 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     if bad.any():
         raise ValueError(
             f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), the first at index "
-            f"{_first_bad(bad)}: {arr[tuple(np.argwhere(bad)[0])]!r}"
+            f"{_first_bad(bad)}: {arr[tuple(np.argwhere(bad)[0])].item()!r}"
         )
     return arr
 
@@ -57,7 +57,7 @@ def check_counts(arr: np.ndarray, name: str) -> np.ndarray:
         if bad.any():
             raise ValueError(
                 f"{name} must hold non-negative integer counts; index {_first_bad(bad)} is {what}: "
-                f"{arr[tuple(np.argwhere(bad)[0])]!r}"
+                f"{arr[tuple(np.argwhere(bad)[0])].item()!r}"
             )
     return arr.astype(np.int64)
 

@@ -111,16 +111,18 @@ class CategoricalHMM(HMMEstimator):
         if X.shape[1] != 1:
             raise ValueError(f"X must have one column of symbols; got shape {X.shape}")
         missing = missing_rows(X, "X")
-        obs = X[~missing, 0]
-        bad = (obs < 0) | (obs != np.round(obs))
+        X = np.where(missing[:, None], 0.0, X)[:, 0]
+        bad = (X < 0) | (X != np.round(X))
         if bad.any():
-            raise ValueError(f"X must hold non-negative integer symbols; found {obs[bad][0]!r}")
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"X must hold non-negative integer symbols; found {X[row]:g} at row {row}")
         alphabet = self._alphabet()
-        if alphabet is not None and obs.size and obs.max() >= alphabet:
+        if alphabet is not None and X.max() >= alphabet:
+            row = int(np.argmax(X))
             raise ValueError(
-                f"X has symbol {int(obs.max())} outside the alphabet 0..{alphabet - 1} (n_features={alphabet})"
+                f"X has symbol {int(X[row])} (row {row}) outside the alphabet 0..{alphabet - 1} (n_features={alphabet})"
             )
-        X = np.where(missing[:, None], 0, X).astype(np.int64)
+        X = X.astype(np.int64)[:, None]
         return X, missing, 0
 
     def _n_features(self, X):

@@ -113,7 +113,7 @@ class PoissonHMM(HMMEstimator):
         X = as_array(X, "X", ndim=(1, 2))
         X = X.reshape(-1, 1) if X.ndim == 1 else X
         missing = missing_rows(X, "X")
-        check_counts(X[~missing], "X")
+        check_counts(np.where(missing[:, None], 0.0, X), "X")
         return X, missing, 0.0
 
     def _make_model(self, n_features, given):
