@@ -150,7 +150,7 @@ class _Run:
                 stats_new, ll_new = self.evaluate(p2)
                 self.guard(ll_new, ll1)
             else:
-                new = self.space.unflatten(x, params)
+                new = self.space.tidy(self.space.unflatten(x, params))
                 stats_new, ll_new = self.evaluate(new, strict=False)
                 accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
                 steps.update(step, accepted)
