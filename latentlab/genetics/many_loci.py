@@ -50,8 +50,9 @@ from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .allele_model import AlleleFrequencyModel, LocusData
 from .genotypes import homozygote_index, n_genotypes, pattern_counts, pattern_likelihoods
 from .hardy_weinberg import hwe_exact_test
+from .observations import scale_likelihoods
 
-__all__ = ["allele_frequencies_by_locus"]
+__all__ = ["allele_frequencies_by_locus", "allele_frequencies_from_likelihoods"]
 
 
 def _check_genotype_array(genotypes, n_alleles):
@@ -123,6 +124,34 @@ def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, ma
     return params, ll, n_iter, converged
 
 
+def _fit_loci(data: LocusData, n_alleles: int, inbreeding, tol, max_iter, random_state) -> dict:
+    """Start every locus from ``model.initialize`` and run :func:`_run_em`;
+    the per-locus columns of the result (frequencies, F, loglik, n_iter,
+    converged)."""
+    if not isinstance(inbreeding, bool):
+        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
+    empty = data.weights.sum(axis=1) == 0
+    if empty.any():
+        raise ValueError(
+            f"no individual carries information at {int(empty.sum())} locus/loci "
+            f"(first: variant {int(np.flatnonzero(empty)[0])}); no allele frequency can be estimated there"
+        )
+    model = AlleleFrequencyModel(n_alleles, inbreeding)
+    params0 = model.initialize(data, as_generator(random_state))
+    params, ll, n_iter, converged = _run_em(model, data, params0, tol, max_iter)
+    if not converged.all():
+        warnings.warn(
+            f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    out = {f"freq_{a}": params.frequencies[:, a] for a in range(n_alleles)}
+    if inbreeding:
+        out["F"] = params.inbreeding
+    out.update({"loglik": ll, "n_iter": n_iter, "converged": converged})
+    return out
+
+
 def allele_frequencies_by_locus(
     genotypes,
     *,
@@ -153,43 +182,52 @@ def allele_frequencies_by_locus(
     (with inbreeding), ``loglik, n_iter, converged`` and ``hwe_exact_p``.
     """
     g, K = _check_genotype_array(genotypes, n_alleles)
-    if not isinstance(inbreeding, bool):
-        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
     G = n_genotypes(K)
     counts, n_missing = pattern_counts(g, K)
-    empty = counts.sum(axis=1) == 0
-    if empty.any():
-        raise ValueError(
-            f"genotypes: every individual is missing at {int(empty.sum())} locus/loci "
-            f"(first: variant {int(np.flatnonzero(empty)[0])}); no allele frequency can be estimated there"
-        )
     lik = pattern_likelihoods(K)
     scale = lik.max(axis=1)
     n_loci = counts.shape[0]
     data = LocusData(
         np.broadcast_to(lik / scale[:, None], (n_loci, *lik.shape)), counts, np.broadcast_to(np.log(scale), counts.shape)
     )
-    model = AlleleFrequencyModel(K, inbreeding)
-    params0 = model.initialize(data, as_generator(random_state))
-    params, ll, n_iter, converged = _run_em(model, data, params0, tol, max_iter)
-    if not converged.all():
-        warnings.warn(
-            f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    fitted = _fit_loci(data, K, inbreeding, tol, max_iter, random_state)
     out = {"n_complete": counts[:, :G].sum(axis=1).astype(np.int64),
            "n_half_missing": counts[:, G:].sum(axis=1).astype(np.int64),
            "n_missing": n_missing.astype(np.int64)}
-    freq = params.frequencies
-    out.update({f"freq_{a}": freq[:, a] for a in range(K)})
-    if inbreeding:
-        out["F"] = params.inbreeding
-    else:
+    out.update(fitted)
+    if not inbreeding:
         typed = 2.0 * out["n_complete"] + out["n_half_missing"]
-        out.update({f"se_{a}": np.sqrt(freq[:, a] * (1.0 - freq[:, a]) / typed) for a in range(K)})
-    out.update({"loglik": ll, "n_iter": n_iter, "converged": converged})
+        for a in range(K):
+            p = fitted[f"freq_{a}"]
+            out[f"se_{a}"] = np.sqrt(p * (1.0 - p) / typed)
     if hwe_exact and K == 2:
         hom = homozygote_index(2)
         out["hwe_exact_p"] = hwe_exact_test(counts[:, hom[0]], counts[:, 1], counts[:, hom[1]])
+    return pd.DataFrame(out)
+
+
+def allele_frequencies_from_likelihoods(
+    gl,
+    scale: str = "ln",
+    *,
+    inbreeding: bool = False,
+    tol: float = 1e-10,
+    max_iter: int = 5000,
+    random_state=None,
+) -> pd.DataFrame:
+    """Allele frequencies of every locus from genotype likelihoods by EM,
+    vectorised (the ANGSD-style estimate).
+
+    ``gl`` has shape ``(variants, samples, G)`` in VCF genotype order on the
+    ``ln``, ``log10`` (GL) or ``phred`` (PL) scale; an all-NaN row is a missing
+    individual (checks as in :meth:`AlleleFrequencies.fit_likelihoods`).
+    Returns one row per locus: ``n_informative, n_flat, n_missing``,
+    ``freq_0 ..``, ``F`` (with inbreeding), ``loglik, n_iter, converged``.
+    """
+    sc = scale_likelihoods(gl, scale, ndim=3)
+    informative = ~sc.missing & ~sc.flat
+    data = LocusData(sc.rel, informative.astype(float), sc.top)
+    fitted = _fit_loci(data, sc.n_alleles, inbreeding, tol, max_iter, random_state)
+    out = {"n_informative": informative.sum(axis=1), "n_flat": sc.flat.sum(axis=1), "n_missing": sc.missing.sum(axis=1)}
+    out.update(fitted)
     return pd.DataFrame(out)

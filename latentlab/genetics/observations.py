@@ -31,7 +31,16 @@ from .genotypes import (
     pattern_likelihoods,
 )
 
-__all__ = ["Observations", "from_allele_pairs", "from_phenotypes", "from_likelihoods", "ABO", "GL_SCALES"]
+__all__ = [
+    "Observations",
+    "ScaledLikelihoods",
+    "from_allele_pairs",
+    "from_phenotypes",
+    "from_likelihoods",
+    "scale_likelihoods",
+    "ABO",
+    "GL_SCALES",
+]
 
 #: The ABO blood-group system: phenotype -> compatible genotypes.
 ABO = {
@@ -183,51 +192,78 @@ def from_phenotypes(counts, system="ABO") -> Observations:
     return Observations(data, alleles, row_of, info)
 
 
-def from_likelihoods(gl, scale: str = "ln", alleles=None) -> Observations:
-    """Genotype likelihoods ``(n, G)`` in VCF order on the scale ``ln``,
-    ``log10`` (VCF GL) or ``phred`` (VCF PL). A row that is all NaN is a
-    missing individual; a row of equal likelihoods carries no information."""
+@dataclass(frozen=True)
+class ScaledLikelihoods:
+    """Genotype likelihoods ``(..., n, G)`` as ``exp(top) * rel`` with each
+    row of ``rel`` scaled to a maximum of 1."""
+
+    n_alleles: int
+    rel: np.ndarray  # (..., n, G); rows of missing individuals are all ones
+    top: np.ndarray  # (..., n) log of each row's largest likelihood (0 if missing)
+    missing: np.ndarray  # (..., n) all-NaN rows
+    flat: np.ndarray  # (..., n) rows with equal likelihoods (no information)
+
+
+def _where(mask: np.ndarray) -> str:
+    idx = tuple(int(i) for i in np.argwhere(mask)[0])
+    return f"row {idx[0]}" if len(idx) == 1 else f"[{', '.join(map(str, idx))}]"
+
+
+def scale_likelihoods(gl, scale: str, ndim: int) -> ScaledLikelihoods:
+    """Check genotype likelihoods on ``scale`` (``ln``, ``log10``, ``phred``)
+    with ``ndim`` dimensions, the last over genotypes in VCF order, and scale
+    each row. An all-NaN row is a missing individual; a partly NaN row, a
+    row of zero likelihoods, an infinite likelihood or a number of columns that
+    is not ``K (K + 1) / 2`` is an error naming the row."""
     if scale not in GL_SCALES:
         raise ValueError(f"scale must be one of {list(GL_SCALES)}; got {scale!r}")
-    x = as_array(gl, "gl", ndim=2)
-    G = x.shape[1]
+    x = as_array(gl, "gl", ndim=ndim)
+    G = x.shape[-1]
     K = n_alleles_from_genotypes(G)
     if K is None or K < 2:
         raise ValueError(
-            f"gl has {G} columns per individual, which is not K(K+1)/2 genotypes for K >= 2 alleles (3, 6, 10, ...)"
+            f"gl has {G} likelihoods per individual, which is not K(K+1)/2 genotypes for K >= 2 alleles "
+            "(3, 6, 10, ...)"
         )
+    nan = np.isnan(x)
+    missing = nan.all(axis=-1)
+    part = nan.any(axis=-1) & ~missing
+    if part.any():
+        raise ValueError(f"gl {_where(part)} is partly NaN; give all {G} likelihoods or mark the row all NaN (missing)")
+    log_l = np.where(nan, 0.0, x * GL_SCALES[scale])
+    if np.isposinf(log_l).any():
+        raise ValueError(f"gl {_where(np.isposinf(log_l).any(axis=-1))} has an infinite likelihood on the {scale} scale")
+    zero = ~missing & np.all(np.isneginf(log_l), axis=-1)
+    if zero.any():
+        raise ValueError(f"gl {_where(zero)} gives every genotype likelihood zero (on the {scale} scale)")
+    top = log_l.max(axis=-1)
+    rel = np.exp(log_l - top[..., None])
+    flat = ~missing & np.all(rel == 1.0, axis=-1)
+    return ScaledLikelihoods(K, rel, top, missing, flat)
+
+
+def from_likelihoods(gl, scale: str = "ln", alleles=None) -> Observations:
+    """Genotype likelihoods ``(n, G)`` in VCF order on the scale ``ln``,
+    ``log10`` (VCF GL) or ``phred`` (VCF PL) (checks in
+    :func:`scale_likelihoods`). Identical rows are pooled."""
+    sc = scale_likelihoods(gl, scale, ndim=2)
+    K = sc.n_alleles
     if alleles is None:
         alleles = list(range(K))
     if len(alleles) != K:
-        raise ValueError(f"gl has {G} columns, the genotypes of {K} alleles, but alleles lists {len(alleles)}")
-    nan = np.isnan(x)
-    all_nan = nan.all(axis=1)
-    part = nan.any(axis=1) & ~all_nan
-    if part.any():
-        r = int(np.flatnonzero(part)[0])
-        raise ValueError(f"gl row {r} is partly NaN ({x[r]}); give all {G} likelihoods or mark the row all NaN (missing)")
-    log_l = x * GL_SCALES[scale]
-    if np.isposinf(log_l).any():
-        r = int(np.flatnonzero(np.isposinf(log_l).any(axis=1))[0])
-        raise ValueError(f"gl row {r} has an infinite likelihood ({x[r]}) on the {scale} scale")
-    zero = ~all_nan & np.all(np.isneginf(log_l), axis=1)
-    if zero.any():
-        r = int(np.flatnonzero(zero)[0])
-        raise ValueError(f"gl row {r} gives every genotype likelihood zero ({x[r]} on the {scale} scale)")
-    top = np.where(all_nan, 0.0, np.nanmax(np.where(nan, -np.inf, log_l), axis=1))
-    rel = np.exp(np.where(nan, 0.0, log_l - top[:, None]))
-    flat = ~all_nan & np.all(rel == 1.0, axis=1)
-    informative = ~all_nan & ~flat
+        raise ValueError(f"gl has {sc.rel.shape[1]} columns, the genotypes of {K} alleles, but alleles lists {len(alleles)}")
+    informative = ~sc.missing & ~sc.flat
     if not informative.any():
         raise ValueError("gl: no individual carries information (all rows missing or flat)")
-    uniq, inverse = np.unique(rel[informative], axis=0, return_inverse=True)
-    w = np.bincount(inverse.ravel(), minlength=uniq.shape[0]).astype(float)
-    offset = np.bincount(inverse.ravel(), weights=top[informative], minlength=uniq.shape[0])
-    row_of = np.full(x.shape[0], -1, dtype=np.int64)
-    row_of[informative] = inverse.ravel()
+    uniq, inverse = np.unique(sc.rel[informative], axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    w = np.bincount(inverse, minlength=uniq.shape[0]).astype(float)
+    offset = np.bincount(inverse, weights=sc.top[informative], minlength=uniq.shape[0])
+    row_of = np.full(sc.rel.shape[0], -1, dtype=np.int64)
+    row_of[informative] = inverse
     data = LocusData(uniq, w, offset / w)
     info = pd.Series(
-        {"informative": int(informative.sum()), "flat": int(flat.sum()), "missing": int(all_nan.sum())},
+        {"informative": int(informative.sum()), "flat": int(sc.flat.sum()), "missing": int(sc.missing.sum())},
         name="individuals",
     )
     return Observations(data, list(alleles), row_of, info)
