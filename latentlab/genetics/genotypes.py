@@ -97,14 +97,20 @@ def pattern_likelihoods(n_alleles: int) -> np.ndarray:
 def pattern_code(pairs: np.ndarray, n_alleles: int) -> np.ndarray:
     """Pattern of each allele pair ``(..., 2)`` (``-1`` missing): the genotype
     index for a complete pair, ``G + j`` for a half pair ``j/?`` and ``G + K``
-    for a fully missing one."""
-    a, b = pairs[..., 0], pairs[..., 1]
-    G = n_genotypes(n_alleles)
-    return np.where(
+    for a fully missing one. One table look-up per pair, indexed by
+    ``(a + 1) (K + 1) + (b + 1)``."""
+    K = n_alleles
+    G = n_genotypes(K)
+    a = np.arange(-1, K)[:, None]
+    b = np.arange(-1, K)[None, :]
+    table = np.where(
         (a >= 0) & (b >= 0),
         genotype_index(a, b),
-        np.where((a < 0) & (b < 0), G + n_alleles, G + np.maximum(a, b)),
-    )
+        np.where((a < 0) & (b < 0), G + K, G + np.maximum(a, b)),
+    ).ravel()
+    small = np.int32 if (K + 1) ** 2 < 2**31 else np.int64
+    code = (pairs[..., 0].astype(small) + 1) * (K + 1) + (pairs[..., 1].astype(small) + 1)
+    return table[code]
 
 
 def pattern_counts(pairs: np.ndarray, n_alleles: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,11 +9,11 @@ allele counts, the distribution
     P(n_AB | n_A, N) = N! / (n_AA! n_AB! n_BB!) * 2^n_AB * n_A! n_B! / (2N)!
 
 on ``n_AB = n_A, n_A - 2, ..., (0 or 1)``. The p-value is the total
-probability of the tables no more probable than the observed one. Wigginton
-et al. compute the probabilities by a recurrence; here they are computed in
-log space with ``gammaln`` (no overflow at any ``N``) and normalised to sum to
-one, vectorised over loci. Tables whose probability equals the observed one up
-to a relative ``1e-7`` count as ties and are included (as in PLINK).
+probability of the tables no more probable than the observed one. As in
+Wigginton et al. the probabilities come from the ratio of successive terms,
+normalised to sum to one; the recurrence runs as a cumulative sum in log
+space (no overflow at any ``N``), vectorised over loci. Tables whose probability equals the observed one
+up to a relative ``1e-7`` count as ties and are included (as in PLINK).
 
 Likelihood-ratio test
 ---------------------
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from scipy.special import gammaln, logsumexp
 
 from ..em import EMModel, Simplex, fit_em
 from .allele_model import LocusData, expected_genotype_counts
@@ -60,24 +59,29 @@ def hwe_exact_test(n_aa, n_ab, n_bb) -> np.ndarray | float:
 
 
 def _exact_chunk(aa: np.ndarray, ab: np.ndarray, bb: np.ndarray) -> np.ndarray:
+    """Wigginton et al.'s recurrence ``P(h + 2) / P(h) = (r - h)(2N - r - h) /
+    ((h + 1)(h + 2))`` (``r`` the rare-allele count), summed in log space by a
+    cumulative sum over ``h = h0, h0 + 2, ...`` for every locus at once."""
     n = aa + ab + bb
     n_a = 2 * aa + ab
     rare = np.minimum(n_a, 2 * n - n_a)
-    het = np.arange(int(rare.max(initial=0)) + 1)[None, :]
-    valid = (het <= rare[:, None]) & ((rare[:, None] - het) % 2 == 0)
-    hom_rare = np.where(valid, (rare[:, None] - het) // 2, 0)
-    hom_common = np.where(valid, n[:, None] - het - hom_rare, 0)
-    logp = (
-        gammaln(n + 1.0)[:, None]
-        - gammaln(hom_rare + 1.0) - gammaln(het + 1.0) - gammaln(hom_common + 1.0)
-        + het * np.log(2.0)
-        + (gammaln(rare + 1.0) + gammaln(2 * n - rare + 1.0) - gammaln(2 * n + 1.0))[:, None]
-    )
+    h0 = rare % 2
+    steps = np.arange(int(rare.max(initial=0)) // 2 + 1)[None, :]
+    het = h0[:, None] + 2 * steps  # (loci, J + 1)
+    valid = het <= rare[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (
+            np.log(rare[:, None] - het[:, :-1]) + np.log(2 * n[:, None] - rare[:, None] - het[:, :-1])
+            - np.log(het[:, :-1] + 1.0) - np.log(het[:, :-1] + 2.0)
+        )
+    ratio = np.where(valid[:, 1:], ratio, 0.0)
+    logp = np.concatenate([np.zeros((aa.size, 1)), np.cumsum(ratio, axis=1)], axis=1)
     logp = np.where(valid, logp, -np.inf)
-    logp -= logsumexp(logp, axis=1, keepdims=True)
-    observed = np.take_along_axis(logp, ab[:, None], axis=1)
-    tie = np.log1p(_TIE_RTOL)
-    p = np.where(valid & (logp <= observed + tie), np.exp(logp), 0.0).sum(axis=1)
+    logp -= logp.max(axis=1, keepdims=True)
+    prob = np.exp(logp)
+    prob /= prob.sum(axis=1, keepdims=True)
+    observed = np.take_along_axis(logp, ((ab - h0) // 2)[:, None], axis=1)
+    p = np.where(logp <= observed + np.log1p(_TIE_RTOL), prob, 0.0).sum(axis=1)
     return np.where(rare == 0, 1.0, np.minimum(p, 1.0))
 
 
