@@ -184,3 +184,19 @@ def test_plain_em_never_decreases_with_inbreeding(n_alleles, F, half, seed):
                     random_state=seed)
     steps = np.diff(result.trace)
     assert np.all(steps >= -1e-10 * (1 + np.abs(result.trace[1:])))
+
+
+@pytest.mark.slow
+def test_wald_interval_coverage_over_replicates():
+    """200 replicates, n = 200, 20% missing + 10% half-missing: 95% Wald intervals
+    cover in 95% +/- 3 Monte Carlo se (se = sqrt(.95 * .05 / 600) ~ 0.009)."""
+    truth = np.array([0.5, 0.35, 0.15])
+    rng = np.random.default_rng(99)
+    hits = []
+    for _ in range(200):
+        g = simulate_genotypes(200, truth, missing=0.2, half_missing=0.1, random_state=rng)
+        s = AlleleFrequencies(random_state=rng).fit(g).summary()
+        hits.append((s["ci_lower"].to_numpy() <= truth) & (truth <= s["ci_upper"].to_numpy()))
+    rate = np.mean(hits)
+    print(f"coverage {rate:.3f}")
+    assert abs(rate - 0.95) < 3 * np.sqrt(0.95 * 0.05 / np.size(hits))
