@@ -87,7 +87,10 @@ class AlleleFrequencies(EMEstimator):
         ``system``: ``"ABO"`` (A = {AA, AO}, B = {BB, BO}, AB = {AB}, O = {OO})
         or a mapping phenotype -> list of allele pairs partitioning the
         genotypes. The system fixes the alleles."""
-        return self._fit(from_phenotypes(counts, system), "phenotypes")
+        obs = from_phenotypes(counts, system)
+        if self.alleles is not None and sorted(map(str, self.alleles)) != sorted(map(str, obs.alleles)):
+            raise ValueError(f"alleles={self.alleles!r} differ from the phenotype system's alleles {obs.alleles}")
+        return self._fit(obs, "phenotypes")
 
     def fit_likelihoods(self, gl, scale: str = "ln") -> "AlleleFrequencies":
         """Fit to genotype likelihoods ``(n, G)`` in VCF genotype order

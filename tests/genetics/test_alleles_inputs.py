@@ -59,6 +59,8 @@ def test_bad_phenotype_systems():
         AlleleFrequencies().fit_phenotypes({"x": 1}, {"x": [("a", "a"), ("a", "b")], "y": [("a", "b"), ("b", "b")]})
     with pytest.raises(ValueError, match=r"\['b/b'\] belong to no phenotype"):
         AlleleFrequencies().fit_phenotypes({"x": 1}, {"x": [("a", "a")], "y": [("a", "b")]})
+    with pytest.raises(ValueError, match="differ from the phenotype system"):
+        AlleleFrequencies(alleles=["A", "B"]).fit_phenotypes({"A": 1})
     with pytest.raises(ValueError, match="'ABO' or a mapping"):
         AlleleFrequencies().fit_phenotypes({"A": 1}, "MN")
 
