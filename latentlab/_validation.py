@@ -7,7 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_array", "check_finite", "check_counts", "check_sample_weight", "check_n_components"]
+__all__ = [
+    "as_array",
+    "check_finite",
+    "check_counts",
+    "check_sample_weight",
+    "check_n_components",
+    "check_labels",
+]
 
 
 def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
@@ -81,3 +88,18 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
             "the extra components would not be identifiable"
         )
     return int(n_components)
+
+
+def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
+    """Positions of ``values`` in the list ``allowed``; raise naming the first
+    value that is not one of the ``what`` in ``allowed`` and where it is
+    (``where[i]`` describes position ``i``; default ``"entry i"``)."""
+    lookup = {v: i for i, v in enumerate(allowed)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v not in lookup:
+            shown = ", ".join(map(repr, list(allowed)[:12])) + (", ..." if len(allowed) > 12 else "")
+            place = where[i] if where is not None else f"entry {i}"
+            raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
+        out[i] = lookup[v]
+    return out
