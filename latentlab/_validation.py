@@ -15,6 +15,7 @@ __all__ = [
     "check_n_components",
     "check_lengths",
     "missing_rows",
+    "check_labels",
 ]
 
 
@@ -121,3 +122,18 @@ def missing_rows(arr: np.ndarray, name: str) -> np.ndarray:
             "must be NaN in every column"
         )
     return missing
+
+
+def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
+    """Positions of ``values`` in the list ``allowed``; raise naming the first
+    value that is not one of the ``what`` in ``allowed`` and where it is
+    (``where[i]`` describes position ``i``; default ``"entry i"``)."""
+    lookup = {v: i for i, v in enumerate(allowed)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v not in lookup:
+            shown = ", ".join(map(repr, list(allowed)[:12])) + (", ..." if len(allowed) > 12 else "")
+            place = where[i] if where is not None else f"entry {i}"
+            raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
+        out[i] = lookup[v]
+    return out
