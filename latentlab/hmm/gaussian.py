@@ -24,7 +24,6 @@ log-likelihood under that bound, so EM stays monotone.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from .._validation import as_array, missing_rows
 from ..em import Positive, PositiveDefinite, Real
@@ -64,8 +63,8 @@ class GaussianHMMModel(HMMModel):
         d = X.shape[1]
         for k, (mu, cov) in enumerate(zip(params.means, params.covars)):
             chol = np.linalg.cholesky(cov)
-            z = solve_triangular(chol, (X - mu).T, lower=True)
-            out[:, k] = -0.5 * (d * np.log(2 * np.pi) + 2 * np.log(np.diag(chol)).sum() + (z * z).sum(axis=0))
+            z = (X - mu) @ np.linalg.inv(chol).T  # whitened: z_t = L^{-1} (x_t - mu), Sigma = L L'
+            out[:, k] = -0.5 * (d * np.log(2 * np.pi) + 2 * np.log(np.diag(chol)).sum() + (z * z).sum(axis=1))
         return out
 
     def emission_stats(self, X, weights):
