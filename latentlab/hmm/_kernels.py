@@ -43,11 +43,10 @@ __all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "vite
 
 
 @njit(cache=True)
-def shift_rows(logb):
-    """Subtract each row's maximum ``m_t`` from ``logb`` in place; return ``m``
-    (T,). A row that is -inf in every state keeps ``m_t = -inf``."""
+def shift_rows(logb, m):
+    """Subtract each row's maximum from ``logb`` in place and store it in
+    ``m`` (T,). A row that is -inf in every state keeps ``m_t = -inf``."""
     T, K = logb.shape
-    m = np.empty(T)
     for t in range(T):
         mx = logb[t, 0]
         for k in range(1, K):
@@ -171,14 +170,16 @@ def forward_scale(b, startprob, transmat, starts, ends, alpha, scale, tag):
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def column_sums(a):
-    """``a.sum(axis=0)`` for a (T, K) array, in one pass over the rows."""
+    """``a.sum(axis=0)`` for a (T, K) array (one register accumulator per column)."""
     T, K = a.shape
     out = np.zeros(K)
-    for t in range(T):
-        for k in range(K):
-            out[k] += a[t, k]
+    for k in range(K):
+        acc = 0.0
+        for t in range(T):
+            acc += a[t, k]
+        out[k] = acc
     return out
 
 
@@ -268,23 +269,26 @@ def markov_chain(start_cdf, trans_cdf, u):
 
 @njit(cache=True, fastmath=FAST)
 def weighted_moments(weights, X, full):
-    """``S_k = sum_t w_tk x_t`` (K, D) and ``Q_k = sum_t w_tk x_t^2`` (K, D),
-    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; one pass over the rows."""
+    """``S_k = sum_t w_tk x_t`` (K, D) and ``Q_k = sum_t w_tk x_t^2`` (K, D, 1),
+    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; each sum runs over the
+    rows in a register accumulator."""
     T, D = X.shape
     K = weights.shape[1]
     first = np.zeros((K, D))
     second = np.zeros((K, D, D if full else 1))
-    for t in range(T):
-        for k in range(K):
-            w = weights[t, k]
-            if w == 0.0:
-                continue
-            for d in range(D):
-                wx = w * X[t, d]
-                first[k, d] += wx
+    for k in range(K):
+        for d in range(D):
+            acc = 0.0
+            for t in range(T):
+                acc += weights[t, k] * X[t, d]
+            first[k, d] = acc
+            for e in range(0 if full else d, d + 1):
+                acc = 0.0
+                for t in range(T):
+                    acc += weights[t, k] * X[t, d] * X[t, e]
                 if full:
-                    for e in range(D):
-                        second[k, d, e] += wx * X[t, e]
+                    second[k, d, e] = acc
+                    second[k, e, d] = acc
                 else:
-                    second[k, d, 0] += wx * X[t, d]
+                    second[k, d, 0] = acc
     return first, second

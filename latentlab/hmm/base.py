@@ -158,7 +158,7 @@ class HMMModel(EMModel):
         logb = self.log_emission(data.X, params, self._buffer("b", (data.X.shape[0], self.n_components)))
         if data.any_missing:
             logb[~data.observed] = 0.0
-        shift = _kernels.shift_rows(logb)
+        shift = _kernels.shift_rows(logb, self._buffer("shift", (data.X.shape[0],)))
         np.exp(logb, out=logb)
         return logb, shift
 
@@ -166,7 +166,9 @@ class HMMModel(EMModel):
     def _sequence_logliks(data: HMMData, scale: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """``sum_t (log c_t + m_t)`` per sequence; -inf where a ``c_t`` is zero."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            ll = np.add.reduceat(np.log(scale) + shift, data.starts)
+            terms = np.log(scale, out=scale)  # the constants are not needed after this
+            terms += shift
+            ll = np.add.reduceat(terms, data.starts)
         ll[~ok] = -np.inf
         return ll
 
