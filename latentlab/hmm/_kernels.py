@@ -66,6 +66,18 @@ def state_tag(n_states: int):
     return (0,) * n_states if n_states <= 8 else np.zeros(n_states, dtype=np.int8)
 
 
+@njit(cache=True, fastmath=FAST, inline="always")
+def _normalise(alpha, t, c, scale, tag):
+    """``alpha[t] /= c`` and ``scale[t] = c``; False if ``c`` is not positive."""
+    if not c > 0.0:
+        return False
+    inv = 1.0 / c
+    for k in range(len(tag)):
+        alpha[t, k] *= inv
+    scale[t] = c
+    return True
+
+
 @njit(cache=True, fastmath=FAST)
 def _forward_one(b, startprob, transmat_t, s, e, alpha, scale, tag):
     """Scaled forward pass over rows s:e; ``ahat`` into ``alpha``, ``c_t`` into
@@ -78,12 +90,8 @@ def _forward_one(b, startprob, transmat_t, s, e, alpha, scale, tag):
         v = startprob[k] * b[s, k]
         alpha[s, k] = v
         c += v
-    if not c > 0.0:
+    if not _normalise(alpha, s, c, scale, tag):
         return False
-    inv = 1.0 / c
-    for k in range(K):
-        alpha[s, k] *= inv
-    scale[s] = c
     for t in range(s + 1, e):
         c = 0.0
         for k in range(K):
@@ -93,12 +101,8 @@ def _forward_one(b, startprob, transmat_t, s, e, alpha, scale, tag):
             v = acc * b[t, k]
             alpha[t, k] = v
             c += v
-        if not c > 0.0:
+        if not _normalise(alpha, t, c, scale, tag):
             return False
-        inv = 1.0 / c
-        for k in range(K):
-            alpha[t, k] *= inv
-        scale[t] = c
     return True
 
 
