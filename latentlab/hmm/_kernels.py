@@ -174,16 +174,14 @@ def forward_scale(b, startprob, transmat, starts, ends, alpha, scale, tag):
     return ok
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True)
 def column_sums(a):
-    """``a.sum(axis=0)`` for a (T, K) array (one register accumulator per column)."""
+    """``a.sum(axis=0)`` for a (T, K) array, in one pass over the rows."""
     T, K = a.shape
     out = np.zeros(K)
-    for k in range(K):
-        acc = 0.0
-        for t in range(T):
-            acc += a[t, k]
-        out[k] = acc
+    for t in range(T):
+        for k in range(K):
+            out[k] += a[t, k]
     return out
 
 
@@ -274,25 +272,22 @@ def markov_chain(start_cdf, trans_cdf, u):
 @njit(cache=True, fastmath=FAST)
 def weighted_moments(weights, X, full):
     """``S_k = sum_t w_tk x_t`` (K, D) and ``Q_k = sum_t w_tk x_t^2`` (K, D, 1),
-    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; each sum runs over the
-    rows in a register accumulator."""
+    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; one pass over the rows."""
     T, D = X.shape
     K = weights.shape[1]
     first = np.zeros((K, D))
     second = np.zeros((K, D, D if full else 1))
-    for k in range(K):
-        for d in range(D):
-            acc = 0.0
-            for t in range(T):
-                acc += weights[t, k] * X[t, d]
-            first[k, d] = acc
-            for e in range(0 if full else d, d + 1):
-                acc = 0.0
-                for t in range(T):
-                    acc += weights[t, k] * X[t, d] * X[t, e]
+    for t in range(T):
+        for k in range(K):
+            w = weights[t, k]
+            if w == 0.0:
+                continue
+            for d in range(D):
+                wx = w * X[t, d]
+                first[k, d] += wx
                 if full:
-                    second[k, d, e] = acc
-                    second[k, e, d] = acc
+                    for e in range(D):
+                        second[k, d, e] += wx * X[t, e]
                 else:
-                    second[k, d, 0] = acc
+                    second[k, d, 0] += wx * X[t, d]
     return first, second
