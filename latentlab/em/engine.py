@@ -12,6 +12,10 @@ the sample size, unlike an absolute rule on the total, and it is not a
 per-sample mean either). Under SQUAREM the same test is applied to the first EM
 step of each cycle, so both schemes stop by one rule.
 
+A model may add a first-order optimality test of its own
+(``model.is_stationary(data, params, stats)``, e.g. Kuhn-Tucker conditions on a
+simplex); the loop then stops only when both hold.
+
 Monotonicity guard
 ------------------
 EM never lowers the observed log-likelihood. When a plain EM step lowers it by
@@ -103,6 +107,10 @@ class _Run:
                 "E- or M-step of this model is wrong"
             )
 
+    def converged(self, change: float, ll: float, tol: float, params, stats) -> bool:
+        """The change rule (module docstring) and the model's own stationarity test."""
+        return change <= tol * (1.0 + abs(ll)) and self.model.is_stationary(self.data, params, stats)
+
     def record(self, params, ll: float, change: float) -> None:
         self.trace.append(ll)
         self.trace_evals.append(self.n_evals)
@@ -122,7 +130,7 @@ class _Run:
             self.guard(ll_new, ll)
             change, params, ll = ll_new - ll, new, ll_new
             self.record(params, ll, change)
-            if change <= tol * (1.0 + abs(ll)):
+            if self.converged(change, ll, tol, params, stats):
                 return params, ll, True
         return params, ll, False
 
@@ -134,7 +142,7 @@ class _Run:
             p1 = self.m_step(stats0)
             stats1, ll1 = self.evaluate(p1)
             self.guard(ll1, ll0)
-            if ll1 - ll0 <= tol * (1.0 + abs(ll1)):
+            if self.converged(ll1 - ll0, ll1, tol, p1, stats1):
                 self.record(p1, ll1, ll1 - ll0)
                 return p1, ll1, True
             p2 = self.m_step(stats1)
