@@ -107,6 +107,6 @@ def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         raise ValueError(
-            f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {arr[tuple(np.argwhere(bad)[0])]!r}"
+            f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {arr[tuple(np.argwhere(bad)[0])].item()!r}"
         )
     return arr.astype(bool)

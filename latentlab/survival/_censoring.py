@@ -72,7 +72,7 @@ def from_durations(durations, event_observed=None, *, left: bool = False) -> Int
     t = check_finite(as_array(durations, "durations", ndim=1), "durations")
     if (t <= 0).any():
         i = int(np.argmax(t <= 0))
-        raise ValueError(f"durations must be positive; index {i} is {t[i]!r}")
+        raise ValueError(f"durations must be positive; index {i} is {t[i].item()!r}")
     if event_observed is None:
         event = np.ones(t.shape[0], dtype=bool)
     else:
@@ -99,7 +99,7 @@ def from_bounds(lower, upper) -> Intervals:
     ):
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{what}; index {i} has lower_bound={lo[i]!r}, upper_bound={hi[i]!r}")
+            raise ValueError(f"{what}; index {i} has lower_bound={lo[i].item()!r}, upper_bound={hi[i].item()!r}")
     return Intervals(lo, hi)
 
 

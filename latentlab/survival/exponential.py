@@ -56,6 +56,7 @@ __all__ = ["CensoredExponential", "ExponentialModel", "ExponentialParams"]
 
 _NEWTON_MAX = 100
 _NEWTON_TOL = 1e-13
+_QUADRATIC = 1e-6  # Newton decrement below which Q is locally quadratic enough for full steps
 
 
 @dataclass(frozen=True)
@@ -111,24 +112,23 @@ class ExponentialModel(EMModel):
 
     def m_step(self, stats: _Stats) -> ExponentialParams:
         """Newton's method on ``Q(beta)``: gradient ``X'(1 - mu)``, Hessian
-        ``-X' diag(mu) X`` with ``mu_i = exp(x_i' beta) E_i``; halving keeps ``Q`` rising."""
+        ``-X' diag(mu) X`` with ``mu_i = exp(x_i' beta) E_i``. Far from the
+        maximum (Newton decrement ``g' H^{-1} g`` above ``_QUADRATIC``) steps are
+        halved until ``Q`` rises; inside that region full steps are taken, since
+        there the rise of ``Q`` is below its round-off and cannot be tested."""
         X, times = self.X, stats.times
-        coef, q = stats.coef.astype(float), self._q(stats.coef, times)
+        coef = stats.coef.astype(float)
         for _ in range(_NEWTON_MAX):
             mu = np.exp(X @ coef) * times
-            step = np.linalg.solve(X.T @ (X * mu[:, None]), X.T @ (1.0 - mu))
-            length = 1.0
-            while length > 1e-12:
-                trial = coef + length * step
-                q_trial = self._q(trial, times)
-                if q_trial >= q:
-                    break
-                length /= 2.0
-            else:
-                break
-            moved = np.max(np.abs(trial - coef))
-            coef, q = trial, q_trial
-            if moved <= _NEWTON_TOL * (1.0 + np.max(np.abs(coef))):
+            grad = X.T @ (1.0 - mu)
+            step = np.linalg.solve(X.T @ (X * mu[:, None]), grad)
+            if grad @ step > _QUADRATIC:
+                q, length = self._q(coef, times), 1.0
+                while self._q(coef + length * step, times) < q and length > 1e-12:
+                    length /= 2.0
+                step = length * step
+            coef = coef + step
+            if np.max(np.abs(step)) <= _NEWTON_TOL * (1.0 + np.max(np.abs(coef))):
                 break
         return ExponentialParams(coef)
 
