@@ -18,6 +18,15 @@ and, for the uncured, the conditional mean lifetime ``E_i`` of
 ``lambda = U / S`` (Farewell 1982, Biometrics 38:1041-1046; Peng & Dear
 2000 for EM in cure models).
 
+Convergence: besides the engine's change rule, the score per observation in
+the free coordinates ``(logit pi, log lambda)`` must be at most ``score_tol``
+in absolute value (a change of the log-likelihood resolves the parameters only
+to about ``sqrt(machine epsilon)``). By Fisher's identity the scores are
+
+    dl/dlogit(pi)  = pi (1 - pi) sum_i dlogP_i/dpi,
+                     dlogP_i/dpi = (1 - exp(-lambda L_i)) / P_i (right-censored), -1/(1 - pi) (otherwise)
+    dl/dlog(lambda) = sum_i u_i dlogP_exp,i/deta.
+
 Boundary. ``pi = 0`` is the MLE when the score for ``pi`` at ``(0, lambda_0)``,
 with ``lambda_0`` the plain exponential MLE, is not positive:
 ``sum_{i right-censored} exp(lambda_0 L_i) - n <= 0``. Then the fit is
@@ -66,6 +75,9 @@ class ExponentialCureModel(EMModel):
     params_type = CureParams
     constraints = {"cure_fraction": UnitInterval(), "rate": Positive()}
 
+    def __init__(self, score_tol: float = 1e-9):
+        self.score_tol = score_tol
+
     def initialize(self, data: cens.Intervals, rng: np.random.Generator) -> CureParams:
         """Cure fraction uniform on (0.05, 0.95) times the censored share; rate
         informative observations over total time."""
@@ -90,6 +102,20 @@ class ExponentialCureModel(EMModel):
 
     def loglik(self, data: cens.Intervals, params: CureParams) -> float:
         return float(self._log_parts(data, params)[1].sum())
+
+    def score(self, data: cens.Intervals, params: CureParams) -> np.ndarray:
+        """Score in ``(logit pi, log lambda)`` (module docstring)."""
+        pi, rate = float(params.cure_fraction), float(params.rate)
+        log_uncured, log_total = self._log_parts(data, params)
+        with np.errstate(divide="ignore"):
+            d_pi = np.where(
+                data.right_censored, -np.expm1(-rate * data.lower) * np.exp(-log_total), -1.0 / (1.0 - pi)
+            )
+        d_eta = np.exp(log_uncured - log_total) @ cens.eta_derivatives(data, rate)[0]
+        return np.array([pi * (1.0 - pi) * d_pi.sum(), d_eta])
+
+    def is_stationary(self, data: cens.Intervals, params: CureParams, stats: _Stats) -> bool:
+        return bool(np.max(np.abs(self.score(data, params))) <= self.score_tol * data.n)
 
     def m_step(self, stats: _Stats) -> CureParams:
         return CureParams(np.asarray(max(1.0 - stats.uncured / stats.n, 0.0)), np.asarray(stats.uncured / stats.time))
