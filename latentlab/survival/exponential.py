@@ -193,6 +193,9 @@ class CensoredExponential(EMEstimator):
     ----------
     score_tol : the fit also stops only when the Newton decrement (distance
         to the MLE in standard errors) is at most this (module docstring).
+    callback : called as ``callback(iteration, params, loglik)`` after each
+        EM iteration (``params.coef`` holds the coefficients), e.g. to record
+        the iterates.
     tol, max_iter, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em`.
 
@@ -221,7 +224,9 @@ class CensoredExponential(EMEstimator):
         accelerate: str | None = "squarem",
         random_state=None,
         progress: bool = False,
+        callback=None,
     ):
+        self.callback = callback
         self.score_tol = score_tol
         self.tol = tol
         self.max_iter = max_iter
@@ -255,7 +260,7 @@ class CensoredExponential(EMEstimator):
         self.n_right_censored_ = int(right.sum())
         self.n_left_censored_ = int(((data.lower == 0) & ~exact).sum())
         self.n_interval_censored_ = int(data.n - self.n_events_ - self.n_right_censored_ - self.n_left_censored_)
-        result = self._fit_em(ExponentialModel(X, self.score_tol), data, n_obs=data.n)
+        result = self._fit_em(ExponentialModel(X, self.score_tol), data, n_obs=data.n, callback=self.callback)
         self.coef_ = pd.Series(result.params.coef, index=names, name="coef")
         if covariates is None:
             self.rate_ = float(np.exp(result.params.coef[0]))

@@ -10,7 +10,8 @@ the "exponential Greenwood" interval lifelines reports):
 
     exp(-exp(log(-log S) -/+ z sqrt(v))),  v = sum d_j/(n_j (n_j - d_j)) / (log S)^2.
 
-Censored times tied with event times count as at risk at that time.
+Censored times tied with event times count as at risk at that time. Where
+everyone at risk fails, S drops to 0 and is reported with standard error 0.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class KaplanMeier:
         at_risk = data.n - np.concatenate([[0], np.cumsum(removed)[:-1]])
         with np.errstate(divide="ignore", invalid="ignore"):
             surv = np.cumprod(1.0 - events / at_risk)
-            green = np.cumsum(np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0))
+            # a time where everyone at risk fails drops S to 0: its Greenwood term is
+            # infinite, and the curve is 0 with no spread from there on
+            green = np.cumsum(np.where((events > 0) & (at_risk > events), events / (at_risk * (at_risk - events)), 0.0))
             z = sps.norm.ppf(0.5 + self.level / 2.0)
             log_s = np.log(surv)
             half = z * np.sqrt(green) / np.abs(log_s)
