@@ -199,6 +199,13 @@ class Turnbull(EMEstimator):
         self.survival_function_ = self.survival_function(times)
         return self
 
+    def summary(self) -> pd.DataFrame:
+        """The Turnbull intervals and their masses (``intervals_``). The NPMLE has
+        no Wald standard errors: its masses sit on a simplex with zeros at the
+        boundary and their number grows with n."""
+        self._check_fitted()
+        return self.intervals_.copy()
+
     def survival_function(self, times) -> pd.DataFrame:
         """Envelopes of ``S(t) = P(T > t)`` at ``times``: ``upper`` with every mass at
         the right end of its interval, ``lower`` with it at the left end."""

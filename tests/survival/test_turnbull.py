@@ -157,3 +157,9 @@ def test_dataframe_input(cosmesis):
     a = Turnbull().fit(cosmesis["L"], cosmesis["R"])
     b = Turnbull().fit(cosmesis["L"].to_numpy(), cosmesis["R"].to_list())
     pd.testing.assert_frame_equal(a.intervals_, b.intervals_)
+
+
+def test_all_right_censored_puts_all_mass_beyond_the_last_time():
+    fit = Turnbull().fit([3.0, 5.0, 4.0], [np.inf, np.inf, np.inf])
+    assert fit.summary()[["left", "right", "mass"]].to_numpy().tolist() == [[5.0, np.inf, 1.0]]
+    assert fit.loglik_ == 0.0
