@@ -59,8 +59,12 @@ class Intervals:
     def right_censored(self) -> np.ndarray:
         return np.isinf(self.upper)
 
-    def subset(self, mask: np.ndarray) -> "Intervals":
-        return Intervals(self.lower[mask], self.upper[mask])
+    def crude_rate(self) -> float:
+        """A starting rate: observations with a finite upper bound over the total
+        time, counting closed intervals at their midpoints."""
+        finite = ~self.right_censored
+        t = np.where(finite, (self.lower + np.where(finite, self.upper, 0.0)) / 2.0, self.lower)
+        return max(int(finite.sum()), 1) / max(float(t.sum()), 1e-300)
 
 
 def from_durations(durations, event_observed=None, *, left: bool = False) -> Intervals:

@@ -79,12 +79,10 @@ class ExponentialCureModel(EMModel):
         self.score_tol = score_tol
 
     def initialize(self, data: cens.Intervals, rng: np.random.Generator) -> CureParams:
-        """Cure fraction uniform on (0.05, 0.95) times the censored share; rate
-        informative observations over total time."""
-        finite = ~data.right_censored
-        time = np.where(finite, (data.lower + np.where(finite, data.upper, 0.0)) / 2.0, data.lower).sum()
+        """Cure fraction uniform on (0.05, 0.95) times the right-censored share;
+        rate the crude rate (:meth:`Intervals.crude_rate`)."""
         pi = rng.uniform(0.05, 0.95) * data.right_censored.mean()
-        return CureParams(np.asarray(pi), np.asarray(max(finite.sum(), 1) / time))
+        return CureParams(np.asarray(pi), np.asarray(data.crude_rate()))
 
     def _log_parts(self, data: cens.Intervals, params: CureParams):
         """``log((1 - pi) P_exp)`` and ``log P_i`` per observation."""

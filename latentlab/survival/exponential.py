@@ -89,13 +89,9 @@ class ExponentialModel(EMModel):
             return np.exp(self.X @ params.coef)
 
     def initialize(self, data: cens.Intervals, rng: np.random.Generator) -> ExponentialParams:
-        """Least-squares fit of ``log(lambda_i)`` to the log of a crude rate
-        (informative observations over total time, midpoints for closed intervals),
-        plus N(0, 0.1^2) jitter for restarts."""
-        finite = ~data.right_censored
-        t = np.where(finite, (data.lower + np.where(finite, data.upper, 0.0)) / 2.0, data.lower)
-        crude = max(int(finite.sum()), 1) / max(float(t.sum()), 1e-300)
-        coef = np.linalg.lstsq(self.X, np.full(data.n, np.log(crude)), rcond=None)[0]
+        """Least-squares fit of ``log(lambda_i)`` to the log of the crude rate
+        (:meth:`Intervals.crude_rate`), plus N(0, 0.1^2) jitter for restarts."""
+        coef = np.linalg.lstsq(self.X, np.full(data.n, np.log(data.crude_rate())), rcond=None)[0]
         return ExponentialParams(coef + rng.normal(0.0, 0.1, coef.shape))
 
     def e_step(self, data: cens.Intervals, params: ExponentialParams):
