@@ -3,7 +3,6 @@ simulated truth, monotone EM, bad input."""
 
 import warnings
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +13,6 @@ from latentlab.em import fit_em
 from latentlab.survival import CensoredExponential, ExponentialModel, simulate_censored_exponential
 from latentlab.survival import _censoring as cens
 
-matplotlib.use("Agg")
 
 COVARIATES = ["trt", "celltype", "karno", "diagtime", "age", "prior"]
 
