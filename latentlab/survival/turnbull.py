@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..em import EMEstimator, EMModel, Simplex
 from . import _censoring as cens
@@ -57,7 +58,7 @@ class TurnbullParams:
 
 @dataclass(frozen=True)
 class _Data:
-    alpha: np.ndarray  # (k, m) 1.0 where Turnbull interval j lies in distinct observation i
+    alpha: sparse.csr_matrix  # (k, m) 1.0 where Turnbull interval j lies in distinct observation i
     weights: np.ndarray  # (k,) multiplicity of each distinct observation
 
 
@@ -71,7 +72,10 @@ def turnbull_intervals(lower: np.ndarray, upper: np.ndarray, closed: bool):
     """Turnbull intervals of the observations and which observations hold each.
 
     Returns ``(left, right, left_open, alpha)``: the interval bounds, whether
-    each left bound is excluded, and the (n, m) 0/1 matrix ``alpha``.
+    each left bound is excluded, and the (n, m) 0/1 matrix ``alpha`` (sparse
+    CSR). The Turnbull intervals inside one observation are consecutive, so a
+    row of ``alpha`` is one run of ones and memory is the total run length,
+    not ``n * m``.
     """
     n = lower.shape[0]
     exact = lower == upper
@@ -88,7 +92,12 @@ def turnbull_intervals(lower: np.ndarray, upper: np.ndarray, closed: bool):
     starts = np.flatnonzero(~is_right[:-1] & is_right[1:])  # a left code followed by a right code
     distinct_values, distinct_ranks = v[new], r[new]
     lo_code, hi_code = code[:n], code[n:]
-    alpha = ((lo_code[:, None] <= starts[None, :]) & (hi_code[:, None] >= starts[None, :] + 1)).astype(float)
+    first = np.searchsorted(starts, lo_code, side="left")  # first interval starting at or after L_i
+    stop = np.searchsorted(starts, hi_code - 1, side="right")  # past the last one ending by R_i
+    width = stop - first
+    indptr = np.concatenate([[0], np.cumsum(width)])
+    cols = np.arange(indptr[-1]) - np.repeat(indptr[:-1] - first, width)
+    alpha = sparse.csr_matrix((np.ones(indptr[-1]), cols, indptr), shape=(n, starts.size))
     return distinct_values[starts], distinct_values[starts + 1], distinct_ranks[starts] == _OPEN_LEFT, alpha
 
 
@@ -103,8 +112,8 @@ class TurnbullModel(EMModel):
 
     def initialize(self, data: _Data, rng: np.random.Generator) -> TurnbullParams:
         """Each observation's weight spread evenly over the Turnbull intervals it holds."""
-        share = data.alpha / data.alpha.sum(axis=1, keepdims=True)
-        p = data.weights @ share
+        per_row = np.asarray(data.alpha.sum(axis=1)).ravel()
+        p = data.alpha.T @ (data.weights / per_row)
         return TurnbullParams(p / p.sum())
 
     @staticmethod

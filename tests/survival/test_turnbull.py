@@ -161,3 +161,21 @@ def test_all_right_censored_puts_all_mass_beyond_the_last_time():
     fit = Turnbull().fit([3.0, 5.0, 4.0], [np.inf, np.inf, np.inf])
     assert fit.summary()[["left", "right", "mass"]].to_numpy().tolist() == [[5.0, np.inf, 1.0]]
     assert fit.loglik_ == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), closed=st.booleans())
+def test_containment_matrix_matches_brute_force(seed, n, closed):
+    rng = np.random.default_rng(seed)
+    lo = rng.integers(0, 8, n).astype(float)
+    hi = lo + rng.integers(0, 4, n)
+    hi[rng.random(n) < 0.2] = np.inf
+    hi[hi == 0] = 1.0
+    left, right, left_open, alpha = turnbull_intervals(lo, hi, closed)
+    iv = pd.DataFrame({"left": left, "right": right})
+    brute = np.column_stack([_point_in(lo, hi, x, closed) for x in _representative(iv)])
+    np.testing.assert_array_equal(alpha.toarray().astype(bool), brute)
+    assert brute.any(axis=1).all()
+    # innermost: no other endpoint lies strictly inside a Turnbull interval
+    ends = np.concatenate([lo, hi])
+    assert not np.any((ends[:, None] > left) & (ends[:, None] < right))
