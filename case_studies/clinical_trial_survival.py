@@ -185,7 +185,9 @@ a direct Newton MLE to 1e-6 (tests). A Karnofsky score 10 points higher multipli
     ax.set_xlabel("days")
     ax.set_ylabel("survival probability")
     ax.legend(fontsize=7, ncol=2)
-    report.figure(fig, "veteran", "Fitted survival by cell type (other covariates at their medians) and KM by cell type.")
+    report.figure(
+        fig, "veteran", "Fitted survival by cell type (other covariates at their medians) and KM by cell type."
+    )
 
 
 def _cosmesis(report: Report) -> None:

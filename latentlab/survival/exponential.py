@@ -320,18 +320,16 @@ class CensoredExponential(EMEstimator):
         se = np.sqrt(np.diag(self.covariance_))
         coef = self.coef_.to_numpy()
         if self.design_ is None:
+            # rate = e^eta, mean = e^-eta, median = log 2 e^-eta: each is c * exp(sign * eta),
+            # so its SE is estimate * SE(eta) and its interval moves eta by -/+ z SE(eta)
             eta, s = coef[0], se[0]
-            rows = {
-                "rate": (np.exp(eta), np.exp(eta - z * s), np.exp(eta + z * s)),
-                "mean": (np.exp(-eta), np.exp(-eta - z * s), np.exp(-eta + z * s)),
-                "median": (np.log(2) * np.exp(-eta), np.log(2) * np.exp(-eta - z * s), np.log(2) * np.exp(-eta + z * s)),
-            }
-            return pd.DataFrame(
-                [
-                    {"parameter": k, "estimate": e, "std_error": e * s, "ci_lower": lo, "ci_upper": hi}
-                    for k, (e, lo, hi) in rows.items()
-                ]
-            )
+            forms = {"rate": (1.0, 1.0), "mean": (1.0, -1.0), "median": (np.log(2.0), -1.0)}
+            rows = []
+            for name, (c, sign) in forms.items():
+                est, ends = c * np.exp(sign * eta), sorted(c * np.exp(sign * (eta + np.array([-z, z]) * s)))
+                rows.append({"parameter": name, "estimate": est, "std_error": est * s,
+                             "ci_lower": ends[0], "ci_upper": ends[1]})
+            return pd.DataFrame(rows)
         zs = coef / se
         return pd.DataFrame(
             {
