@@ -15,6 +15,7 @@ __all__ = [
     "check_n_components",
     "check_same_length",
     "check_binary",
+    "check_labels",
 ]
 
 
@@ -106,7 +107,21 @@ def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     check_finite(arr, name)
     bad = (arr != 0) & (arr != 1)
     if bad.any():
-        raise ValueError(
-            f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {arr[tuple(np.argwhere(bad)[0])].item()!r}"
-        )
+        first = arr[tuple(np.argwhere(bad)[0])].item()
+        raise ValueError(f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {first!r}")
     return arr.astype(bool)
+
+
+def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
+    """Positions of ``values`` in the list ``allowed``; raise naming the first
+    value that is not one of the ``what`` in ``allowed`` and where it is
+    (``where[i]`` describes position ``i``; default ``"entry i"``)."""
+    lookup = {v: i for i, v in enumerate(allowed)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v not in lookup:
+            shown = ", ".join(map(repr, list(allowed)[:12])) + (", ..." if len(allowed) > 12 else "")
+            place = where[i] if where is not None else f"entry {i}"
+            raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
+        out[i] = lookup[v]
+    return out

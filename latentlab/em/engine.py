@@ -36,7 +36,22 @@ from .model import EMModel
 from .result import EMResult
 from .squarem import StepLength, extrapolate
 
-__all__ = ["fit_em", "restart_generators", "as_generator"]
+__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "lowered"]
+
+
+def has_converged(ll_old, ll_new, tol: float):
+    """The convergence rule: ``ll_new - ll_old <= tol * (1 + |ll_new|)``.
+
+    Works elementwise on arrays, so a loop that runs many independent fits at
+    once (one per locus, say) stops each by the same rule as :func:`fit_em`.
+    """
+    return ll_new - ll_old <= tol * (1.0 + np.abs(ll_new))
+
+
+def lowered(ll_old, ll_new, rtol: float):
+    """The monotonicity guard's test: ``ll_new < ll_old - rtol * (1 + |ll_old|)``
+    (elementwise on arrays)."""
+    return ll_new < ll_old - rtol * (1.0 + np.abs(ll_old))
 
 
 def as_generator(random_state) -> np.random.Generator:
@@ -100,16 +115,17 @@ class _Run:
         return params
 
     def guard(self, ll_new: float, ll_old: float) -> None:
-        if ll_new < ll_old - self.model.monotone_rtol * (1.0 + abs(ll_old)):
+        if lowered(ll_old, ll_new, self.model.monotone_rtol):
             raise MonotonicityError(
                 f"{self.model.name}: plain EM lowered the log-likelihood at iteration {self.iteration} "
                 f"(restart {self.restart}) from {ll_old!r} to {ll_new!r}; EM never does this, so the "
                 "E- or M-step of this model is wrong"
             )
 
-    def converged(self, change: float, ll: float, tol: float, params, stats) -> bool:
-        """The change rule (module docstring) and the model's own stationarity test."""
-        return change <= tol * (1.0 + abs(ll)) and self.model.is_stationary(self.data, params, stats)
+    def converged(self, ll_old: float, ll_new: float, tol: float, params, stats) -> bool:
+        """The change rule (:func:`has_converged`) and the model's own stationarity
+        test at the new point ``params`` (``stats`` its E-step output)."""
+        return bool(has_converged(ll_old, ll_new, tol)) and self.model.is_stationary(self.data, params, stats)
 
     def record(self, params, ll: float, change: float) -> None:
         self.trace.append(ll)
@@ -128,9 +144,10 @@ class _Run:
             new = self.m_step(stats)
             stats, ll_new = self.evaluate(new)
             self.guard(ll_new, ll)
+            done = self.converged(ll, ll_new, tol, new, stats)
             change, params, ll = ll_new - ll, new, ll_new
             self.record(params, ll, change)
-            if self.converged(change, ll, tol, params, stats):
+            if done:
                 return params, ll, True
         return params, ll, False
 
@@ -142,7 +159,7 @@ class _Run:
             p1 = self.m_step(stats0)
             stats1, ll1 = self.evaluate(p1)
             self.guard(ll1, ll0)
-            if self.converged(ll1 - ll0, ll1, tol, p1, stats1):
+            if self.converged(ll0, ll1, tol, p1, stats1):
                 self.record(p1, ll1, ll1 - ll0)
                 return p1, ll1, True
             p2 = self.m_step(stats1)
@@ -158,7 +175,7 @@ class _Run:
                 stats_new, ll_new = self.evaluate(p2)
                 self.guard(ll_new, ll1)
             else:
-                new = self.space.unflatten(x, params)
+                new = self.space.tidy(self.space.unflatten(x, params))
                 stats_new, ll_new = self.evaluate(new, strict=False)
                 accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
                 steps.update(step, accepted)

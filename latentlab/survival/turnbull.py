@@ -116,15 +116,8 @@ class TurnbullModel(EMModel):
         p = data.alpha.T @ (data.weights / per_row)
         return TurnbullParams(p / p.sum())
 
-    @staticmethod
-    def _masses(params: TurnbullParams) -> np.ndarray:
-        """The masses rescaled to sum exactly 1: SQUAREM's extrapolation keeps the
-        sum only to round-off, amplified by long steps, and the likelihood must
-        be read on the simplex for the monotonicity guard to hold."""
-        return params.masses / params.masses.sum()
-
     def e_step(self, data: _Data, params: TurnbullParams):
-        p = self._masses(params)
+        p = params.masses
         prob = data.alpha @ p
         with np.errstate(divide="ignore"):
             ll = float(data.weights @ np.log(prob))
@@ -133,7 +126,7 @@ class TurnbullModel(EMModel):
 
     def loglik(self, data: _Data, params: TurnbullParams) -> float:
         with np.errstate(divide="ignore"):
-            return float(data.weights @ np.log(data.alpha @ self._masses(params)))
+            return float(data.weights @ np.log(data.alpha @ params.masses))
 
     def m_step(self, stats: _Stats) -> TurnbullParams:
         return TurnbullParams(stats.counts / stats.counts.sum())
@@ -201,7 +194,7 @@ class Turnbull(EMEstimator):
         data = _Data(alpha, weights.astype(float))
         model = TurnbullModel(self.kkt_tol)
         result = self._fit_em(model, data, n_obs=obs.n)
-        self.masses_ = model._masses(result.params)
+        self.masses_ = result.params.masses
         self.kkt_gap_ = model.kkt_gap(data, model.e_step(data, result.params)[0])
         self.intervals_ = pd.DataFrame({"left": left, "right": right, "left_open": left_open, "mass": self.masses_})
         times = np.unique(np.concatenate([[0.0], left, right[np.isfinite(right)]]))
