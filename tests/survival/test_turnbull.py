@@ -105,14 +105,20 @@ def test_recovers_simulated_exponential_from_visits():
     np.testing.assert_allclose(sf["upper"], np.exp(-rate * visits), atol=4 * 0.0092)
 
 
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 40), closed=st.booleans())
-def test_plain_em_trace_never_decreases(seed, n, closed):
+def _random_intervals(seed, n):
+    """Integer bounds with many ties, exact times and 20% right-censored rows."""
     rng = np.random.default_rng(seed)
     lo = rng.integers(0, 10, n).astype(float)
     hi = lo + rng.integers(0, 5, n)
     hi[rng.random(n) < 0.2] = np.inf
     hi[hi == 0] = 1.0
+    return lo, hi
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 40), closed=st.booleans())
+def test_plain_em_trace_never_decreases(seed, n, closed):
+    lo, hi = _random_intervals(seed, n)
     left, right, left_open, alpha = turnbull_intervals(lo, hi, closed)
     data = _Data(alpha, np.ones(n))
     model = TurnbullModel(kkt_tol=1e-6)
@@ -166,11 +172,7 @@ def test_all_right_censored_puts_all_mass_beyond_the_last_time():
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), closed=st.booleans())
 def test_containment_matrix_matches_brute_force(seed, n, closed):
-    rng = np.random.default_rng(seed)
-    lo = rng.integers(0, 8, n).astype(float)
-    hi = lo + rng.integers(0, 4, n)
-    hi[rng.random(n) < 0.2] = np.inf
-    hi[hi == 0] = 1.0
+    lo, hi = _random_intervals(seed, n)
     left, right, left_open, alpha = turnbull_intervals(lo, hi, closed)
     iv = pd.DataFrame({"left": left, "right": right})
     brute = np.column_stack([_point_in(lo, hi, x, closed) for x in _representative(iv)])
