@@ -25,6 +25,10 @@ once that cycle starts from a point EM produced rather than an extrapolation
 (see ``_Run.squarem``), so both schemes stop by one rule (:func:`has_converged`,
 :func:`em_rate`).
 
+A model may add a first-order optimality test of its own
+(``model.is_stationary(data, params, stats)``, e.g. Kuhn-Tucker conditions on a
+simplex); the loop then stops only when both hold.
+
 Monotonicity guard
 ------------------
 EM never lowers the observed log-likelihood. When a plain EM step lowers it by
@@ -148,6 +152,11 @@ class _Run:
                 "E- or M-step of this model is wrong"
             )
 
+    def converged(self, gain: float, ll_new: float, tol: float, rate: float, params, stats) -> bool:
+        """The rule (:func:`has_converged`) and the model's own stationarity test
+        at the new point ``params`` (``stats`` its E-step output)."""
+        return bool(has_converged(gain, ll_new, tol, rate)) and self.model.is_stationary(self.data, params, stats)
+
     def record(self, params, ll: float, change: float) -> None:
         self.trace.append(ll)
         self.trace_evals.append(self.n_evals)
@@ -168,7 +177,7 @@ class _Run:
             self.guard(ll_new, ll)
             x_new = self.space.flatten(new)
             step = np.linalg.norm(x_new - x)
-            done = bool(has_converged(ll_new - ll, ll_new, tol, em_rate(step, previous_step)))
+            done = self.converged(ll_new - ll, ll_new, tol, em_rate(step, previous_step), new, stats)
             change, params, ll, x, previous_step = ll_new - ll, new, ll_new, x_new, step
             self.record(params, ll, change)
             if done:
@@ -193,7 +202,8 @@ class _Run:
             p2 = self.m_step(stats1)
             x0, x1, x2 = (self.space.flatten(p) for p in (params, p1, p2))
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
-            passed = has_converged(ll1 - ll0, ll1, tol, em_rate(np.linalg.norm(r + v), np.linalg.norm(r)))
+            rate = em_rate(np.linalg.norm(r + v), np.linalg.norm(r))
+            passed = self.converged(ll1 - ll0, ll1, tol, rate, p1, stats1)
             if passed and from_em:
                 self.record(p1, ll1, ll1 - ll0)
                 return p1, ll1, True
