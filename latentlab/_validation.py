@@ -7,7 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_array", "check_finite", "check_counts", "check_sample_weight", "check_n_components"]
+__all__ = [
+    "as_array",
+    "check_finite",
+    "check_counts",
+    "check_sample_weight",
+    "check_n_components",
+    "check_positive_int",
+    "check_fraction",
+]
 
 
 def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
@@ -81,3 +89,21 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
             "the extra components would not be identifiable"
         )
     return int(n_components)
+
+
+def check_positive_int(value, name: str) -> int:
+    """An integer >= 1 (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def check_fraction(value, name: str, upper: float = 1.0) -> float:
+    """A number in ``[0, upper]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    if not (0.0 <= value <= upper):
+        raise ValueError(f"{name} must be between 0 and {upper}; got {value!r}")
+    return float(value)
