@@ -110,7 +110,7 @@ def _encode_counts(G: np.ndarray, loci) -> CodedGenotypes:
         i, j = np.argwhere(bad)[0]
         raise ValueError(
             f"genotypes: alternate-allele counts must be 0, 1 or 2 (NaN or -1 for missing); "
-            f"individual {i}, locus {j} is {X[i, j]!r} ({int(bad.sum())} such entries)"
+            f"individual {i}, locus {j} is {X[i, j]:g} ({int(bad.sum())} such entries)"
         )
     codes = np.empty(X.shape + (2,), dtype=np.int64)
     codes[..., 0] = np.where(X >= 2, 1, 0)

@@ -49,6 +49,11 @@ __all__ = ["HaplotypeParams", "HaplotypeModel", "BOUNDARY_COUNT"]
 #: gets no standard error.
 BOUNDARY_COUNT = 1e-3
 
+#: standard errors are computed for at most this many haplotypes (the most
+#: frequent off the boundary); rarer ones are held fixed, so with more
+#: candidates the errors are conditional on the rarest frequencies
+MAX_FREE = 2000
+
 
 @dataclass(frozen=True)
 class HaplotypeParams:
@@ -96,11 +101,26 @@ class HaplotypeModel(EMModel):
         return HaplotypeParams(stats.counts / stats.counts.sum())
 
     def free_haplotypes(self, data: PhasePairs, params: HaplotypeParams) -> np.ndarray:
-        """Haplotypes off the boundary (expected copies at least ``BOUNDARY_COUNT``)."""
-        return 2.0 * data.n_individuals * params.frequencies >= BOUNDARY_COUNT
+        """Haplotypes off the boundary (expected copies at least ``BOUNDARY_COUNT``),
+        at most the ``MAX_FREE`` most frequent."""
+        p = params.frequencies
+        free = 2.0 * data.n_individuals * p >= BOUNDARY_COUNT
+        if free.sum() > MAX_FREE:
+            free[np.argsort(-p, kind="stable")[MAX_FREE:]] = False
+        return free
 
     def analytic_covariance(self, data: PhasePairs, params: HaplotypeParams) -> np.ndarray:
-        """Covariance of ``p`` from the observed information (module docstring).
+        """Covariance of ``p`` (H, H) from the observed information; NaN for
+        haplotypes without a standard error (see :meth:`free_covariance`)."""
+        idx, sub = self.free_covariance(data, params)
+        H = params.frequencies.size
+        cov = np.full((H, H), np.nan)
+        cov[np.ix_(idx, idx)] = sub
+        return cov
+
+    def free_covariance(self, data: PhasePairs, params: HaplotypeParams):
+        """``(idx, cov)``: the haplotypes with a standard error and their covariance
+        from the observed information (module docstring).
 
         Haplotypes on the boundary get NaN. So do haplotypes along which the
         information is singular (a ridge of equally likely estimates, e.g. two
@@ -109,9 +129,8 @@ class HaplotypeModel(EMModel):
         below ``1e-10`` times the largest, held fixed (repeatedly, until the
         information is positive definite), and reported in a :class:`BoundaryWarning`.
         """
-        p = params.frequencies
         free = self.free_haplotypes(data, params)
-        cov = np.full((p.size, p.size), np.nan)
+        kept, cov = np.zeros(0, dtype=np.int64), np.zeros((0, 0))
         n_ridge = 0
         while np.count_nonzero(free) >= 2:
             idx = np.flatnonzero(free)
@@ -120,7 +139,7 @@ class HaplotypeModel(EMModel):
             values, vectors = np.linalg.eigh(info)
             flat = values <= 1e-10 * max(values[-1], 0.0)
             if not flat.any():
-                cov[np.ix_(idx, idx)] = J @ ((vectors / values) @ vectors.T) @ J.T
+                kept, cov = idx, J @ ((vectors / values) @ vectors.T) @ J.T
                 break
             ridge = np.abs(vectors[:, flat])
             loads = np.append((ridge >= 0.5 * ridge.max(axis=0)).any(axis=1), False)
@@ -133,7 +152,7 @@ class HaplotypeModel(EMModel):
                 BoundaryWarning,
                 stacklevel=3,
             )
-        return cov
+        return kept, cov
 
 
 def _expected_counts(data: PhasePairs, post: np.ndarray) -> np.ndarray:

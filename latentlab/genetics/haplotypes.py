@@ -156,6 +156,7 @@ class HaplotypeEM(EMEstimator):
         self.haplotype_codes_ = cands.haplotypes
         self.frequencies_ = result.params.frequencies
         self.insertion_log_ = pd.DataFrame(log)
+        self._se = None
         return self
 
     # -- labels -------------------------------------------------------------------------
@@ -174,14 +175,23 @@ class HaplotypeEM(EMEstimator):
     def haplotypes_(self) -> pd.DataFrame:
         """One row per candidate haplotype, most frequent first: one column per
         locus (allele labels), ``frequency`` and its ``std_error`` (NaN for
-        haplotypes on the boundary, expected copies below
-        ``haplotype_model.BOUNDARY_COUNT``)."""
+        haplotypes on the boundary -- expected copies below
+        ``haplotype_model.BOUNDARY_COUNT`` -- or beyond the ``MAX_FREE`` most
+        frequent, or on a ridge of the likelihood)."""
         self._check_fitted()
         g = self.genotypes_
         table = pd.DataFrame({name: g.labels(j, self.haplotype_codes_[:, j]) for j, name in enumerate(g.loci)})
         table["frequency"] = self.frequencies_
-        table["std_error"] = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
+        table["std_error"] = self._standard_errors()
         return table.sort_values("frequency", ascending=False, kind="stable").reset_index(drop=True)
+
+    def _standard_errors(self) -> np.ndarray:
+        """Standard errors of the frequencies (NaN where none), computed once."""
+        if getattr(self, "_se", None) is None or self._se.size != self.frequencies_.size:
+            idx, cov = self.model_.free_covariance(self._data, self.result_.params)
+            self._se = np.full(self.frequencies_.size, np.nan)
+            self._se[idx] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        return self._se
 
     def _final_posteriors(self) -> np.ndarray:
         post, _ = self.model_.posteriors(self._data, self.result_.params)
@@ -274,7 +284,7 @@ class HaplotypeEM(EMEstimator):
             raise ValueError(f"linkage disequilibrium needs two different loci; got {locus_a!r} twice")
         i, j = self._allele_index(a, allele_a), self._allele_index(b, allele_b)
         cands, result = self._exhaustive_fit([a, b])
-        cov = HaplotypeModel().analytic_covariance(cands.pairs, result.params)
+        cov = HaplotypeModel().analytic_covariance(cands.pairs, result.params)  # K_a K_b entries at most
         shape = (int(self.genotypes_.n_alleles[a]), int(self.genotypes_.n_alleles[b]))
         return ld_table(result.params.frequencies, cands.haplotypes, shape, cov, i, j, level)
 
