@@ -49,6 +49,10 @@ __all__ = ["HaplotypeParams", "HaplotypeModel", "BOUNDARY_COUNT"]
 #: gets no standard error.
 BOUNDARY_COUNT = 1e-3
 
+#: relative decrease of a frequency in one EM step beyond which it is taken to
+#: be converging onto the boundary
+SHRINKING = 1e-3
+
 #: standard errors are computed for at most this many haplotypes (the most
 #: frequent off the boundary); rarer ones are held fixed, so with more
 #: candidates the errors are conditional on the rarest frequencies
@@ -101,12 +105,21 @@ class HaplotypeModel(EMModel):
         return HaplotypeParams(stats.counts / stats.counts.sum())
 
     def free_haplotypes(self, data: PhasePairs, params: HaplotypeParams) -> np.ndarray:
-        """Haplotypes off the boundary (expected copies at least ``BOUNDARY_COUNT``),
-        at most the ``MAX_FREE`` most frequent."""
+        """Haplotypes off the boundary, at most the ``MAX_FREE`` most frequent.
+
+        On the boundary: expected copies ``2 N p_h`` below ``BOUNDARY_COUNT``,
+        or a frequency that one more EM step would cut by more than
+        ``SHRINKING`` (relative) -- EM is still carrying it to zero, the score
+        pushes it out of the simplex and the point is not an interior maximum
+        in that direction.
+        """
         p = params.frequencies
-        free = 2.0 * data.n_individuals * p >= BOUNDARY_COUNT
+        stats, _ = self.e_step(data, params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = stats.counts / stats.counts.sum() / p
+        free = (2.0 * data.n_individuals * p >= BOUNDARY_COUNT) & (ratio >= 1.0 - SHRINKING)
         if free.sum() > MAX_FREE:
-            free[np.argsort(-p, kind="stable")[MAX_FREE:]] = False
+            free[np.argsort(-np.where(free, p, -1.0), kind="stable")[MAX_FREE:]] = False
         return free
 
     def analytic_covariance(self, data: PhasePairs, params: HaplotypeParams) -> np.ndarray:
