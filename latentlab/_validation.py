@@ -15,6 +15,9 @@ __all__ = [
     "check_n_components",
     "check_positive_int",
     "check_fraction",
+    "check_labels",
+    "is_missing_label",
+    "tidy_label",
 ]
 
 
@@ -107,3 +110,36 @@ def check_fraction(value, name: str, upper: float = 1.0) -> float:
     if not (0.0 <= value <= upper):
         raise ValueError(f"{name} must be between 0 and {upper}; got {value!r}")
     return float(value)
+
+
+def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
+    """Positions of ``values`` in the list ``allowed``; raise naming the first
+    value that is not one of the ``what`` in ``allowed`` and where it is
+    (``where[i]`` describes position ``i``; default ``"entry i"``)."""
+    lookup = {v: i for i, v in enumerate(allowed)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v not in lookup:
+            shown = ", ".join(map(repr, list(allowed)[:12])) + (", ..." if len(allowed) > 12 else "")
+            place = where[i] if where is not None else f"entry {i}"
+            raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
+        out[i] = lookup[v]
+    return out
+
+
+def is_missing_label(v, missing_values) -> bool:
+    """True if the label ``v`` is None, NA, NaN or equal to one of ``missing_values``."""
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return any(v == m for m in missing_values)
+
+
+def tidy_label(v):
+    """Integral floats (from a column holding NaN) back to ints; numpy scalars to Python."""
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._validation import is_missing_label, tidy_label
+
 __all__ = ["CodedGenotypes", "encode_genotypes"]
 
 MISSING = -1
@@ -55,14 +57,6 @@ class CodedGenotypes:
         return table[np.where(codes < 0, len(self.alleles[locus]), codes)]
 
 
-def _is_missing(value, missing_values) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, (float, np.floating)) and np.isnan(value):
-        return True
-    return any(value == m for m in missing_values)
-
-
 def _label_kind(value) -> str:
     """'number' or 'string' (or the type name for anything else)."""
     if isinstance(value, (bool, np.bool_)):
@@ -77,7 +71,7 @@ def _label_kind(value) -> str:
 def _encode_locus(column: np.ndarray, name: str, missing_values) -> tuple[np.ndarray, tuple]:
     """Codes (n, 2) and sorted labels of one locus of allele labels."""
     flat = column.ravel()
-    missing = np.array([_is_missing(v, missing_values) for v in flat], dtype=bool)
+    missing = np.array([is_missing_label(v, missing_values) for v in flat], dtype=bool)
     present = flat[~missing]
     kinds = {}
     for row, value in zip(np.flatnonzero(~missing) // 2, present):

@@ -1,122 +1,128 @@
-"""Simulated unphased genotypes with known haplotypes and block structure.
-
-Model (a mosaic of founders, in the spirit of Li & Stephens 2003): the region
-is cut into ``B`` blocks of SNPs. There are ``K`` founder haplotypes with
-frequencies ``f``; within block ``b`` founder ``k`` carries pool haplotype
-``k`` of that block (a random set of ``K`` distinct SNP haplotypes, every SNP
-polymorphic). A chromosome copies founder ``z_1 ~ f`` over the first block; at
-each block boundary it recombines with probability ``rho`` onto a founder
-drawn afresh from ``f`` (possibly the same), otherwise keeps copying the same
-founder; finally each allele mutates (flips) independently with probability
-``mu``. Individuals carry two independent chromosomes.
-
-The population frequency of any haplotype ``h`` is exact by a forward sum over
-blocks: with ``e_b(k) = prod_{j in b} (1 - mu)^{[h_j = F_kj]} mu^{[h_j != F_kj]}``,
-
-    a_1(k) = f_k e_1(k),
-    a_b(k) = ((1 - rho) a_{b-1}(k) + rho f_k sum_l a_{b-1}(l)) e_b(k),
-    P(h)   = sum_k a_B(k).
-"""
+"""Simulated genotypes and sequencing genotype likelihoods with a known truth."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from scipy.special import xlogy
 
-from .._validation import as_array, check_fraction, check_positive_int
+from .._validation import as_array
 from ..em import Simplex, as_generator
+from .genotypes import genotype_alleles
+from .observations import GL_SCALES
 
-__all__ = ["SimulatedHaplotypes", "simulate_haplotypes"]
+__all__ = ["simulate_genotypes", "simulate_genotype_likelihoods"]
 
 
-@dataclass(frozen=True)
-class SimulatedHaplotypes:
-    """A simulated sample and the truth behind it.
+def _check_fraction(x, name: str) -> float:
+    if not (isinstance(x, (int, float, np.floating, np.integer)) and 0 <= x <= 1):
+        raise ValueError(f"{name} must be a number in [0, 1]; got {x!r}")
+    return float(x)
 
-    genotypes : (n, L) alternate-allele counts 0/1/2 (-1 missing).
-    haplotypes : (n, 2, L) true phases, alleles 0/1.
-    founders : (K, L) founder haplotypes (block pools side by side).
-    frequencies : (K,) founder frequencies.
-    block_starts : first SNP of each block.
-    recombination, mutation : ``rho`` and ``mu`` of the module docstring.
+
+def _check_positive_int(n, name: str) -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{name} must be a positive integer; got {n!r}")
+    return int(n)
+
+
+def simulate_genotypes(
+    n_individuals: int,
+    frequencies,
+    *,
+    inbreeding: float = 0.0,
+    missing: float = 0.0,
+    half_missing: float = 0.0,
+    n_loci: int | None = None,
+    random_state=None,
+) -> np.ndarray:
+    """Allele pairs drawn under HWE (or with inbreeding coefficient ``F``).
+
+    Each individual's two alleles are identical by descent with probability
+    ``inbreeding`` (one draw from ``frequencies``, so a homozygote), otherwise
+    two independent draws. Then, independently of the genotype, an individual
+    is fully missing with probability ``missing`` or loses one allele (chosen
+    at random) with probability ``half_missing``; a missing allele is ``-1``.
+
+    ``frequencies`` is ``(K,)`` or, with ``n_loci``, ``(K,)`` for all loci or
+    ``(n_loci, K)``. Returns allele indices of shape ``(n_individuals, 2)``,
+    or ``(n_loci, n_individuals, 2)`` when ``n_loci`` is given.
     """
-
-    genotypes: np.ndarray
-    haplotypes: np.ndarray
-    founders: np.ndarray
-    frequencies: np.ndarray
-    block_starts: np.ndarray
-    recombination: float
-    mutation: float
-
-    def frequency(self, haplotypes) -> np.ndarray:
-        """Exact population frequency of each row of ``haplotypes`` ((m, L) 0/1)."""
-        h = np.atleast_2d(np.asarray(haplotypes, dtype=np.int64))
-        if h.shape[1] != self.founders.shape[1]:
-            raise ValueError(f"haplotypes must have {self.founders.shape[1]} loci; got {h.shape[1]}")
-        mu, rho, f = self.mutation, self.recombination, self.frequencies
-        match = h[:, None, :] == self.founders[None, :, :]  # (m, K, L)
-        with np.errstate(divide="ignore"):
-            log_e = np.where(match, np.log1p(-mu), np.log(mu) if mu > 0 else -np.inf)
-        bounds = list(self.block_starts) + [h.shape[1]]
-        alpha = None
-        for b in range(len(self.block_starts)):
-            e = np.exp(log_e[:, :, bounds[b]:bounds[b + 1]].sum(axis=2))
-            if alpha is None:
-                alpha = f * e
-            else:
-                alpha = ((1 - rho) * alpha + rho * f * alpha.sum(axis=1, keepdims=True)) * e
-        return alpha.sum(axis=1)
-
-
-def _block_pool(rng, n_haplotypes: int, n_snps: int) -> np.ndarray:
-    """``n_haplotypes`` distinct 0/1 haplotypes with every SNP polymorphic."""
-    if n_haplotypes > 2 ** n_snps or n_haplotypes < 2:
-        raise ValueError(
-            f"haplotypes_per_block must be between 2 and 2^snps_per_block = {2 ** n_snps}; got {n_haplotypes}"
-        )
-    while True:
-        pool = rng.integers(0, 2, size=(n_haplotypes, n_snps))
-        polymorphic = np.all(pool.min(axis=0) != pool.max(axis=0))
-        if polymorphic and np.unique(pool, axis=0).shape[0] == n_haplotypes:
-            return pool
-
-
-def simulate_haplotypes(n_individuals: int, *, n_blocks: int = 1, snps_per_block: int = 10,
-                        haplotypes_per_block: int = 4, recombination: float = 0.05, mutation: float = 0.0,
-                        frequencies=None, missing_rate: float = 0.0, random_state=None) -> SimulatedHaplotypes:
-    """Simulate ``n_individuals`` genotypes from the block model (module docstring).
-
-    ``frequencies`` are the founder frequencies (default: Dirichlet(2, ..., 2)
-    sorted in decreasing order); ``missing_rate`` sets each genotype missing
-    (-1) independently with that probability.
-    """
-    n = check_positive_int(n_individuals, "n_individuals")
-    B = check_positive_int(n_blocks, "n_blocks")
-    S = check_positive_int(snps_per_block, "snps_per_block")
-    K = check_positive_int(haplotypes_per_block, "haplotypes_per_block")
-    rho = check_fraction(recombination, "recombination")
-    mu = check_fraction(mutation, "mutation", upper=0.5)
-    miss = check_fraction(missing_rate, "missing_rate", upper=0.99)
+    n = _check_positive_int(n_individuals, "n_individuals")
+    F = _check_fraction(inbreeding, "inbreeding")
+    miss, half = _check_fraction(missing, "missing"), _check_fraction(half_missing, "half_missing")
+    if miss + half > 1:
+        raise ValueError(f"missing + half_missing must be at most 1; got {miss} + {half}")
+    p = as_array(frequencies, "frequencies", ndim=(1, 2))
+    loci = 1 if n_loci is None else _check_positive_int(n_loci, "n_loci")
+    p = np.broadcast_to(p, (loci, p.shape[-1])) if p.ndim == 1 else p
+    if p.shape[0] != loci or p.shape[1] < 2:
+        raise ValueError(f"frequencies must be (K,) or (n_loci={loci}, K) with K >= 2; got shape {p.shape}")
+    if not Simplex(atol=1e-6).is_valid(p):
+        raise ValueError("frequencies must be non-negative and sum to 1 (per locus)")
     rng = as_generator(random_state)
-    if frequencies is None:
-        f = np.sort(rng.dirichlet(np.full(K, 2.0)))[::-1]
-    else:
-        f = as_array(frequencies, "frequencies", ndim=1)
-        if f.shape != (K,) or not Simplex().is_valid(f):
-            raise ValueError(f"frequencies must be {K} non-negative numbers summing to 1; got {f}")
-    founders = np.hstack([_block_pool(rng, K, S) for _ in range(B)])
-    z = np.empty((2 * n, B), dtype=np.int64)
-    z[:, 0] = rng.choice(K, size=2 * n, p=f)
-    for b in range(1, B):
-        z[:, b] = z[:, b - 1]
-        switch = rng.random(2 * n) < rho
-        z[switch, b] = rng.choice(K, size=int(switch.sum()), p=f)
-    block_of = np.repeat(np.arange(B), S)
-    chrom = founders[z[:, block_of], np.arange(B * S)]
-    chrom ^= (rng.random(chrom.shape) < mu).astype(chrom.dtype)
-    haplotypes = chrom.reshape(n, 2, B * S)
-    genotypes = haplotypes.sum(axis=1)
-    genotypes[rng.random(genotypes.shape) < miss] = -1
-    return SimulatedHaplotypes(genotypes, haplotypes, founders, f, np.arange(0, B * S, S), rho, mu)
+    cum = np.cumsum(p, axis=1)
+    cum[:, -1] = 1.0
+
+    def draw():
+        u = rng.random((loci, n))
+        return (u[:, :, None] >= cum[:, None, :-1]).sum(axis=2)
+
+    first, second = draw(), draw()
+    ibd = rng.random((loci, n)) < F
+    pairs = np.stack([first, np.where(ibd, first, second)], axis=2)
+    u = rng.random((loci, n))
+    pairs[u < miss] = -1
+    lose = (u >= miss) & (u < miss + half)
+    slot = rng.integers(0, 2, size=(loci, n))
+    pairs[lose, slot[lose]] = -1
+    return pairs[0] if n_loci is None else pairs
+
+
+def simulate_genotype_likelihoods(
+    genotypes,
+    depth: float,
+    error_rate: float = 0.01,
+    *,
+    n_alleles: int | None = None,
+    scale: str = "ln",
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Genotype likelihoods from reads drawn from the true genotypes.
+
+    Each individual gets ``d ~ Poisson(depth)`` reads; a read copies one of its
+    two alleles chosen at random and is misread, with probability
+    ``error_rate``, as one of the ``K - 1`` other alleles (uniformly). The
+    likelihood of genotype ``j/k`` is
+
+        L(j/k) = prod_reads (q(b | j) + q(b | k)) / 2,
+        q(b | a) = 1 - e if b = a else e / (K - 1),
+
+    returned in VCF genotype order on ``scale`` (``ln``, ``log10`` or
+    ``phred``), shape ``genotypes.shape[:-1] + (G,)``. An individual with no
+    read has a flat row (all zero on the log scales). Returns ``(gl, depth)``
+    with the number of reads of each individual.
+    """
+    g = np.asarray(genotypes)
+    if g.ndim < 2 or g.shape[-1] != 2 or not np.issubdtype(g.dtype, np.integer):
+        raise ValueError(f"genotypes must be an integer array (..., n, 2) of allele indices; got {g.dtype} {g.shape}")
+    if (g < 0).any():
+        raise ValueError("genotypes must be complete (true genotypes); found a missing allele (-1)")
+    if not (np.isfinite(depth) and depth > 0):
+        raise ValueError(f"depth must be a positive number (mean reads per individual); got {depth!r}")
+    e = _check_fraction(error_rate, "error_rate")
+    if scale not in GL_SCALES:
+        raise ValueError(f"scale must be one of {list(GL_SCALES)}; got {scale!r}")
+    K = int(g.max()) + 1 if n_alleles is None else _check_positive_int(n_alleles, "n_alleles")
+    K = max(K, 2)
+    if g.max() >= K:
+        raise ValueError(f"genotypes hold allele {int(g.max())} but n_alleles is {K}")
+    rng = as_generator(random_state)
+    q = np.full((K, K), e / (K - 1))  # q[a, b] = P(read b | allele a)
+    np.fill_diagonal(q, 1.0 - e)
+    pairs = genotype_alleles(K)
+    read_prob = (q[pairs[:, 0]] + q[pairs[:, 1]]) / 2.0  # (G, K)
+    reads = rng.poisson(depth, size=g.shape[:-1])
+    true_prob = (q[g[..., 0]] + q[g[..., 1]]) / 2.0  # (..., n, K)
+    allele_reads = rng.multinomial(reads, true_prob)
+    log_l = xlogy(allele_reads[..., None, :], read_prob).sum(axis=-1)  # (..., n, G); 0 log 0 = 0
+    return log_l / GL_SCALES[scale], reads
