@@ -209,3 +209,20 @@ def test_individual_missing_everywhere_is_kept_reported_and_contributes_nothing(
     phases = with_gap.most_likely_haplotypes()
     assert phases.shape == (151, 2, 4) and all(v is None for v in phases[70].ravel())
     assert 70 not in set(with_gap.phase_posteriors()["individual"])
+
+
+def test_phase_posteriors_are_distributions_with_one_best_pair_each():
+    sim = simulate_haplotypes(120, n_blocks=2, snps_per_block=4, mutation=0.01, missing_rate=0.05, random_state=6)
+    G = sim.genotypes.astype(float)
+    G[G < 0] = np.nan
+    est = HaplotypeEM(random_state=0).fit(G)
+    post = est.phase_posteriors()
+    sums = post.groupby("individual")["posterior"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-12)
+    assert (post.groupby("individual")["most_likely"].sum() == 1).all()
+    best = post[post["most_likely"]].set_index("individual")
+    assert (best["posterior"] >= post.groupby("individual")["posterior"].max() - 1e-15).all()
+    # the most likely pair is compatible with every typed genotype
+    phased = est.most_likely_haplotypes().astype(int)
+    typed = sim.genotypes >= 0
+    assert np.array_equal(phased.sum(axis=1)[typed], sim.genotypes[typed])
