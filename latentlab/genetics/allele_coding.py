@@ -132,7 +132,12 @@ def _locus_names(loci, n_loci: int) -> tuple[str, ...]:
 
 
 def encode_genotypes(G, loci=None, missing_values=(-1,)) -> CodedGenotypes:
-    """Validate and code genotypes (module docstring for the two input forms)."""
+    """Validate and code genotypes (module docstring for the two input forms).
+
+    ``loci`` names the loci (default: a DataFrame's columns, else L1, L2, ...).
+    """
+    if isinstance(G, pd.DataFrame) and loci is None:
+        loci = list(G.columns)
     if isinstance(G, (pd.DataFrame, pd.Series)):
         G = G.to_numpy()
     arr = np.asarray(G, dtype=object) if not isinstance(G, np.ndarray) else G

@@ -178,6 +178,10 @@ def test_count_and_label_inputs_agree():
     a = HaplotypeEM(random_state=0).fit(sim.genotypes)
     b = HaplotypeEM(random_state=0).fit(labels)
     assert a.loglik_ == pytest.approx(b.loglik_, abs=1e-8)
+    frame = pd.DataFrame(sim.genotypes, columns=[f"rs{j}" for j in range(5)])
+    c = HaplotypeEM(random_state=0).fit(frame)
+    assert list(c.haplotypes_.columns[:5]) == list(frame.columns)
+    assert c.loglik_ == pytest.approx(a.loglik_, abs=1e-8)
 
 
 def test_bad_inputs_raise_clear_errors():
