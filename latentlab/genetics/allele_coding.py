@@ -69,8 +69,10 @@ def _label_kind(value) -> str:
 
 
 def _encode_locus(column: np.ndarray, name: str, missing_values) -> tuple[np.ndarray, tuple]:
-    """Codes (n, 2) and sorted labels of one locus of allele labels."""
-    flat = column.ravel()
+    """Codes (n, 2) and sorted labels of one locus of allele labels (integral
+    floats, as from a column holding NaN, become ints)."""
+    flat = np.empty(column.size, dtype=object)
+    flat[:] = [tidy_label(v) for v in column.ravel()]
     missing = np.array([is_missing_label(v, missing_values) for v in flat], dtype=bool)
     present = flat[~missing]
     kinds = {}

@@ -18,7 +18,7 @@ from scipy import stats as sps
 
 from .._validation import check_fraction, check_positive_int
 from ..em import EMEstimator, fit_em
-from .allele_coding import CodedGenotypes, encode_genotypes
+from .allele_coding import encode_genotypes
 from .candidates import Candidates, empty_candidates, insert_locus, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
@@ -97,7 +97,7 @@ class HaplotypeEM(EMEstimator):
     --------------------------
     frequencies_ : (H,) haplotype frequencies, in the order of ``haplotype_codes_``.
     haplotype_codes_ : (H, L) allele codes of the candidate haplotypes.
-    genotypes_ : the coded input (:class:`CodedGenotypes`).
+    genotypes_ : the coded input (:class:`~latentlab.genetics.allele_coding.CodedGenotypes`).
     all_missing_ : indices of individuals with no typed allele (kept out of the
         likelihood: they contribute a factor 1).
     insertion_log_ : DataFrame, one row per batch (pairs, haplotypes, loglik).

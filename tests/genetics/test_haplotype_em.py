@@ -13,7 +13,7 @@ from scipy import optimize
 
 from latentlab.em import covariance
 from latentlab.genetics import HaplotypeEM, simulate_haplotypes, switch_error
-from latentlab.genetics.haplotype_model import HaplotypeModel, HaplotypeParams
+from latentlab.genetics.haplotype_model import HaplotypeModel
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "hla_demo.csv"
 
