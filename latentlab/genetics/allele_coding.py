@@ -152,11 +152,17 @@ def encode_genotypes(G, loci=None, missing_values=(-1,)) -> CodedGenotypes:
         raise ValueError(f"genotypes is empty (shape {arr.shape}); at least one individual and one locus are needed")
     names = _locus_names(loci, arr.shape[1])
     if arr.ndim == 2:
-        return _encode_counts(arr, names)
-    obj = arr.astype(object)
-    codes = np.empty(arr.shape, dtype=np.int64)
-    alleles = []
-    for j, name in enumerate(names):
-        codes[:, j], labels = _encode_locus(obj[:, j], name, missing_values)
-        alleles.append(labels)
-    return CodedGenotypes(codes, tuple(alleles), names)
+        coded = _encode_counts(arr, names)
+    else:
+        obj = arr.astype(object)
+        codes = np.empty(arr.shape, dtype=np.int64)
+        alleles = []
+        for j, name in enumerate(names):
+            codes[:, j], labels = _encode_locus(obj[:, j], name, missing_values)
+            alleles.append(labels)
+        coded = CodedGenotypes(codes, tuple(alleles), names)
+    empty = [name for name, labels in zip(names, coded.alleles) if not labels]
+    if empty:
+        raise ValueError(f"genotypes: no allele is typed at locus {empty[0]!r}"
+                         f"{f' (nor at {len(empty) - 1} other loci)' if len(empty) > 1 else ''}; drop it")
+    return coded

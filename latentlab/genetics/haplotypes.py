@@ -128,9 +128,7 @@ class HaplotypeEM(EMEstimator):
         min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
         max_pairs = check_positive_int(self.max_pairs, "max_pairs")
         coded = encode_genotypes(G, loci, self.missing_values)
-        empty = coded.all_missing()
-        if empty.size == coded.codes.shape[0]:
-            raise ValueError("genotypes: every individual is missing at every locus; nothing to fit")
+        empty = coded.all_missing()  # not everyone: every locus has a typed allele
         if empty.size:
             warnings.warn(
                 f"{empty.size} individual(s) have no typed allele at any locus (rows {empty[:10].tolist()}"

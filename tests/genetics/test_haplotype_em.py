@@ -160,8 +160,8 @@ allele = st.one_of(st.none(), st.sampled_from(["a", "b", "c"]))
     st.integers(0, 1000))
 def test_plain_em_trace_never_decreases(rows, seed):
     G = np.array(rows, dtype=object)
-    if all(v is None for v in G.ravel()):
-        return
+    if any(all(v is None for v in G[:, j].ravel()) for j in range(G.shape[1])):
+        return  # a locus with no typed allele is refused (test_bad_inputs_raise_clear_errors)
     est = HaplotypeEM(accelerate=None, batch_size=2, min_posterior=1e-3, max_iter=300, tol=1e-10,
                       n_init=2, random_state=seed)
     with warnings.catch_warnings():  # all-missing rows and max_iter are reported, not errors
@@ -194,8 +194,11 @@ def test_bad_inputs_raise_clear_errors():
         HaplotypeEM().fit(mixed)
     with pytest.raises(ValueError, match="2 names given for 3 loci"):
         HaplotypeEM().fit(np.zeros((4, 3)), loci=["a", "b"])
-    with pytest.raises(ValueError, match="every individual is missing"):
-        HaplotypeEM().fit(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="no allele is typed at locus 'L1'"):
+        HaplotypeEM().fit(np.array([[np.nan, 1], [np.nan, 2]]))
+    all_missing = np.array([[[None, None], [None, None]], [[None, None], [None, "a"]]], dtype=object)
+    with pytest.raises(ValueError, match="no allele is typed at locus 'L1'"):
+        HaplotypeEM().fit(all_missing)
     with pytest.raises(TypeError, match="batch_size"):
         HaplotypeEM(batch_size=2.5).fit(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="min_posterior"):
