@@ -15,7 +15,11 @@ __all__ = [
     "check_n_components",
     "check_same_length",
     "check_binary",
+    "check_positive_int",
+    "check_fraction",
     "check_labels",
+    "is_missing_label",
+    "tidy_label",
 ]
 
 
@@ -112,6 +116,24 @@ def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     return arr.astype(bool)
 
 
+def check_positive_int(value, name: str) -> int:
+    """An integer >= 1 (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def check_fraction(value, name: str, upper: float = 1.0) -> float:
+    """A number in ``[0, upper]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    if not (0.0 <= value <= upper):
+        raise ValueError(f"{name} must be between 0 and {upper}; got {value!r}")
+    return float(value)
+
+
 def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
     """Positions of ``values`` in the list ``allowed``; raise naming the first
     value that is not one of the ``what`` in ``allowed`` and where it is
@@ -125,3 +147,21 @@ def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarra
             raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
         out[i] = lookup[v]
     return out
+
+
+def is_missing_label(v, missing_values) -> bool:
+    """True if the label ``v`` is None, NA, NaN or equal to one of ``missing_values``."""
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return any(v == m for m in missing_values)
+
+
+def tidy_label(v):
+    """Integral floats (from a column holding NaN) back to ints; numpy scalars to Python."""
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
