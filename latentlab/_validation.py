@@ -15,7 +15,13 @@ __all__ = [
     "check_n_components",
     "check_lengths",
     "missing_rows",
+    "check_same_length",
+    "check_binary",
+    "check_positive_int",
+    "check_fraction",
     "check_labels",
+    "is_missing_label",
+    "tidy_label",
 ]
 
 
@@ -124,6 +130,44 @@ def missing_rows(arr: np.ndarray, name: str) -> np.ndarray:
     return missing
 
 
+def check_same_length(**arrays: np.ndarray) -> int:
+    """The common length of the named 1-d arrays; raise naming both if two differ."""
+    items = [(name, np.shape(a)[0]) for name, a in arrays.items() if a is not None]
+    first_name, n = items[0]
+    for name, m in items[1:]:
+        if m != n:
+            raise ValueError(f"{name} has length {m} but {first_name} has length {n}; they must match")
+    return n
+
+
+def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise unless every entry is 0 or 1 (booleans allowed); return a bool array."""
+    check_finite(arr, name)
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        first = arr[tuple(np.argwhere(bad)[0])].item()
+        raise ValueError(f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {first!r}")
+    return arr.astype(bool)
+
+
+def check_positive_int(value, name: str) -> int:
+    """An integer >= 1 (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def check_fraction(value, name: str, upper: float = 1.0) -> float:
+    """A number in ``[0, upper]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    if not (0.0 <= value <= upper):
+        raise ValueError(f"{name} must be between 0 and {upper}; got {value!r}")
+    return float(value)
+
+
 def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
     """Positions of ``values`` in the list ``allowed``; raise naming the first
     value that is not one of the ``what`` in ``allowed`` and where it is
@@ -137,3 +181,21 @@ def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarra
             raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
         out[i] = lookup[v]
     return out
+
+
+def is_missing_label(v, missing_values) -> bool:
+    """True if the label ``v`` is None, NA, NaN or equal to one of ``missing_values``."""
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return any(v == m for m in missing_values)
+
+
+def tidy_label(v):
+    """Integral floats (from a column holding NaN) back to ints; numpy scalars to Python."""
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
