@@ -17,14 +17,21 @@ the forward recursion then normalises each step,
     a_t(j) = b_tj * sum_i ahat_{t-1}(i) A_ij        (a_1(j) = pi_j b_1j)
     c_t    = sum_j a_t(j),   ahat_t = a_t / c_t,
 
-so ``log L = sum_t (log c_t + m_t)`` never underflows. The backward recursion
+so ``log L = sum_t (log c_t + m_t)`` never underflows. The step is computed as
+``a_t(j) = (b_tj / c_{t-1}) sum_i a_{t-1}(i) A_ij`` from the unnormalised
+``a_{t-1}``, so the reciprocal of ``c_{t-1}`` is formed alongside the sums
+instead of before them (the recursion is latency-bound: this halves its time);
+``a_{t-1}`` is normalised in place one step later. The backward recursion
 reuses the same constants,
 
     bhat_T = 1,   bhat_{t-1}(i) = sum_j A_ij b_tj bhat_t(j) / c_t,
 
 and gives the state posteriors ``gamma_t = ahat_t * bhat_t`` and the expected
 transition counts ``sum_t xi_t(i, j) = A_ij sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t``.
-The posteriors overwrite the forward lattice in place during the backward pass.
+The posteriors overwrite the forward lattice in place during the backward pass,
+which also accumulates the posterior-weighted sums ``sum_t gamma_t(k) phi_t``
+of per-row features ``phi_t`` (the emission sufficient statistics), so no
+further pass over the (T, K) posteriors is needed.
 
 Viterbi (log domain): ``d_t(j) = max_i (d_{t-1}(i) + log A_ij) + l_tj`` with
 int32 back-pointers.
@@ -39,19 +46,18 @@ from numba import njit
 #: vectorise) but keep IEEE infinities and NaNs, which the kernels test for
 FAST = {"reassoc", "contract", "nsz", "arcp"}
 
-__all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "weighted_moments", "column_sums", "markov_chain"]
+__all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "markov_chain"]
 
 
 @njit(cache=True)
-def shift_rows(logb, m):
-    """Subtract each row's maximum from ``logb`` in place and store it in
-    ``m`` (T,). A row that is -inf in every state keeps ``m_t = -inf``."""
-    T, K = logb.shape
-    for t in range(T):
+def shift_rows(logb, m, tag):
+    """Subtract each row's maximum from ``logb`` (T, K) in place and store it
+    in ``m`` (T,). A row that is -inf in every state keeps ``m_t = -inf``."""
+    K = len(tag)
+    for t in range(logb.shape[0]):
         mx = logb[t, 0]
         for k in range(1, K):
-            if logb[t, k] > mx:
-                mx = logb[t, k]
+            mx = max(mx, logb[t, k])
         m[t] = mx
         if mx > -np.inf:
             for k in range(K):
@@ -60,68 +66,74 @@ def shift_rows(logb, m):
 
 
 def state_tag(n_states: int):
-    """The ``tag`` argument of the recursions: a tuple of length K for K <= 8,
+    """The ``tag`` argument of the kernels: a tuple of length K for K <= 8,
     which numba compiles as a constant (fully unrolled loops; one cached
     specialisation per K), else an array (loops over a run-time K)."""
     return (0,) * n_states if n_states <= 8 else np.zeros(n_states, dtype=np.int8)
 
 
-@njit(cache=True, fastmath=FAST, inline="always")
-def _normalise(alpha, t, c, scale, tag):
-    """``alpha[t] /= c`` and ``scale[t] = c``; False if ``c`` is not positive."""
-    if not c > 0.0:
-        return False
-    inv = 1.0 / c
-    for k in range(len(tag)):
-        alpha[t, k] *= inv
-    scale[t] = c
-    return True
-
-
 @njit(cache=True, fastmath=FAST)
-def _forward_one(b, startprob, transmat_t, s, e, alpha, scale, tag):
-    """Scaled forward pass over rows s:e; ``ahat`` into ``alpha``, ``c_t`` into
-    ``scale``. ``transmat_t`` is the transposed transition matrix (C order),
-    so each predicted probability is a contiguous dot product. Returns False
-    if some ``c_t`` is zero (probability zero)."""
+def _forward_one(b, startprob, transmat_t, s, e, alpha, inv_scale, tag):
+    """Scaled forward pass over rows s:e; ``ahat`` into ``alpha``, ``1 / c_t``
+    into ``inv_scale``. ``transmat_t`` is the transposed transition matrix (C
+    order), so each predicted probability is a contiguous dot product.
+    Returns False if some ``c_t`` is zero (probability zero)."""
     K = len(tag)
     c = 0.0
     for k in range(K):
         v = startprob[k] * b[s, k]
         alpha[s, k] = v
         c += v
-    if not _normalise(alpha, s, c, scale, tag):
-        return False
     for t in range(s + 1, e):
+        if not c > 0.0:
+            return False
+        inv = 1.0 / c
+        inv_scale[t - 1] = inv
         c = 0.0
         for k in range(K):
             acc = 0.0
             for i in range(K):
                 acc += alpha[t - 1, i] * transmat_t[k, i]
-            v = acc * b[t, k]
+            v = acc * (b[t, k] * inv)
             alpha[t, k] = v
             c += v
-        if not _normalise(alpha, t, c, scale, tag):
-            return False
+        for k in range(K):
+            alpha[t - 1, k] *= inv
+    if not c > 0.0:
+        return False
+    inv = 1.0 / c
+    inv_scale[e - 1] = inv
+    for k in range(K):
+        alpha[e - 1, k] *= inv
     return True
 
 
+@njit(cache=True, fastmath=FAST, inline="always")
+def _posterior_row(alpha, beta, t, features, sums, tag):
+    """``gamma_t = alpha_t * beta`` into ``alpha[t]``, and ``sums[k] += gamma_t(k) phi_t``."""
+    for k in range(len(tag)):
+        g = alpha[t, k] * beta[k]
+        alpha[t, k] = g
+        for p in range(features.shape[1]):
+            sums[k, p] += g * features[t, p]
+
+
 @njit(cache=True, fastmath=FAST)
-def _backward_one(b, transmat, s, e, alpha, scale, xi, tag):
+def _backward_one(b, transmat, s, e, alpha, inv_scale, features, xi, sums, tag):
     """Backward pass over rows s:e after :func:`_forward_one` (``b`` holds the
     scaled emissions): ``alpha`` becomes the posteriors ``gamma = ahat *
-    bhat`` (which sum to one over states by construction) and ``xi``
-    accumulates ``sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t`` (the caller
-    multiplies by ``A_ij``)."""
+    bhat`` (which sum to one over states by construction), ``sums`` (K, P)
+    accumulates ``sum_t gamma_t(k) features[t]`` and ``xi`` accumulates
+    ``sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t`` (the caller multiplies by
+    ``A_ij``)."""
     K = len(tag)
     beta = np.ones(K)
     tmp = np.empty(K)
     for t in range(e - 1, s, -1):
-        for k in range(K):
-            alpha[t, k] *= beta[k]
-        inv = 1.0 / scale[t]
+        inv = inv_scale[t]
         for j in range(K):
-            tmp[j] = b[t, j] * beta[j] * inv
+            tmp[j] = b[t, j] * inv * beta[j]
+        _posterior_row(alpha, beta, t, features, sums, tag)
         for i in range(K):
             acc = 0.0
             for j in range(K):
@@ -131,58 +143,49 @@ def _backward_one(b, transmat, s, e, alpha, scale, xi, tag):
             a = alpha[t - 1, i]
             for j in range(K):
                 xi[i, j] += a * tmp[j]
-    for k in range(K):
-        alpha[s, k] *= beta[k]
+    _posterior_row(alpha, beta, s, features, sums, tag)
 
 
 @njit(cache=True, fastmath=FAST)
-def forward_backward(b, startprob, transmat, starts, ends, gamma, scale, tag):
+def forward_backward(b, startprob, transmat, starts, ends, features, gamma, inv_scale, tag):
     """E-step recursions for every sequence, from scaled emissions ``b`` (T, K).
 
-    Fills ``gamma`` (T, K) with the state posteriors and ``scale`` (T,) with
-    the constants ``c_t`` (buffers owned by the caller, reused across
-    iterations); ``tag`` is :func:`state_tag` (K). Returns ``xi`` (S, K, K)
-    expected transition counts per sequence and ``ok`` (S,), False for a
-    sequence of probability zero (its ``gamma``, ``xi`` and ``scale`` are then
-    meaningless).
+    Fills ``gamma`` (T, K) with the state posteriors and ``inv_scale`` (T,)
+    with the reciprocal constants ``1 / c_t`` (buffers owned by the caller,
+    reused across iterations); ``features`` (T, P) are per-row features
+    ``phi_t``; ``tag`` is :func:`state_tag` (K). Returns ``xi`` (S, K, K)
+    expected transition counts, ``sums`` (S, K, P) the sums ``sum_t
+    gamma_t(k) phi_t`` per sequence, and ``ok`` (S,), False for a sequence of
+    probability zero (its ``gamma``, ``xi``, ``sums`` and ``inv_scale`` are
+    then meaningless).
     """
     K = len(tag)
     S = starts.shape[0]
     xi = np.zeros((S, K, K))
+    sums = np.zeros((S, K, features.shape[1]))
     ok = np.empty(S, dtype=np.bool_)
     transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
-        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], gamma, scale, tag)
+        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], gamma, inv_scale, tag)
         if ok[s]:
-            _backward_one(b, transmat, starts[s], ends[s], gamma, scale, xi[s], tag)
+            _backward_one(b, transmat, starts[s], ends[s], gamma, inv_scale, features, xi[s], sums[s], tag)
             for i in range(K):
                 for j in range(K):
                     xi[s, i, j] *= transmat[i, j]
-    return xi, ok
+    return xi, sums, ok
 
 
 @njit(cache=True)
-def forward_scale(b, startprob, transmat, starts, ends, alpha, scale, tag):
-    """The scaled forward pass alone (for the log-likelihood): fills ``scale``
-    (T,) with the constants ``c_t`` (``alpha`` (T, K) is a work buffer).
+def forward_scale(b, startprob, transmat, starts, ends, alpha, inv_scale, tag):
+    """The scaled forward pass alone (for the log-likelihood): fills
+    ``inv_scale`` (T,) with ``1 / c_t`` (``alpha`` (T, K) is a work buffer).
     Returns ``ok`` (S,), False for a sequence of probability zero."""
     S = starts.shape[0]
     ok = np.empty(S, dtype=np.bool_)
     transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
-        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], alpha, scale, tag)
+        ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], alpha, inv_scale, tag)
     return ok
-
-
-@njit(cache=True)
-def column_sums(a):
-    """``a.sum(axis=0)`` for a (T, K) array, in one pass over the rows."""
-    T, K = a.shape
-    out = np.zeros(K)
-    for t in range(T):
-        for k in range(K):
-            out[k] += a[t, k]
-    return out
 
 
 @njit(cache=True)
@@ -224,25 +227,29 @@ def viterbi(logb, log_startprob, log_transmat, starts, ends):
 
 
 @njit(cache=True, fastmath=FAST)
-def gaussian_diag_logpdf(X, means, covars, out):
+def gaussian_diag_logpdf(X, means, covars, out, tag):
     """``log N(x_t; mu_k, diag(covars_k))`` for every row and state, into
-    ``out`` (T, K)."""
+    ``out`` (T, K); the state loop is innermost so that it vectorises."""
     T, D = X.shape
-    K = means.shape[0]
+    K = len(tag)
     const = np.empty(K)
-    prec = 1.0 / covars
+    half_prec = np.empty((D, K))
+    centre = np.empty((D, K))
     for k in range(K):
         c = D * np.log(2.0 * np.pi)
         for d in range(D):
             c += np.log(covars[k, d])
+            half_prec[d, k] = -0.5 / covars[k, d]
+            centre[d, k] = means[k, d]
         const[k] = -0.5 * c
     for t in range(T):
         for k in range(K):
-            q = 0.0
-            for d in range(D):
-                z = X[t, d] - means[k, d]
-                q += z * z * prec[k, d]
-            out[t, k] = const[k] - 0.5 * q
+            out[t, k] = const[k]
+        for d in range(D):
+            x = X[t, d]
+            for k in range(K):
+                z = x - centre[d, k]
+                out[t, k] += z * z * half_prec[d, k]
     return out
 
 
@@ -267,27 +274,3 @@ def markov_chain(start_cdf, trans_cdf, u):
     for t in range(1, n):
         states[t] = _draw(trans_cdf[states[t - 1]], u[t])
     return states
-
-
-@njit(cache=True, fastmath=FAST)
-def weighted_moments(weights, X, full):
-    """``S_k = sum_t w_tk x_t`` (K, D) and ``Q_k = sum_t w_tk x_t^2`` (K, D, 1),
-    or ``sum_t w_tk x_t x_t'`` (K, D, D) when ``full``; one pass over the rows."""
-    T, D = X.shape
-    K = weights.shape[1]
-    first = np.zeros((K, D))
-    second = np.zeros((K, D, D if full else 1))
-    for t in range(T):
-        for k in range(K):
-            w = weights[t, k]
-            if w == 0.0:
-                continue
-            for d in range(D):
-                wx = w * X[t, d]
-                first[k, d] += wx
-                if full:
-                    for e in range(D):
-                        second[k, d, e] += wx * X[t, e]
-                else:
-                    second[k, d, 0] += wx * X[t, d]
-    return first, second

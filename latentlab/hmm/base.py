@@ -95,7 +95,8 @@ class HMMModel(EMModel):
 
     Subclass hooks: ``params_type`` (fields ``startprob``, ``transmat`` and the
     emission fields), ``constraints``, ``letters`` (field -> hmmlearn letter),
-    ``log_emission(X, params)``, ``emission_stats(X, weights)``,
+    ``log_emission(X, params, out)``, ``emission_features(X)``,
+    ``emission_stats(moments, X, weights)``,
     ``emission_m_step(stats, post, previous) -> dict``,
     ``init_emission(data, rng) -> dict`` and ``sample_emission(states, params, rng)``.
     """
@@ -108,6 +109,7 @@ class HMMModel(EMModel):
         self.params = params
         self.given = dict(given or {})
         self._work: dict[str, np.ndarray] = {}
+        self._features_of: HMMData | None = None
         self._tag = _kernels.state_tag(n_components)
 
     def _buffer(self, name: str, shape: tuple) -> np.ndarray:
@@ -121,13 +123,36 @@ class HMMModel(EMModel):
     def release(self) -> None:
         """Drop the work arrays (O(T K) memory) kept between iterations."""
         self._work.clear()
+        self._features_of = None
+
+    def _features(self, data: HMMData) -> np.ndarray:
+        """``[1, phi(x_t)]`` (T, 1 + P) on observed rows, zero on missing rows
+        (:meth:`emission_features`); built once per data set and kept with the
+        work arrays."""
+        if self._features_of is not data:
+            observed = data.observed.astype(float)[:, None]
+            phi = self.emission_features(data.X)
+            parts = [observed] if phi is None else [observed, phi * observed]
+            self._work["features"] = np.ascontiguousarray(np.hstack(parts))
+            self._features_of = data
+        return self._work["features"]
 
     # -- hooks ------------------------------------------------------------------------
     def log_emission(self, X: np.ndarray, params, out: np.ndarray) -> np.ndarray:
         """``log f_k(x_t)`` into ``out`` (T, K), which is returned."""
         raise NotImplementedError
 
-    def emission_stats(self, X: np.ndarray, weights: np.ndarray):
+    def emission_features(self, X: np.ndarray) -> np.ndarray | None:
+        """Per-row features ``phi(x_t)`` (T, P) whose posterior-weighted sums
+        ``sum_t gamma_t(k) phi(x_t)`` are the emission statistics (summed by
+        the backward pass), or None when the statistics need the posteriors
+        themselves."""
+        return None
+
+    def emission_stats(self, moments: np.ndarray, X: np.ndarray, weights: np.ndarray):
+        """Emission statistics from ``moments`` (K, P), the sums of
+        :meth:`emission_features` over observed rows, or from ``weights`` (T,
+        K), the posteriors (zero on missing rows)."""
         raise NotImplementedError
 
     def emission_m_step(self, stats, post: np.ndarray, previous) -> dict[str, np.ndarray]:
@@ -158,44 +183,52 @@ class HMMModel(EMModel):
         logb = self.log_emission(data.X, params, self._buffer("b", (data.X.shape[0], self.n_components)))
         if data.any_missing:
             logb[~data.observed] = 0.0
-        shift = _kernels.shift_rows(logb, self._buffer("shift", (data.X.shape[0],)))
+        shift = _kernels.shift_rows(logb, self._buffer("shift", (data.X.shape[0],)), self._tag)
         np.exp(logb, out=logb)
         return logb, shift
 
     @staticmethod
-    def _sequence_logliks(data: HMMData, scale: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """``sum_t (log c_t + m_t)`` per sequence; -inf where a ``c_t`` is zero."""
+    def _sequence_logliks(data: HMMData, inv_scale: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """``sum_t (m_t - log(1 / c_t))`` per sequence; -inf where a ``c_t`` is zero."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.log(scale, out=scale)  # the constants are not needed after this
-            terms += shift
+            terms = np.log(inv_scale, out=inv_scale)  # the constants are not needed after this
+            np.subtract(shift, terms, out=terms)
             ll = np.add.reduceat(terms, data.starts)
         ll[~ok] = -np.inf
         return ll
 
-    def posteriors(self, data: HMMData, params, out: np.ndarray | None = None):
-        """State posteriors ``gamma`` (T, K) (into ``out`` if given), transition
-        counts ``xi`` (S, K, K) and log-likelihood per sequence (S,)."""
+    def _forward_backward(self, data: HMMData, params):
+        """State posteriors ``gamma`` (T, K) (a work buffer), transition counts
+        ``xi`` (S, K, K), feature sums (S, K, 1 + P) (:meth:`_features`) and
+        log-likelihood per sequence (S,)."""
         b, shift = self._scaled_emissions(data, params)
-        gamma = np.empty(b.shape) if out is None else out
-        scale = self._buffer("scale", (b.shape[0],))
-        xi, ok = _kernels.forward_backward(
-            b, params.startprob, params.transmat, data.starts, data.ends, gamma, scale, self._tag
+        gamma = self._buffer("gamma", b.shape)
+        inv_scale = self._buffer("scale", (b.shape[0],))
+        xi, sums, ok = _kernels.forward_backward(
+            b, params.startprob, params.transmat, data.starts, data.ends, self._features(data), gamma, inv_scale, self._tag
         )
-        return gamma, xi, self._sequence_logliks(data, scale, shift, ok)
+        return gamma, xi, sums, self._sequence_logliks(data, inv_scale, shift, ok)
+
+    def posteriors(self, data: HMMData, params):
+        """State posteriors ``gamma`` (T, K) (a fresh array), transition counts
+        ``xi`` (S, K, K) and log-likelihood per sequence (S,)."""
+        gamma, xi, _, ll = self._forward_backward(data, params)
+        return gamma.copy(), xi, ll
 
     def e_step(self, data: HMMData, params):
-        gamma, xi, ll = self.posteriors(data, params, out=self._buffer("gamma", data.X.shape[:1] + (self.n_components,)))
+        gamma, xi, sums, ll = self._forward_backward(data, params)
         total = float(ll.sum())
         if not np.isfinite(total):
             return None, total
         start = gamma[data.starts].sum(axis=0)
+        moments = sums.sum(axis=0)
         if data.any_missing:
             gamma[~data.observed] = 0.0
         stats = HMMStats(
             start=start,
             trans=xi.sum(axis=0),
-            post=_kernels.column_sums(gamma),
-            emission=self.emission_stats(data.X, gamma),
+            post=moments[:, 0],
+            emission=self.emission_stats(moments[:, 1:], data.X, gamma),
             previous=params,
         )
         return stats, total

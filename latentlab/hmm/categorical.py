@@ -40,7 +40,7 @@ class CategoricalHMMModel(HMMModel):
         with np.errstate(divide="ignore"):
             return np.take(np.log(params.emissionprob.T), X[:, 0], axis=0, out=out)
 
-    def emission_stats(self, X, weights):
+    def emission_stats(self, moments, X, weights):
         return np.stack([np.bincount(X[:, 0], weights=w, minlength=self.n_features) for w in weights.T])
 
     def emission_m_step(self, stats, post, previous):

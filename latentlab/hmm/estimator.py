@@ -130,7 +130,10 @@ class HMMEstimator(EMEstimator):
     def score_samples(self, X, lengths=None) -> tuple[float, np.ndarray]:
         """Log-likelihood of ``X`` and the state posteriors (T, K)."""
         data = self._fitted_data(X, lengths)
-        gamma, _, ll = self.model_.posteriors(data, self.result_.params)
+        try:
+            gamma, _, ll = self.model_.posteriors(data, self.result_.params)
+        finally:
+            self.model_.release()
         return float(ll.sum()), gamma
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:

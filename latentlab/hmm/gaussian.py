@@ -59,7 +59,7 @@ class GaussianHMMModel(HMMModel):
     # -- emissions --------------------------------------------------------------------
     def log_emission(self, X, params, out):
         if self.covariance_type == "diag":
-            return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out)
+            return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
         d = X.shape[1]
         for k, (mu, cov) in enumerate(zip(params.means, params.covars)):
             chol = np.linalg.cholesky(cov)
@@ -67,10 +67,15 @@ class GaussianHMMModel(HMMModel):
             out[:, k] = -0.5 * (d * np.log(2 * np.pi) + 2 * np.log(np.diag(chol)).sum() + (z * z).sum(axis=1))
         return out
 
-    def emission_stats(self, X, weights):
-        full = self.covariance_type == "full"
-        first, second = _kernels.weighted_moments(weights, X, full)
-        return first, (second if full else second[:, :, 0])
+    def emission_features(self, X):
+        """``[x_t, x_t^2]`` (diag) or ``[x_t, vec(x_t x_t')]`` (full)."""
+        second = X * X if self.covariance_type == "diag" else (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+        return np.hstack([X, second])
+
+    def emission_stats(self, moments, X, weights):
+        k, d = moments.shape[0], self.n_features
+        first, second = moments[:, :d], moments[:, d:]
+        return first, (second if self.covariance_type == "diag" else second.reshape(k, d, d))
 
     def emission_m_step(self, stats, post, previous):
         first, second = stats

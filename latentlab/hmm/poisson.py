@@ -49,8 +49,12 @@ class PoissonHMMModel(HMMModel):
             out[(X > 0).astype(float) @ zero.T.astype(float) > 0] = -np.inf
         return out
 
-    def emission_stats(self, X, weights):
-        return weights.T @ X
+    def emission_features(self, X):
+        """The counts ``x_t``."""
+        return X
+
+    def emission_stats(self, moments, X, weights):
+        return moments
 
     def emission_m_step(self, stats, post, previous):
         empty = post <= EMPTY
