@@ -46,7 +46,7 @@ from numba import njit
 #: vectorise) but keep IEEE infinities and NaNs, which the kernels test for
 FAST = {"reassoc", "contract", "nsz", "arcp"}
 
-__all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "viterbi", "gaussian_diag_logpdf", "markov_chain"]
+__all__ = ["state_tag", "shift_rows", "forward_backward", "forward_scale", "column_sums", "viterbi", "gaussian_diag_logpdf", "markov_chain"]
 
 
 @njit(cache=True)
@@ -110,20 +110,21 @@ def _forward_one(b, startprob, transmat_t, s, e, alpha, inv_scale, tag):
 
 @njit(cache=True, fastmath=FAST, inline="always")
 def _posterior_row(alpha, beta, t, features, sums, tag):
-    """``gamma_t = alpha_t * beta`` into ``alpha[t]``, and ``sums[k] += gamma_t(k) phi_t``."""
+    """``gamma_t = alpha_t * beta`` into ``alpha[t]``; ``sums[k] += gamma_t(k) [1, phi_t]``."""
     for k in range(len(tag)):
         g = alpha[t, k] * beta[k]
         alpha[t, k] = g
+        sums[k, 0] += g
         for p in range(features.shape[1]):
-            sums[k, p] += g * features[t, p]
+            sums[k, p + 1] += g * features[t, p]
 
 
 @njit(cache=True, fastmath=FAST)
 def _backward_one(b, transmat, s, e, alpha, inv_scale, features, xi, sums, tag):
     """Backward pass over rows s:e after :func:`_forward_one` (``b`` holds the
     scaled emissions): ``alpha`` becomes the posteriors ``gamma = ahat *
-    bhat`` (which sum to one over states by construction), ``sums`` (K, P)
-    accumulates ``sum_t gamma_t(k) features[t]`` and ``xi`` accumulates
+    bhat`` (which sum to one over states by construction), ``sums`` (K, 1 + P)
+    accumulates ``sum_t gamma_t(k) [1, features[t]]`` and ``xi`` accumulates
     ``sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t`` (the caller multiplies by
     ``A_ij``)."""
     K = len(tag)
@@ -153,16 +154,16 @@ def forward_backward(b, startprob, transmat, starts, ends, features, gamma, inv_
     Fills ``gamma`` (T, K) with the state posteriors and ``inv_scale`` (T,)
     with the reciprocal constants ``1 / c_t`` (buffers owned by the caller,
     reused across iterations); ``features`` (T, P) are per-row features
-    ``phi_t``; ``tag`` is :func:`state_tag` (K). Returns ``xi`` (S, K, K)
-    expected transition counts, ``sums`` (S, K, P) the sums ``sum_t
-    gamma_t(k) phi_t`` per sequence, and ``ok`` (S,), False for a sequence of
+    ``phi_t`` (P may be 0); ``tag`` is :func:`state_tag` (K). Returns ``xi``
+    (S, K, K) expected transition counts, ``sums`` (S, K, 1 + P) the sums
+    ``sum_t gamma_t(k) [1, phi_t]`` per sequence, and ``ok`` (S,), False for a sequence of
     probability zero (its ``gamma``, ``xi``, ``sums`` and ``inv_scale`` are
     then meaningless).
     """
     K = len(tag)
     S = starts.shape[0]
     xi = np.zeros((S, K, K))
-    sums = np.zeros((S, K, features.shape[1]))
+    sums = np.zeros((S, K, 1 + features.shape[1]))
     ok = np.empty(S, dtype=np.bool_)
     transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
@@ -186,6 +187,16 @@ def forward_scale(b, startprob, transmat, starts, ends, alpha, inv_scale, tag):
     for s in range(S):
         ok[s] = _forward_one(b, startprob, transmat_t, starts[s], ends[s], alpha, inv_scale, tag)
     return ok
+
+
+@njit(cache=True)
+def column_sums(a):
+    """``a.sum(axis=0)`` for a (T, K) array, in one pass over the rows."""
+    out = np.zeros(a.shape[1])
+    for t in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[k] += a[t, k]
+    return out
 
 
 @njit(cache=True)

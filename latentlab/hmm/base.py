@@ -126,14 +126,16 @@ class HMMModel(EMModel):
         self._features_of = None
 
     def _features(self, data: HMMData) -> np.ndarray:
-        """``[1, phi(x_t)]`` (T, 1 + P) on observed rows, zero on missing rows
-        (:meth:`emission_features`); built once per data set and kept with the
-        work arrays."""
+        """:meth:`emission_features` (T, P), zero on missing rows (P = 0 when
+        the model has none); built once per data set and kept with the work
+        arrays."""
         if self._features_of is not data:
-            observed = data.observed.astype(float)[:, None]
             phi = self.emission_features(data.X)
-            parts = [observed] if phi is None else [observed, phi * observed]
-            self._work["features"] = np.ascontiguousarray(np.hstack(parts))
+            if phi is None:
+                phi = np.empty((data.X.shape[0], 0))
+            elif data.any_missing:
+                phi = phi * data.observed[:, None]
+            self._work["features"] = np.ascontiguousarray(phi, dtype=float)
             self._features_of = data
         return self._work["features"]
 
@@ -199,7 +201,8 @@ class HMMModel(EMModel):
 
     def _forward_backward(self, data: HMMData, params):
         """State posteriors ``gamma`` (T, K) (a work buffer), transition counts
-        ``xi`` (S, K, K), feature sums (S, K, 1 + P) (:meth:`_features`) and
+        ``xi`` (S, K, K), sums ``sum_t gamma_t(k) [1, phi_t]`` (S, K, 1 + P)
+        (:meth:`_features`) and
         log-likelihood per sequence (S,)."""
         b, shift = self._scaled_emissions(data, params)
         gamma = self._buffer("gamma", b.shape)
@@ -222,12 +225,14 @@ class HMMModel(EMModel):
             return None, total
         start = gamma[data.starts].sum(axis=0)
         moments = sums.sum(axis=0)
-        if data.any_missing:
+        post = moments[:, 0]
+        if data.any_missing:  # the kernel summed gamma over every row, missing ones too
             gamma[~data.observed] = 0.0
+            post = _kernels.column_sums(gamma)
         stats = HMMStats(
             start=start,
             trans=xi.sum(axis=0),
-            post=moments[:, 0],
+            post=post,
             emission=self.emission_stats(moments[:, 1:], data.X, gamma),
             previous=params,
         )
