@@ -110,21 +110,25 @@ def _forward_one(b, startprob, transmat_t, s, e, alpha, inv_scale, tag):
 
 @njit(cache=True, fastmath=FAST, inline="always")
 def _posterior_row(alpha, beta, t, features, sums, tag):
-    """``gamma_t = alpha_t * beta`` into ``alpha[t]``; ``sums[k] += gamma_t(k) [1, phi_t]``."""
-    for k in range(len(tag)):
+    """``gamma_t = alpha_t * beta`` into ``alpha[t]``; ``sums[:, k] += gamma_t(k)
+    [1, phi_t]`` (``sums`` is (1 + P, K) so that the state loop is innermost)."""
+    K = len(tag)
+    for k in range(K):
         g = alpha[t, k] * beta[k]
         alpha[t, k] = g
-        sums[k, 0] += g
-        for p in range(features.shape[1]):
-            sums[k, p + 1] += g * features[t, p]
+        sums[0, k] += g
+    for p in range(features.shape[1]):
+        f = features[t, p]
+        for k in range(K):
+            sums[p + 1, k] += alpha[t, k] * f
 
 
 @njit(cache=True, fastmath=FAST)
 def _backward_one(b, transmat, s, e, alpha, inv_scale, features, xi, sums, tag):
     """Backward pass over rows s:e after :func:`_forward_one` (``b`` holds the
     scaled emissions): ``alpha`` becomes the posteriors ``gamma = ahat *
-    bhat`` (which sum to one over states by construction), ``sums`` (K, 1 + P)
-    accumulates ``sum_t gamma_t(k) [1, features[t]]`` and ``xi`` accumulates
+    bhat`` (which sum to one over states by construction), ``sums`` (1 + P, K)
+    accumulates ``sum_t [1, features[t]] gamma_t(k)`` and ``xi`` accumulates
     ``sum_t ahat_{t-1}(i) b_tj bhat_t(j) / c_t`` (the caller multiplies by
     ``A_ij``)."""
     K = len(tag)
@@ -163,7 +167,7 @@ def forward_backward(b, startprob, transmat, starts, ends, features, gamma, inv_
     K = len(tag)
     S = starts.shape[0]
     xi = np.zeros((S, K, K))
-    sums = np.zeros((S, K, 1 + features.shape[1]))
+    sums = np.zeros((S, 1 + features.shape[1], K))
     ok = np.empty(S, dtype=np.bool_)
     transmat_t = np.ascontiguousarray(transmat.T)
     for s in range(S):
@@ -173,7 +177,7 @@ def forward_backward(b, startprob, transmat, starts, ends, features, gamma, inv_
             for i in range(K):
                 for j in range(K):
                     xi[s, i, j] *= transmat[i, j]
-    return xi, sums, ok
+    return xi, sums.transpose(0, 2, 1), ok
 
 
 @njit(cache=True)
