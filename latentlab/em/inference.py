@@ -32,7 +32,7 @@ from scipy import stats as sps
 from ..exceptions import BoundaryWarning, NumericalError
 from .model import EMModel
 
-__all__ = ["covariance", "numerical_hessian", "wald_table"]
+__all__ = ["covariance", "delta_method", "numerical_hessian", "wald_table"]
 
 _EPS = np.finfo(float).eps
 
@@ -69,6 +69,25 @@ def _jacobian(g, u: np.ndarray) -> np.ndarray:
         e[i] = h[i]
         cols.append((g(u + e) - g(u - e)) / (2.0 * h[i]))
     return np.column_stack(cols) if cols else np.zeros((g(u).size, 0))
+
+
+def delta_method(g, x: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Covariance ``J Cov(x) J'`` of the derived quantities ``g(x)``, ``J = dg/dx``
+    by central differences.
+
+    ``x`` are flattened natural parameters with covariance ``cov`` (as from
+    :func:`covariance`). Parameters with NaN variance (on the boundary, or
+    fixed) are propagated as unknown: every output that depends on one of them
+    (a non-zero Jacobian entry) gets NaN (co)variances, the others are exact.
+    """
+    x = np.asarray(x, dtype=float)
+    J = _jacobian(lambda v: np.asarray(g(v), dtype=float).ravel(), x)
+    unknown = np.isnan(np.diag(cov))
+    out = J @ np.where(np.isnan(cov), 0.0, cov) @ J.T
+    depends = np.any(J[:, unknown] != 0.0, axis=1)
+    out[depends, :] = np.nan
+    out[:, depends] = np.nan
+    return out
 
 
 def covariance(model: EMModel, data, params) -> np.ndarray:
