@@ -5,7 +5,7 @@ and :mod:`latentlab.em.model` for the contract a model implements."""
 from .constraints import Constraint, Positive, Real, Simplex, UnitInterval
 from .engine import as_generator, fit_em, restart_generators
 from .estimator import EMEstimator, NotFittedError
-from .inference import covariance, delta_method, numerical_hessian, wald_table
+from .inference import covariance, delta_method, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
 from .result import EMResult
 
@@ -26,5 +26,6 @@ __all__ = [
     "covariance",
     "delta_method",
     "numerical_hessian",
+    "wald_intervals",
     "wald_table",
 ]

@@ -32,7 +32,7 @@ from scipy import stats as sps
 from ..exceptions import BoundaryWarning, NumericalError
 from .model import EMModel
 
-__all__ = ["covariance", "delta_method", "numerical_hessian", "wald_table"]
+__all__ = ["covariance", "delta_method", "numerical_hessian", "wald_intervals", "wald_table"]
 
 _EPS = np.finfo(float).eps
 
@@ -140,20 +140,29 @@ def wald_table(model: EMModel, params, cov: np.ndarray, level: float = 0.95) -> 
     The interval is ``g^{-1}(g(theta) -/+ z * se * g'(theta))`` with ``g`` the
     log, logit or identity according to the parameter's constraint.
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level!r}")
     space = model.space
     est = space.flatten(params)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     se[np.isnan(np.diag(cov))] = np.nan
-    z = sps.norm.ppf(0.5 + level / 2.0)
-    lo, hi = np.empty_like(est), np.empty_like(est)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k, scale in enumerate(space.scales(params)):
-            lo[k], hi[k] = _interval(est[k], se[k], z, scale)
+    lo, hi = wald_intervals(est, se, space.scales(params), level)
     return pd.DataFrame(
         {"parameter": space.labels(params), "estimate": est, "std_error": se, "ci_lower": lo, "ci_upper": hi}
     )
+
+
+def wald_intervals(estimate, std_error, scales, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wald limits of estimates with standard errors, each on its scale
+    (``"log"``, ``"logit"`` or ``"identity"``; see :func:`wald_table`).
+    A NaN standard error gives NaN limits."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    est, se = np.asarray(estimate, dtype=float), np.asarray(std_error, dtype=float)
+    z = sps.norm.ppf(0.5 + level / 2.0)
+    lo, hi = np.empty_like(est), np.empty_like(est)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, scale in enumerate(scales):
+            lo[k], hi[k] = _interval(est[k], se[k], z, scale)
+    return lo, hi
 
 
 def _interval(theta: float, se: float, z: float, scale: str) -> tuple[float, float]:
