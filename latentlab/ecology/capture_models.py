@@ -166,6 +166,7 @@ class ClosedPopulationModel(EMModel):
 
     # -- the model ----------------------------------------------------------------
     def probabilities(self, params) -> tuple[np.ndarray, np.ndarray]:
+        """Class weights (K,) and capture probabilities (K, T)."""
         raise NotImplementedError
 
     def _log_parts(self, data: CaptureData, params):
@@ -289,6 +290,14 @@ class MtModel(ClosedPopulationModel):
 
 
 # --------------------------------------------------------------------------- mixtures
+def _normalised(weights) -> np.ndarray:
+    """Weights scaled to sum to one exactly: SQUAREM's extrapolated points sum to
+    one only up to round-off (the Simplex tolerance), and the likelihood must not
+    see that error (it would show as a spurious decrease at the next EM step)."""
+    w = np.asarray(weights, dtype=float)
+    return w / w.sum()
+
+
 def _random_weights(k: int, rng: np.random.Generator) -> np.ndarray:
     """Dirichlet(2, ..., 2) weights: random, but away from the boundary."""
     return rng.dirichlet(np.full(k, 2.0))
@@ -307,7 +316,7 @@ class MhModel(ClosedPopulationModel):
 
     def probabilities(self, params):
         p = np.asarray(params.p, dtype=float)
-        return np.asarray(params.weights, dtype=float), np.repeat(p[:, None], self.n_occasions, axis=1)
+        return _normalised(params.weights), np.repeat(p[:, None], self.n_occasions, axis=1)
 
     def _theta(self, stats):
         m = stats.mass
@@ -345,7 +354,7 @@ class MthModel(ClosedPopulationModel):
 
     def probabilities(self, params):
         eta = np.asarray(params.class_effect, dtype=float)[:, None] + np.asarray(params.time_effect, dtype=float)
-        return np.asarray(params.weights, dtype=float), expit(eta)
+        return _normalised(params.weights), expit(eta)
 
     def _fix_more(self, mask):
         mask["class_effect"][0] = True

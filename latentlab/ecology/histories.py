@@ -61,7 +61,7 @@ def _check_binary(h: np.ndarray, name: str) -> None:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise ValueError(
-            f"{name} must hold only 0 (not caught) and 1 (caught); row {row}, occasion {col} is {h[row, col]!r}"
+            f"{name} must hold only 0 (not caught) and 1 (caught); row {row}, occasion {col} is {float(h[row, col]):g}"
         )
 
 
@@ -85,7 +85,7 @@ def as_capture_data(histories, freq=None, name: str = "histories") -> CaptureDat
         )
     if not np.all(np.isfinite(h)):
         row, col = np.argwhere(~np.isfinite(h))[0]
-        raise ValueError(f"{name} has a missing or non-finite entry at row {row}, occasion {col}: {h[row, col]!r}")
+        raise ValueError(f"{name} has a missing or non-finite entry at row {row}, occasion {col}: {float(h[row, col]):g}")
     _check_binary(h, name)
     h = h.astype(np.int64)
     f = check_sample_weight(freq, h.shape[0], "freq")
