@@ -21,7 +21,9 @@ Full likelihood in the population size ``N = n + U`` (``n`` animals caught,
                       + sum_j f_j log P(h_j) + U log P0.
 
 This is the multinomial log-probability of the history frequencies, *including*
-its coefficient ``N! / (U! prod_j f_j!)`` (continuous ``N`` through lgamma). The
+its coefficient ``N! / (U! prod_j f_j!)``; ``N`` is continuous, with ``log(N!/U!)
+= lgamma(N + 1) - lgamma(U + 1)`` evaluated as ``sum_{i=1}^{n} log(U + i)`` (the
+same function, without the lgamma difference's cancellation at large U). The
 coefficient's ``prod_j f_j!`` is the same for every model fitted to the same
 data, so log-likelihoods and AIC values compare across models.
 
@@ -55,12 +57,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import digamma, expit, gammaln, logsumexp
+from scipy.special import expit, gammaln, logsumexp
 
 from ..em import EMModel, Positive, Real, Simplex, UnitInterval
 from .histories import CaptureData
 
 __all__ = [
+    "log_arrangements",
     "optimal_unseen",
     "HomogeneousParams",
     "MixtureParams",
@@ -78,21 +81,30 @@ __all__ = [
 _U_LIMIT = 1e12
 
 
-def optimal_unseen(n: float, log_p0: float) -> float:
-    """The ``U >= 0`` maximising ``lgamma(n + U + 1) - lgamma(U + 1) + U log P0``.
+def log_arrangements(n: float, u: float) -> float:
+    """``log(N! / U!) = lgamma(n + u + 1) - lgamma(u + 1)`` for ``N = n + u``, as
+    ``sum_{i=1}^{n} log(u + i)`` (``n`` an integer): the lgamma difference loses
+    all precision to cancellation when ``u`` is large (at ``u = 1e8`` its error is
+    ~1e-7, enough to break EM's monotonicity), the sum does not."""
+    return float(np.log(u + np.arange(1.0, n + 1.0)).sum())
 
-    The derivative ``digamma(n + U + 1) - digamma(U + 1) + log P0`` decreases in
-    ``U`` from ``H_n + log P0`` (``H_n`` the n-th harmonic number) to ``log P0``:
-    ``U = 0`` when it is already <= 0 at 0, otherwise the root is bracketed by
-    doubling and found by Brent's method. ``P0 -> 1`` sends ``U`` to infinity;
-    beyond ``1e12`` the value ``1e12`` is returned (the estimator reports such
-    an ``N`` as unbounded).
+
+def optimal_unseen(n: float, log_p0: float) -> float:
+    """The ``U >= 0`` maximising ``log(N! / U!) + U log P0`` with ``N = n + U``.
+
+    The derivative ``digamma(n + U + 1) - digamma(U + 1) + log P0 = sum_{i=1}^{n}
+    1 / (U + i) + log P0`` decreases in ``U`` from ``H_n + log P0`` (``H_n`` the
+    n-th harmonic number) to ``log P0``: ``U = 0`` when it is already <= 0 at 0,
+    otherwise the root is bracketed by doubling and found by Brent's method.
+    ``P0 -> 1`` sends ``U`` to infinity; beyond ``1e12`` the value ``1e12`` is
+    returned (the estimator reports such an ``N`` as unbounded).
     """
     if not log_p0 < 0:
         return _U_LIMIT
+    steps = np.arange(1.0, n + 1.0)
 
     def slope(u):
-        return digamma(n + u + 1.0) - digamma(u + 1.0) + log_p0
+        return float(np.sum(1.0 / (u + steps))) + log_p0
 
     if slope(0.0) <= 0:
         return 0.0
@@ -105,7 +117,6 @@ def optimal_unseen(n: float, log_p0: float) -> float:
     return brentq(slope, 0.0, hi, xtol=1e-13 * max(1.0, hi), rtol=4 * np.finfo(float).eps)
 
 
-# --------------------------------------------------------------------------- parameters
 @dataclass(frozen=True)
 class HomogeneousParams:
     """M0 (``p`` a scalar) and Mt (``p`` of length T); ``n_unseen = N - n``."""
@@ -189,7 +200,7 @@ class ClosedPopulationModel(EMModel):
     def _full_loglik(data: CaptureData, u: float, log_ph: np.ndarray, log_p0: float) -> float:
         n = data.freq.sum()
         unseen_term = u * log_p0 if u > 0 else 0.0
-        coef = gammaln(n + u + 1.0) - gammaln(u + 1.0) - gammaln(data.freq + 1.0).sum()
+        coef = log_arrangements(n, u) - gammaln(data.freq + 1.0).sum()
         return float(coef + data.freq @ log_ph + unseen_term)
 
     def e_step(self, data: CaptureData, params):
