@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._validation import as_array
 from ..em import EMEstimator, delta_method, fit_em, wald_intervals
 from ..exceptions import BoundaryWarning, NumericalError
 from .capture_models import MODEL_NAMES, make_model
@@ -196,22 +197,21 @@ class CaptureRecapture(EMEstimator):
                     BoundaryWarning, stacklevel=3,
                 )
 
-    def _profile(self, n_hat: float) -> ProfileInterval:
-        """Profile-likelihood interval; each point an EM fit with N fixed, started
-        from the nearest point already fitted (continuation)."""
-        fitted = {n_hat: self.result_.params}
-        base, data, n = self.model_, self._data, self.n_caught_
-        ll_hat = self.loglik_
+    def _profile_function(self):
+        """``l_p(N)``: an EM fit with N fixed, started from the nearest point
+        already fitted (continuation); warns if it beats the fit itself."""
+        fitted = {self.n_caught_ + float(self.result_.params.n_unseen): self.result_.params}
+        base, data, n, ll_hat = self.model_, self._data, self.n_caught_, self.loglik_
 
         def lp(N: float) -> float:
-            u = N - n
+            u = float(N) - n
             start = fitted[min(fitted, key=lambda x: abs(x - N))]
             res = fit_em(
                 base.with_fixed_unseen(u), data,
                 init_params=dataclasses.replace(start, n_unseen=np.array(u)),
                 tol=self.tol, max_iter=self.max_iter, accelerate=self.accelerate, n_init=1,
             )
-            fitted[N] = res.params
+            fitted[float(N)] = res.params
             if res.loglik > ll_hat + 1e-6 * (1.0 + abs(ll_hat)):
                 warnings.warn(
                     f"{base.name}: the profile at N = {N:.4g} reached log-likelihood {res.loglik:.6f}, above the fit's "
@@ -220,8 +220,24 @@ class CaptureRecapture(EMEstimator):
                 )
             return res.loglik
 
+        return lp
+
+    def _profile(self, n_hat: float) -> ProfileInterval:
         step = self.N_se_ if np.isfinite(self.N_se_) else 0.1 * n_hat
-        return profile_interval(lp, n, min(n_hat, self._cap), ll_hat, level=self.level, cap=self._cap, step=step)
+        return profile_interval(
+            self._profile_function(), self.n_caught_, min(n_hat, self._cap), self.loglik_,
+            level=self.level, cap=self._cap, step=step,
+        )
+
+    def profile_loglik(self, N) -> np.ndarray:
+        """Profile log-likelihood ``max_theta log L(N, theta)`` at each value of
+        ``N`` (each >= the number caught), e.g. for plotting."""
+        self._check_fitted()
+        values = as_array(N, "N", ndim=1)
+        if (values < self.n_caught_).any() or not np.all(np.isfinite(values)):
+            raise ValueError(f"N values must be finite and at least the number caught ({self.n_caught_})")
+        lp = self._profile_function()
+        return np.array([lp(v) for v in values])
 
     # -- results ---------------------------------------------------------------------
     def _probability_covariance(self) -> np.ndarray:
