@@ -73,7 +73,8 @@ def summarise_replicates(results: pd.DataFrame) -> pd.DataFrame:
         rel = g["N_hat"] / TRUE_N - 1.0
         out.append({
             "model": model, "replicates": len(g), "median N_hat": g["N_hat"].median(),
-            "median relative bias": rel.median(), "mean relative bias": rel[np.isfinite(rel)].mean(),
+            "median relative bias": rel.median(), "mean relative bias (finite N_hat)": rel[np.isfinite(rel)].mean(),
+            "N_hat = inf": np.isinf(g["N_hat"]).mean(),
             "95% profile-interval coverage": g["covers"].mean(), "unbounded upper limit": g["unbounded"].mean(),
             "median n caught": g["n_caught"].median(),
         })
@@ -85,7 +86,7 @@ def _profile_figure(fits: dict, report: Report):
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, fit in fits.items():
-        grid = np.linspace(fit.n_caught_, 900, 120)
+        grid = np.concatenate([np.linspace(fit.n_caught_, 450, 100), np.linspace(455, 900, 40)])
         lp = fit.profile_loglik(grid)
         ax.plot(grid, lp - fit.loglik_, label=f"{name}: N = {fit.N_:.0f}")
     ax.axhline(-1.920729, color="grey", ls=":", label="95% cut-off")
