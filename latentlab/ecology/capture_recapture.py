@@ -155,12 +155,19 @@ class CaptureRecapture(EMEstimator):
                     f"{name}: class {k} has weight {w:.3g} (on the boundary): the data support fewer classes",
                     BoundaryWarning, stacklevel=3,
                 )
-        edge = (self.p_ < _BOUNDARY_ATOL) | (self.p_ > 1 - _BOUNDARY_ATOL)
+        never = (self.p_ < _BOUNDARY_ATOL).all(axis=1) & (self.weights_ >= _BOUNDARY_ATOL)
+        for k in np.flatnonzero(never):
+            warnings.warn(
+                f"{name}: class {k} (weight {self.weights_[k]:.3g}) has capture probability ~0 on every occasion: "
+                "its animals are never caught and N is not identifiable",
+                BoundaryWarning, stacklevel=3,
+            )
+        edge = ((self.p_ < _BOUNDARY_ATOL) | (self.p_ > 1 - _BOUNDARY_ATOL)) & ~never[:, None]
         if edge.any():
             k, t = np.argwhere(edge)[0]
             warnings.warn(
-                f"{name}: capture probability of class {k} on occasion {t} is {self.p_[k, t]:.3g} (on the boundary"
-                f"{'; animals of a class never caught make N unidentifiable' if self.p_[k, t] < 0.5 else ''})",
+                f"{name}: capture probability of class {k} on occasion {t + 1} is {self.p_[k, t]:.3g} "
+                f"(on the boundary; {int(edge.sum())} such value(s))",
                 BoundaryWarning, stacklevel=3,
             )
 
@@ -261,6 +268,8 @@ class CaptureRecapture(EMEstimator):
         Columns: parameter, estimate, std_error, ci_lower, ci_upper, interval.
         Capture probabilities are listed once per distinct value the model
         allows: ``p`` (M0), ``p[t]`` (Mt), ``p[class k]`` (Mh), ``p[class k, t]`` (Mth).
+        ``level`` sets the Wald intervals; N's profile interval is computed at
+        fit time at the estimator's ``level``.
         """
         self._check_fitted()
         level = self.level if level is None else level

@@ -165,3 +165,10 @@ def test_simulate_capture_histories():
 def test_simulate_rejects_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         simulate_capture_histories(*args)
+
+
+def test_an_occasion_without_captures_is_a_boundary_warning(deermice):
+    h = np.column_stack([deermice, np.zeros(len(deermice), dtype=int)])
+    with pytest.warns(BoundaryWarning, match="occasion 7 is 0 \\(on the boundary"):
+        fit = CaptureRecapture("Mt").fit(h)
+    assert fit.p_[0, 6] == 0 and np.all(np.isfinite(fit.p_))
