@@ -3,7 +3,7 @@ standard errors for every model. See :mod:`latentlab.em.engine` for the rule
 and :mod:`latentlab.em.model` for the contract a model implements."""
 
 from .constraints import Constraint, Positive, Real, Simplex, UnitInterval
-from .engine import as_generator, fit_em, restart_generators
+from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, delta_method, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
@@ -21,6 +21,9 @@ __all__ = [
     "UnitInterval",
     "Simplex",
     "fit_em",
+    "has_converged",
+    "em_rate",
+    "lowered",
     "restart_generators",
     "as_generator",
     "covariance",

@@ -31,6 +31,11 @@ Hooks with defaults a model may override:
     engine's numerical Hessian.
 ``monotone_rtol``
     relative round-off allowed by the monotonicity guard (default 1e-10).
+``is_stationary(data, params, stats) -> bool``
+    an extra first-order optimality test at ``params`` (``stats`` is the
+    E-step output there), for models whose likelihood change is a poor guide,
+    e.g. masses on a simplex with many zeros at the MLE. The engine stops only
+    when both its change rule and this test hold (default: always True).
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class EMModel:
         """Observed-data log-likelihood at ``params``."""
         return self.e_step(data, params)[1]
 
+    def is_stationary(self, data: Any, params, stats: Any) -> bool:
+        """Model-specific optimality test joined to the engine's rule (default True)."""
+        return True
+
     def fixed_mask(self, params):
         """Entries held fixed (None: all estimated)."""
         return None
@@ -110,6 +119,12 @@ class ParamSpace:
             values[f] = np.asarray(vec[pos:pos + size], dtype=float).reshape(shape)
             pos += size
         return dataclasses.replace(like, **values)
+
+    def tidy(self, params):
+        """``params`` with each field's round-off removed (e.g. a simplex renormalised)."""
+        return dataclasses.replace(
+            params, **{f: self.constraints[f].tidy(np.asarray(getattr(params, f))) for f in self.fields}
+        )
 
     def is_valid(self, params) -> bool:
         return all(self.constraints[f].is_valid(getattr(params, f)) for f in self.fields)
