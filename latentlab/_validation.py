@@ -13,9 +13,15 @@ __all__ = [
     "check_counts",
     "check_sample_weight",
     "check_n_components",
+    "check_lengths",
+    "missing_rows",
     "check_same_length",
     "check_binary",
+    "check_positive_int",
+    "check_fraction",
     "check_labels",
+    "is_missing_label",
+    "tidy_label",
 ]
 
 
@@ -46,7 +52,7 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     if bad.any():
         raise ValueError(
             f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), the first at index "
-            f"{_first_bad(bad)}: {arr[tuple(np.argwhere(bad)[0])]!r}"
+            f"{_first_bad(bad)}: {arr[tuple(np.argwhere(bad)[0])].item()!r}"
         )
     return arr
 
@@ -58,7 +64,7 @@ def check_counts(arr: np.ndarray, name: str) -> np.ndarray:
         if bad.any():
             raise ValueError(
                 f"{name} must hold non-negative integer counts; index {_first_bad(bad)} is {what}: "
-                f"{arr[tuple(np.argwhere(bad)[0])]!r}"
+                f"{arr[tuple(np.argwhere(bad)[0])].item()!r}"
             )
     return arr.astype(np.int64)
 
@@ -92,6 +98,38 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
     return int(n_components)
 
 
+def check_lengths(lengths, n: int, name: str = "lengths") -> tuple[np.ndarray, np.ndarray]:
+    """Start and end rows of consecutive sequences of the given ``lengths``
+    (positive integers summing to ``n``; None: one sequence of length ``n``)."""
+    if lengths is None:
+        return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
+    arr = as_array(lengths, name, ndim=1)
+    if np.any(arr != np.round(arr)) or np.any(arr < 1):
+        bad = (arr != np.round(arr)) | (arr < 1)
+        raise ValueError(f"{name} must hold positive integers; index {_first_bad(bad)} is {arr[bad][0]!r}")
+    arr = arr.astype(np.int64)
+    if arr.sum() != n:
+        raise ValueError(f"{name} sum to {int(arr.sum())} but the data have {n} rows; they must be equal")
+    ends = np.cumsum(arr)
+    return ends - arr, ends
+
+
+def missing_rows(arr: np.ndarray, name: str) -> np.ndarray:
+    """Boolean mask of the rows of 2-d ``arr`` that are entirely NaN (missing
+    observations). Raise on infinite entries and on rows only partly NaN."""
+    nan = np.isnan(arr)
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} has infinite value(s), the first at index {_first_bad(np.isinf(arr))}")
+    missing = nan.all(axis=1)
+    partial = nan.any(axis=1) & ~missing
+    if partial.any():
+        raise ValueError(
+            f"{name} row {_first_bad(partial)} is NaN in some columns only; a missing observation "
+            "must be NaN in every column"
+        )
+    return missing
+
+
 def check_same_length(**arrays: np.ndarray) -> int:
     """The common length of the named 1-d arrays; raise naming both if two differ."""
     items = [(name, np.shape(a)[0]) for name, a in arrays.items() if a is not None]
@@ -112,6 +150,24 @@ def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     return arr.astype(bool)
 
 
+def check_positive_int(value, name: str) -> int:
+    """An integer >= 1 (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def check_fraction(value, name: str, upper: float = 1.0) -> float:
+    """A number in ``[0, upper]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    if not (0.0 <= value <= upper):
+        raise ValueError(f"{name} must be between 0 and {upper}; got {value!r}")
+    return float(value)
+
+
 def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
     """Positions of ``values`` in the list ``allowed``; raise naming the first
     value that is not one of the ``what`` in ``allowed`` and where it is
@@ -125,3 +181,21 @@ def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarra
             raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
         out[i] = lookup[v]
     return out
+
+
+def is_missing_label(v, missing_values) -> bool:
+    """True if the label ``v`` is None, NA, NaN or equal to one of ``missing_values``."""
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return any(v == m for m in missing_values)
+
+
+def tidy_label(v):
+    """Integral floats (from a column holding NaN) back to ints; numpy scalars to Python."""
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Constraint", "Real", "Positive", "UnitInterval", "Simplex"]
+__all__ = ["Constraint", "Real", "Positive", "UnitInterval", "Simplex", "PositiveDefinite"]
 
 
 class Constraint:
@@ -196,3 +196,75 @@ class Simplex(Constraint):
             q = np.exp(logits - logits.max())
             xr[idx] = mass * q / q.sum()
         return np.moveaxis(rows.reshape(moved.shape), -1, self.axis)
+
+
+class PositiveDefinite(Constraint):
+    """Symmetric positive definite matrices over the last two axes (covariance
+    matrices).
+
+    Free coordinates: the lower Cholesky factor ``L`` of each matrix, with its
+    diagonal on the log scale, ``D (D + 1) / 2`` numbers per matrix. A matrix is
+    free only when all its entries are (masks are per entry, like the other
+    constraints, but a matrix moves as a whole). Intervals are on the identity
+    scale.
+    """
+
+    def __init__(self, rtol: float = 1e-10):
+        self.rtol = rtol
+
+    @staticmethod
+    def _matrices(a):
+        a = np.asarray(a)
+        return a.reshape(-1, a.shape[-2], a.shape[-1])
+
+    def _is_pd(self, m) -> bool:
+        if not np.all(np.isfinite(m)):
+            return False
+        if np.any(np.abs(m - m.T) > self.rtol * np.max(np.abs(m))):
+            return False
+        try:
+            np.linalg.cholesky(m)
+        except np.linalg.LinAlgError:
+            return False
+        return True
+
+    def is_valid(self, x):
+        return all(self._is_pd(m) for m in self._matrices(np.asarray(x, dtype=float)))
+
+    def interior(self, x):
+        x = np.asarray(x, dtype=float)
+        pd_ = np.array([self._is_pd(m) for m in self._matrices(x)], dtype=bool)
+        return np.broadcast_to(pd_[:, None, None], self._matrices(x).shape).reshape(x.shape).copy()
+
+    def _free_matrices(self, free):
+        return np.all(self._matrices(free), axis=(1, 2))
+
+    def n_free(self, free):
+        d = np.shape(free)[-1]
+        return int(np.count_nonzero(self._free_matrices(free))) * d * (d + 1) // 2
+
+    def to_free(self, x, free):
+        d = np.shape(x)[-1]
+        rows, cols = np.tril_indices(d)
+        out = []
+        for m, f in zip(self._matrices(np.asarray(x, dtype=float)), self._free_matrices(free)):
+            if f:
+                L = np.linalg.cholesky(m)
+                L[np.diag_indices(d)] = np.log(np.diag(L))
+                out.append(L[rows, cols])
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def from_free(self, u, x, free):
+        x = np.asarray(x, dtype=float)
+        d = x.shape[-1]
+        rows, cols = np.tril_indices(d)
+        mats = self._matrices(x).copy()
+        pos = 0
+        for i, f in enumerate(self._free_matrices(free)):
+            if f:
+                L = np.zeros((d, d))
+                L[rows, cols] = u[pos:pos + rows.size]
+                L[np.diag_indices(d)] = np.exp(np.diag(L))
+                mats[i] = L @ L.T
+                pos += rows.size
+        return mats.reshape(x.shape)

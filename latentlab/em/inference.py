@@ -120,7 +120,10 @@ def covariance(model: EMModel, data, params) -> np.ndarray:
     J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
     cov = J @ cov_u @ J.T
     not_free = ~space.flatten_mask(masks)
+    fixed = model.fixed_mask(params)
     on_boundary = ~space.flatten_mask(space.free_masks(params))
+    if fixed is not None:  # entries the model holds fixed are not estimates on a boundary
+        on_boundary &= ~space.flatten_mask({f: np.asarray(getattr(fixed, f), dtype=bool) for f in space.fields})
     if np.any(on_boundary):
         labels = [lab for lab, b in zip(space.labels(params), on_boundary) if b]
         warnings.warn(

@@ -1,10 +1,14 @@
-"""Genetics: allele frequencies under Hardy-Weinberg equilibrium from incomplete
-genotypes, phenotypes or genotype likelihoods, fitted by EM."""
+"""Genetics by EM: allele frequencies under Hardy-Weinberg equilibrium from
+incomplete genotypes, phenotypes or genotype likelihoods; haplotype
+frequencies, phase and linkage disequilibrium from unphased genotypes."""
 
 from .alleles import AlleleFrequencies
+from .haplotype_simulation import SimulatedHaplotypes, simulate_haplotypes
+from .haplotypes import HaplotypeEM
 from .hardy_weinberg import hwe_exact_test
 from .many_loci import allele_frequencies_by_locus, allele_frequencies_from_likelihoods
 from .observations import ABO
+from .phase import switch_error
 from .simulate import simulate_genotype_likelihoods, simulate_genotypes
 
 __all__ = [
@@ -15,4 +19,8 @@ __all__ = [
     "hwe_exact_test",
     "simulate_genotypes",
     "simulate_genotype_likelihoods",
+    "HaplotypeEM",
+    "simulate_haplotypes",
+    "SimulatedHaplotypes",
+    "switch_error",
 ]

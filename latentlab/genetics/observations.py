@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .._validation import as_array, check_counts, check_labels
+from .._validation import as_array, check_counts, check_labels, is_missing_label, tidy_label
 from .allele_model import LocusData
 from .genotypes import (
     genotype_index,
@@ -62,23 +62,6 @@ class Observations:
     information: pd.Series  # how many units carried each kind of information
 
 
-def _is_missing(v, missing_values) -> bool:
-    if v is None or v is pd.NA:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return any(v == m for m in missing_values)
-
-
-def _tidy_label(v):
-    """Integral floats (from a column holding NaN) back to ints; numpy scalars to Python."""
-    if isinstance(v, (np.generic,)):
-        v = v.item()
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-
-
 def from_allele_pairs(genotypes, alleles=None, missing_values=(-1,)) -> Observations:
     """Allele pairs ``(n, 2)``; an allele is missing if it is None, NaN or in
     ``missing_values``. Alleles are the sorted observed labels unless
@@ -90,8 +73,8 @@ def from_allele_pairs(genotypes, alleles=None, missing_values=(-1,)) -> Observat
         raise ValueError(f"genotypes must be an (n, 2) array of allele pairs; got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError("genotypes is empty; at least one individual is needed")
-    flat = [_tidy_label(v) for v in arr.ravel()]
-    missing = np.array([_is_missing(v, missing_values) for v in flat])
+    flat = [tidy_label(v) for v in arr.ravel()]
+    missing = np.array([is_missing_label(v, missing_values) for v in flat])
     present = [v for v, m in zip(flat, missing) if not m]
     if not present:
         raise ValueError("genotypes: every allele of every individual is missing; nothing to estimate from")
@@ -100,7 +83,7 @@ def from_allele_pairs(genotypes, alleles=None, missing_values=(-1,)) -> Observat
             alleles = sorted(set(present))
         except TypeError:
             raise TypeError("genotypes mix allele labels that cannot be ordered; pass alleles=[...]") from None
-    alleles = [_tidy_label(a) for a in alleles]
+    alleles = [tidy_label(a) for a in alleles]
     if len(set(alleles)) != len(alleles):
         raise ValueError(f"alleles has repeated labels: {alleles}")
     if len(alleles) < 2:

@@ -5,24 +5,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from .._validation import as_array
+from .._validation import as_array, check_fraction, check_positive_int
 from ..em import Simplex, as_generator
 from .genotypes import genotype_alleles
 from .observations import GL_SCALES
 
 __all__ = ["simulate_genotypes", "simulate_genotype_likelihoods"]
-
-
-def _check_fraction(x, name: str) -> float:
-    if not (isinstance(x, (int, float, np.floating, np.integer)) and 0 <= x <= 1):
-        raise ValueError(f"{name} must be a number in [0, 1]; got {x!r}")
-    return float(x)
-
-
-def _check_positive_int(n, name: str) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    return int(n)
 
 
 def simulate_genotypes(
@@ -47,13 +35,13 @@ def simulate_genotypes(
     ``(n_loci, K)``. Returns allele indices of shape ``(n_individuals, 2)``,
     or ``(n_loci, n_individuals, 2)`` when ``n_loci`` is given.
     """
-    n = _check_positive_int(n_individuals, "n_individuals")
-    F = _check_fraction(inbreeding, "inbreeding")
-    miss, half = _check_fraction(missing, "missing"), _check_fraction(half_missing, "half_missing")
+    n = check_positive_int(n_individuals, "n_individuals")
+    F = check_fraction(inbreeding, "inbreeding")
+    miss, half = check_fraction(missing, "missing"), check_fraction(half_missing, "half_missing")
     if miss + half > 1:
         raise ValueError(f"missing + half_missing must be at most 1; got {miss} + {half}")
     p = as_array(frequencies, "frequencies", ndim=(1, 2))
-    loci = 1 if n_loci is None else _check_positive_int(n_loci, "n_loci")
+    loci = 1 if n_loci is None else check_positive_int(n_loci, "n_loci")
     p = np.broadcast_to(p, (loci, p.shape[-1])) if p.ndim == 1 else p
     if p.shape[0] != loci or p.shape[1] < 2:
         raise ValueError(f"frequencies must be (K,) or (n_loci={loci}, K) with K >= 2; got shape {p.shape}")
@@ -109,10 +97,10 @@ def simulate_genotype_likelihoods(
         raise ValueError("genotypes must be complete (true genotypes); found a missing allele (-1)")
     if not (np.isfinite(depth) and depth > 0):
         raise ValueError(f"depth must be a positive number (mean reads per individual); got {depth!r}")
-    e = _check_fraction(error_rate, "error_rate")
+    e = check_fraction(error_rate, "error_rate")
     if scale not in GL_SCALES:
         raise ValueError(f"scale must be one of {list(GL_SCALES)}; got {scale!r}")
-    K = int(g.max()) + 1 if n_alleles is None else _check_positive_int(n_alleles, "n_alleles")
+    K = int(g.max()) + 1 if n_alleles is None else check_positive_int(n_alleles, "n_alleles")
     K = max(K, 2)
     if g.max() >= K:
         raise ValueError(f"genotypes hold allele {int(g.max())} but n_alleles is {K}")

@@ -1,0 +1,158 @@
+"""Candidate haplotype pairs, built by progressive insertion of loci.
+
+For each individual the EM needs the unordered pairs ``{h, k}`` of haplotypes
+compatible with its genotype. Listing them all at once costs
+``2^(heterozygous loci - 1)`` pairs per person. Progressive insertion
+(haplo.stats' ``haplo.em``; Clayton's SNPHAP) grows the haplotypes one locus
+at a time instead:
+
+1. start from one empty haplotype, every individual carrying the pair
+   ``{(), ()}``;
+2. **insert** a locus: every pair ``{h, k}`` is extended by every ordered
+   allele assignment ``(x, y)`` compatible with the individual's genotype at
+   that locus -- ``(a, b)`` and ``(b, a)`` for a typed heterozygote ``a/b``,
+   ``(a, a)`` for a homozygote, every allele of the locus in place of a missing
+   one -- giving ``{h+x, k+y}``; identical unordered pairs are merged;
+3. after a batch of insertions, run EM on the current pairs and **trim** the
+   pairs whose posterior probability is below a threshold, and all but the
+   ``max_pairs`` most probable pairs of an individual (keeping each
+   individual's most probable pair), then drop haplotypes no pair uses.
+
+With a batch of ``b`` biallelic loci a pair has at most ``2^b`` extensions, and
+trimming keeps the pairs per individual few, so the cost grows about linearly
+in the number of loci. With one batch holding all loci and no trimming the
+enumeration is exhaustive and the EM is the ordinary one (Excoffier & Slatkin
+1995).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PhasePairs", "Candidates", "empty_candidates", "insert_locus", "trim_pairs"]
+
+
+@dataclass(frozen=True)
+class PhasePairs:
+    """Candidate pairs of all individuals: the data of one EM fit.
+
+    individual, first, second : (P,) int arrays sorted by individual, with
+        ``first <= second`` (haplotype indices).
+    n_individuals, n_haplotypes : sizes of the index ranges.
+    """
+
+    individual: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    n_individuals: int
+    n_haplotypes: int
+
+    @property
+    def multiplicity(self) -> np.ndarray:
+        """2 for a heterozygous pair ``h != k`` (two orders), 1 for ``h = k``."""
+        return np.where(self.first == self.second, 1.0, 2.0)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.individual.size)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Haplotypes over the loci inserted so far, and the pairs using them.
+
+    haplotypes : (H, m) allele codes of the candidate haplotypes.
+    pairs : the :class:`PhasePairs` indexing rows of ``haplotypes``.
+    """
+
+    haplotypes: np.ndarray
+    pairs: PhasePairs
+
+
+def empty_candidates(n_individuals: int) -> Candidates:
+    """One empty haplotype; every individual carries the pair of it."""
+    zeros = np.zeros(n_individuals, dtype=np.int64)
+    pairs = PhasePairs(np.arange(n_individuals, dtype=np.int64), zeros, zeros.copy(), n_individuals, 1)
+    return Candidates(np.zeros((1, 0), dtype=np.int16), pairs)
+
+
+def _assignments(codes: np.ndarray, n_alleles: int):
+    """Ordered allele assignments ``(x, y)`` compatible with each genotype.
+
+    ``codes`` is (n, 2) with -1 for a missing allele. Returns CSR arrays
+    ``start, count`` (per individual) into ``x, y``.
+    """
+    classes, inverse = np.unique(codes, axis=0, return_inverse=True)
+    every = range(n_alleles)
+    lists = []
+    for a, b in classes:
+        if a >= 0 and b >= 0:
+            pairs = {(a, b), (b, a)}
+        elif a >= 0 or b >= 0:
+            typed = a if a >= 0 else b
+            pairs = {(typed, x) for x in every} | {(x, typed) for x in every}
+        else:
+            pairs = {(x, y) for x in every for y in every}
+        lists.append(sorted(pairs))
+    sizes = np.array([len(p) for p in lists], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = np.array([xy for p in lists for xy in p], dtype=np.int64).reshape(-1, 2)
+    inverse = inverse.ravel()
+    return offsets[inverse], sizes[inverse], flat[:, 0], flat[:, 1]
+
+
+def _merge_pairs(individual, first, second, n_individuals, n_haplotypes) -> PhasePairs:
+    """Sort pairs by individual, order each as ``first <= second``, drop duplicates."""
+    lo, hi = np.minimum(first, second), np.maximum(first, second)
+    order = np.lexsort((hi, lo, individual))
+    ind, lo, hi = individual[order], lo[order], hi[order]
+    keep = np.ones(ind.size, dtype=bool)
+    keep[1:] = (np.diff(ind) != 0) | (np.diff(lo) != 0) | (np.diff(hi) != 0)
+    return PhasePairs(ind[keep], lo[keep], hi[keep], n_individuals, n_haplotypes)
+
+
+def insert_locus(cands: Candidates, codes: np.ndarray, n_alleles: int):
+    """Extend every candidate pair by one locus (module docstring, step 2).
+
+    ``codes`` is the (n, 2) allele codes of that locus. Returns the new
+    :class:`Candidates` and, for each new haplotype, its ``parent`` (row of
+    the old haplotypes) and the ``allele`` appended.
+    """
+    pairs = cands.pairs
+    start, count, ax, ay = _assignments(codes, n_alleles)
+    c = count[pairs.individual]
+    rep = np.repeat(np.arange(pairs.n_pairs), c)
+    within = np.arange(rep.size) - np.repeat(np.cumsum(c) - c, c)
+    slot = start[pairs.individual][rep] + within
+    key1 = pairs.first[rep] * n_alleles + ax[slot]
+    key2 = pairs.second[rep] * n_alleles + ay[slot]
+    keys, inverse = np.unique(np.concatenate([key1, key2]), return_inverse=True)
+    parent, allele = keys // n_alleles, keys % n_alleles
+    haplotypes = np.column_stack([cands.haplotypes[parent], allele.astype(cands.haplotypes.dtype)])
+    new1, new2 = inverse[: rep.size], inverse[rep.size:]
+    merged = _merge_pairs(pairs.individual[rep], new1, new2, pairs.n_individuals, keys.size)
+    return Candidates(haplotypes, merged), parent, allele
+
+
+def trim_pairs(cands: Candidates, posterior: np.ndarray, min_posterior: float, max_pairs: int):
+    """Drop pairs with posterior below ``min_posterior`` (module docstring, step 3),
+    and keep at most the ``max_pairs`` most probable pairs of each individual
+    (a beam, as partition-ligation keeps the top haplotypes of each segment).
+
+    Each individual keeps at least its most probable pair. Returns the new
+    :class:`Candidates` and the old indices of the haplotypes kept.
+    """
+    pairs = cands.pairs
+    order = np.lexsort((-posterior, pairs.individual))
+    starts = np.flatnonzero(np.r_[True, np.diff(pairs.individual[order]) != 0])
+    rank = np.empty(pairs.n_pairs, dtype=np.int64)
+    rank[order] = np.arange(pairs.n_pairs) - np.repeat(starts, np.diff(np.r_[starts, pairs.n_pairs]))
+    keep = ((posterior >= min_posterior) & (rank < max_pairs)) | (rank == 0)
+    first, second = pairs.first[keep], pairs.second[keep]
+    used = np.unique(np.concatenate([first, second]))
+    remap = np.full(pairs.n_haplotypes, -1, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    trimmed = PhasePairs(pairs.individual[keep], remap[first], remap[second], pairs.n_individuals, used.size)
+    return Candidates(cands.haplotypes[used], trimmed), used

@@ -1,0 +1,328 @@
+"""Haplotype frequencies, phase and linkage disequilibrium from unphased
+genotypes: the user-facing estimator :class:`HaplotypeEM`.
+
+The likelihood, E- and M-steps and the observed information are in
+:mod:`latentlab.genetics.haplotype_model`; the candidate pairs and the
+progressive insertion with posterior trimming in
+:mod:`latentlab.genetics.candidates`; LD measures in
+:mod:`latentlab.genetics.linkage`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .._validation import check_fraction, check_positive_int
+from ..em import EMEstimator, fit_em
+from .allele_coding import encode_genotypes
+from .candidates import Candidates, empty_candidates, insert_locus, trim_pairs
+from .haplotype_model import HaplotypeModel, HaplotypeParams
+from .linkage import ld_table, pairwise_ld
+
+__all__ = ["HaplotypeEM"]
+
+#: haplotypes counted as present in the degrees of freedom of the LD test
+#: (haplo.stats' convention)
+_PRESENT = 1e-7
+
+
+def _allele_frequencies(codes: np.ndarray, n_alleles: int) -> np.ndarray:
+    typed = codes[codes >= 0]
+    return np.bincount(typed, minlength=n_alleles) / max(typed.size, 1)
+
+
+def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_posterior: float, max_pairs: int,
+                    stage_fit, final_fit):
+    """Insert the loci in batches, fitting and trimming after each batch.
+
+    ``codes`` (n, L, 2) of individuals with at least one typed allele.
+    ``stage_fit(model, pairs, init)`` and ``final_fit(model, pairs, init)`` run
+    the EM (returning an :class:`EMResult`); the last batch is not trimmed.
+    A new haplotype starts at its parent's frequency times the allele's
+    frequency. Returns the final :class:`Candidates`, the final result and a
+    log of the stages.
+    """
+    n, L = codes.shape[:2]
+    model = HaplotypeModel()
+    cands: Candidates = empty_candidates(n)
+    freqs = np.ones(1)
+    log = []
+    for start in range(0, L, batch_size):
+        batch = range(start, min(start + batch_size, L))
+        for j in batch:
+            cands, parent, allele = insert_locus(cands, codes[:, j], int(n_alleles[j]))
+            freqs = freqs[parent] * _allele_frequencies(codes[:, j], int(n_alleles[j]))[allele]
+        init = HaplotypeParams(freqs / freqs.sum())
+        last = batch.stop == L
+        result = (final_fit if last else stage_fit)(model, cands.pairs, init)
+        entry = {"loci": batch.stop, "pairs": cands.pairs.n_pairs, "haplotypes": cands.pairs.n_haplotypes,
+                 "loglik": result.loglik, "iterations": result.n_iter}
+        if not last:
+            post, _ = model.posteriors(cands.pairs, result.params)
+            cands, kept = trim_pairs(cands, post, min_posterior, max_pairs)
+            freqs = result.params.frequencies[kept]
+            entry.update(pairs_after_trim=cands.pairs.n_pairs, haplotypes_after_trim=cands.pairs.n_haplotypes)
+        log.append(entry)
+    return cands, result, log
+
+
+class HaplotypeEM(EMEstimator):
+    """Haplotype frequencies by EM over the phases compatible with each genotype.
+
+    Loci are inserted ``batch_size`` at a time; after each batch but the last,
+    EM runs on the current candidate pairs and pairs with posterior probability
+    below ``min_posterior`` are trimmed (haplo.stats' progressive insertion).
+    ``batch_size >= n_loci`` and ``min_posterior=0`` give the exhaustive EM.
+
+    Parameters
+    ----------
+    batch_size : loci inserted between EM runs (haplo.stats' default 6).
+    min_posterior : trimming threshold for pair posteriors (default 1e-9).
+    max_pairs : at most this many pairs per individual survive a trimming
+        (the most probable ones); bounds memory when many phases stay
+        equally likely (rare haplotypes over many loci).
+    missing_values : labels meaning "missing allele" besides None and NaN.
+    stage_tol : convergence tolerance of the EM runs between batches (the
+        final run uses ``tol``); trimming needs only rough posteriors.
+    tol, max_iter, n_init, accelerate, random_state, progress : passed to
+        :func:`latentlab.em.fit_em` for the final EM run (restarts draw random
+        pair posteriors over the final candidate pairs; the first restart
+        starts from the progressive-insertion estimate).
+
+    Attributes (after ``fit``)
+    --------------------------
+    frequencies_ : (H,) haplotype frequencies, in the order of ``haplotype_codes_``.
+    haplotype_codes_ : (H, L) allele codes of the candidate haplotypes.
+    genotypes_ : the coded input (:class:`~latentlab.genetics.allele_coding.CodedGenotypes`).
+    all_missing_ : indices of individuals with no typed allele (kept out of the
+        likelihood: they contribute a factor 1).
+    insertion_log_ : DataFrame, one row per batch (pairs, haplotypes, loglik).
+    loglik_ : log-likelihood (haplo.stats' ``lnlike``) over the final
+        candidate pairs; exact when nothing was trimmed, otherwise the
+        likelihood of the trimmed model.
+    """
+
+    def __init__(self, *, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
+                 stage_tol: float = 1e-6, tol: float = 1e-8, max_iter: int = 5000, n_init: int = 1,
+                 accelerate: str | None = "squarem", random_state=None, progress: bool = False):
+        self.batch_size = batch_size
+        self.min_posterior = min_posterior
+        self.max_pairs = max_pairs
+        self.missing_values = missing_values
+        self.stage_tol = stage_tol
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.accelerate = accelerate
+        self.random_state = random_state
+        self.progress = progress
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, G, loci=None) -> "HaplotypeEM":
+        """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
+        batch = check_positive_int(self.batch_size, "batch_size")
+        min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
+        max_pairs = check_positive_int(self.max_pairs, "max_pairs")
+        coded = encode_genotypes(G, loci, self.missing_values)
+        empty = coded.all_missing()  # not everyone: every locus has a typed allele
+        if empty.size:
+            warnings.warn(
+                f"{empty.size} individual(s) have no typed allele at any locus (rows {empty[:10].tolist()}"
+                f"{' ...' if empty.size > 10 else ''}); they are kept but contribute nothing to the "
+                "likelihood, and have no phase (see all_missing_)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.genotypes_, self.all_missing_ = coded, empty
+        self._used = np.setdiff1d(np.arange(coded.codes.shape[0]), empty)
+        stage_settings = dict(tol=max(self.stage_tol, self.tol), max_iter=self.max_iter, accelerate=self.accelerate)
+
+        def stage_fit(model, pairs, init):
+            return fit_em(model, pairs, init_params=init, **stage_settings)
+
+        def final_fit(model, pairs, init):
+            return self._fit_em(model, pairs, n_obs=pairs.n_individuals, init_params=init)
+
+        cands, result, log = progressive_fit(
+            coded.codes[self._used], coded.n_alleles, batch_size=batch, min_posterior=min_post, max_pairs=max_pairs,
+            stage_fit=stage_fit, final_fit=final_fit,
+        )
+        self.haplotype_codes_ = cands.haplotypes
+        self.frequencies_ = result.params.frequencies
+        self.insertion_log_ = pd.DataFrame(log)
+        self._se = None
+        return self
+
+    # -- labels -------------------------------------------------------------------------
+    def _haplotype_strings(self, codes: np.ndarray) -> list[str]:
+        g = self.genotypes_
+        cols = [g.labels(j, codes[:, j]).astype(str) for j in range(codes.shape[1])]
+        single = all(len(str(a)) == 1 for alleles in g.alleles for a in alleles)
+        sep = "" if single else "-"
+        return [sep.join(parts) for parts in zip(*cols)]
+
+    def _parameter_labels(self) -> list[str]:
+        return [f"freq[{s}]" for s in self._haplotype_strings(self.haplotype_codes_)]
+
+    # -- results ------------------------------------------------------------------------
+    @property
+    def haplotypes_(self) -> pd.DataFrame:
+        """One row per candidate haplotype, most frequent first: one column per
+        locus (allele labels), ``frequency`` and its ``std_error`` (NaN for
+        haplotypes on the boundary -- expected copies below
+        ``haplotype_model.BOUNDARY_COUNT`` -- or beyond the ``MAX_FREE`` most
+        frequent, or on a ridge of the likelihood)."""
+        self._check_fitted()
+        g = self.genotypes_
+        table = pd.DataFrame({name: g.labels(j, self.haplotype_codes_[:, j]) for j, name in enumerate(g.loci)})
+        table["frequency"] = self.frequencies_
+        table["std_error"] = self._standard_errors()
+        return table.sort_values("frequency", ascending=False, kind="stable").reset_index(drop=True)
+
+    def _standard_errors(self) -> np.ndarray:
+        """Standard errors of the frequencies (NaN where none), computed once."""
+        if getattr(self, "_se", None) is None or self._se.size != self.frequencies_.size:
+            idx, cov = self.model_.free_covariance(self._data, self.result_.params)
+            self._se = np.full(self.frequencies_.size, np.nan)
+            self._se[idx] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        return self._se
+
+    def _final_posteriors(self) -> np.ndarray:
+        post, _ = self.model_.posteriors(self._data, self.result_.params)
+        return post
+
+    def phase_posteriors(self) -> pd.DataFrame:
+        """Every candidate pair of every individual with its posterior probability.
+
+        Columns: ``individual`` (row of the input), ``haplotype_1``,
+        ``haplotype_2`` (allele labels joined), ``posterior``, ``most_likely``
+        (True for each individual's most probable pair). Individuals with no
+        typed allele have no rows.
+        """
+        self._check_fitted()
+        pairs, post = self._data, self._final_posteriors()
+        names = np.array(self._haplotype_strings(self.haplotype_codes_), dtype=object)
+        best = _best_pair(pairs, post)
+        flag = np.zeros(pairs.n_pairs, dtype=bool)
+        flag[best] = True
+        return pd.DataFrame({
+            "individual": self._used[pairs.individual],
+            "haplotype_1": names[pairs.first],
+            "haplotype_2": names[pairs.second],
+            "posterior": post,
+            "most_likely": flag,
+        })
+
+    def most_likely_haplotypes(self) -> np.ndarray:
+        """(individuals, 2, loci) allele labels of each individual's most probable
+        pair (None for individuals with no typed allele)."""
+        self._check_fitted()
+        pairs = self._data
+        best = _best_pair(pairs, self._final_posteriors())
+        n, L = self.genotypes_.codes.shape[:2]
+        codes = np.full((n, 2, L), -1, dtype=np.int64)
+        codes[self._used, 0] = self.haplotype_codes_[pairs.first[best]]
+        codes[self._used, 1] = self.haplotype_codes_[pairs.second[best]]
+        out = np.empty((n, 2, L), dtype=object)
+        for j in range(L):
+            out[:, :, j] = self.genotypes_.labels(j, codes[:, :, j])
+        return out
+
+    # -- linkage disequilibrium -----------------------------------------------------------
+    def _locus_index(self, locus) -> int:
+        names = self.genotypes_.loci
+        if isinstance(locus, (int, np.integer)) and 0 <= locus < len(names):
+            return int(locus)
+        if locus in names:
+            return names.index(locus)
+        raise ValueError(f"locus {locus!r} is neither a locus name {list(names)} nor an index below {len(names)}")
+
+    def _allele_index(self, locus: int, allele) -> int:
+        alleles = self.genotypes_.alleles[locus]
+        if allele is None:
+            if len(alleles) != 2:
+                raise ValueError(
+                    f"locus {self.genotypes_.loci[locus]!r} has {len(alleles)} alleles {list(alleles)}; "
+                    "name the allele to measure LD for"
+                )
+            return 1
+        if allele not in alleles:
+            raise ValueError(f"allele {allele!r} is not observed at locus {self.genotypes_.loci[locus]!r}: {list(alleles)}")
+        return alleles.index(allele)
+
+    def _exhaustive_fit(self, loci: list[int]):
+        """Exhaustive EM (no trimming) on a subset of loci; returns (pairs, result, haplotypes)."""
+        codes = self.genotypes_.codes[:, loci]
+        codes = codes[~np.all(codes < 0, axis=(1, 2))]
+        n_alleles = self.genotypes_.n_alleles[loci]
+
+        def run(model, pairs, init):
+            return fit_em(model, pairs, init_params=init, tol=self.tol, max_iter=self.max_iter, accelerate="squarem")
+
+        cands, result, _ = progressive_fit(codes, n_alleles, batch_size=len(loci), min_posterior=0.0, max_pairs=1,
+                                           stage_fit=run, final_fit=run)
+        return cands, result
+
+    def linkage_disequilibrium(self, locus_a, locus_b, allele_a=None, allele_b=None, level: float = 0.95) -> pd.DataFrame:
+        """D, D' and r^2 between two loci, with delta-method Wald intervals.
+
+        The two-locus haplotype frequencies are re-estimated by exhaustive EM on
+        the two loci alone (so the pair's LD does not depend on the other loci
+        or on trimming). For a locus with more than two alleles name the allele
+        (``allele_a``/``allele_b``); biallelic loci default to their second allele.
+        Formulas in :mod:`latentlab.genetics.linkage`.
+        """
+        self._check_fitted()
+        a, b = self._locus_index(locus_a), self._locus_index(locus_b)
+        if a == b:
+            raise ValueError(f"linkage disequilibrium needs two different loci; got {locus_a!r} twice")
+        i, j = self._allele_index(a, allele_a), self._allele_index(b, allele_b)
+        cands, result = self._exhaustive_fit([a, b])
+        cov = HaplotypeModel().analytic_covariance(cands.pairs, result.params)  # K_a K_b entries at most
+        shape = (int(self.genotypes_.n_alleles[a]), int(self.genotypes_.n_alleles[b]))
+        return ld_table(result.params.frequencies, cands.haplotypes, shape, cov, i, j, level)
+
+    def ld_matrix(self, measure: str = "r2") -> pd.DataFrame:
+        """LD between every pair of loci (biallelic loci only), from the
+        two-locus marginals of the fitted multi-locus haplotype frequencies.
+
+        ``measure`` is ``"r2"``, ``"D'"`` or ``"D"``.
+        """
+        self._check_fitted()
+        if measure not in ("r2", "D'", "D"):
+            raise ValueError(f"measure must be 'r2', \"D'\" or 'D'; got {measure!r}")
+        multi = [name for name, k in zip(self.genotypes_.loci, self.genotypes_.n_alleles) if k > 2]
+        if multi:
+            raise ValueError(f"ld_matrix needs biallelic loci; {multi} have more than two alleles "
+                             "(use linkage_disequilibrium with named alleles)")
+        values = pairwise_ld(self.haplotype_codes_ == 1, self.frequencies_, measure)
+        return pd.DataFrame(values, index=list(self.genotypes_.loci), columns=list(self.genotypes_.loci))
+
+    def linkage_equilibrium_test(self) -> dict:
+        """Likelihood-ratio test of linkage equilibrium.
+
+        Under linkage equilibrium (and Hardy-Weinberg) the likelihood factorises
+        over loci, so its maximum is the sum of single-locus EM fits (missing
+        alleles handled as in the full model). ``LR = 2 (l_full - l_LE)`` on
+        ``df = (haplotypes with frequency > 1e-7) - 1 - sum_j (K_j - 1)``
+        degrees of freedom (haplo.stats' convention; the chi-square reference is
+        approximate when frequencies sit on the boundary).
+        """
+        self._check_fitted()
+        l_le = sum(self._exhaustive_fit([j])[1].loglik for j in range(len(self.genotypes_.loci)))
+        lr = 2.0 * (self.loglik_ - l_le)
+        df = int(np.sum(self.frequencies_ > _PRESENT)) - 1 - int(np.sum(self.genotypes_.n_alleles - 1))
+        p = float(sps.chi2.sf(lr, df)) if df > 0 else np.nan
+        return {"loglik": self.loglik_, "loglik_equilibrium": l_le, "lr": lr, "df": df, "p_value": p}
+
+
+def _best_pair(pairs, post: np.ndarray) -> np.ndarray:
+    """Index of each individual's most probable pair (first on ties)."""
+    order = np.lexsort((-post, pairs.individual))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = np.diff(pairs.individual[order]) != 0
+    return order[first]

@@ -1,0 +1,72 @@
+"""The ``latentlab`` command: list, run, reproduce (on a stand-in case-study folder)."""
+
+import pytest
+
+from latentlab import cli
+
+GOOD = '''"""A case study that works.
+
+More text.
+"""
+from pathlib import Path
+
+
+def run(full=False):
+    path = Path(__file__).with_suffix(".md")
+    path.write_text("full" if full else "quick")
+    return path
+'''
+
+BAD = '''"""A case study that fails."""
+
+
+def run(full=False):
+    raise RuntimeError("boom")
+'''
+
+
+@pytest.fixture
+def studies(tmp_path, monkeypatch):
+    (tmp_path / "good.py").write_text(GOOD)
+    (tmp_path / "_helper.py").write_text("")
+    monkeypatch.setattr(cli, "CASE_STUDIES_DIR", tmp_path)
+    return tmp_path
+
+
+def test_list_shows_titles_and_skips_private_modules(studies, capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "good" in out and "A case study that works." in out and "_helper" not in out
+
+
+def test_run_writes_the_report(studies, capsys):
+    assert cli.main(["run", "good", "--full"]) == 0
+    assert (studies / "good.md").read_text() == "full"
+    assert "good: wrote" in capsys.readouterr().out
+
+
+def test_run_unknown_name_says_what_exists(studies):
+    with pytest.raises(SystemExit, match="no case study named 'nope' \\(available: good\\)"):
+        cli.main(["run", "nope"])
+
+
+def test_reproduce_runs_all_and_fails_loudly(studies, capsys):
+    assert cli.main(["reproduce"]) == 0
+    assert (studies / "good.md").read_text() == "quick"
+    (studies / "bad.py").write_text(BAD)
+    assert cli.main(["reproduce"]) == 1
+    captured = capsys.readouterr()
+    assert "FAILED bad" in captured.out + captured.err
+    assert "1 of 2 case studies failed: bad" in captured.err
+
+
+def test_every_repository_case_study_has_a_title_and_run():
+    import ast
+
+    found = cli.available()
+    assert "poisson_deaths" in found
+    for name, path in found.items():
+        assert cli.title(path), f"{name} has no docstring title"
+        tree = ast.parse(path.read_text())
+        runs = [f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "run"]
+        assert runs and [a.arg for a in runs[0].args.args] == ["full"], f"{name} lacks run(full=False)"
