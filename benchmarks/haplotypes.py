@@ -10,7 +10,7 @@ within blocks). Then the 10-SNP reference on the *same* individuals (each
 block fitted alone, switch errors pooled), and where the extra within-block
 switches at 100 SNPs come from: counted per individual and block against the
 reference, split by how many copies of the individual's true full-length
-haplotypes the sample holds. Last, how the cost grows with the number of loci,
+haplotypes the sample holds; partition-ligation with other atom sizes. Last, how the cost grows with the number of loci,
 against the exhaustive EM (every compatible pair listed, no trimming) -- the
 approach of the small Python packages -- on the same data.
 
@@ -152,6 +152,12 @@ def main():
         split = extra_switches(truth, phased, reference, sim.block_starts)
         print("    within-block switches beyond the reference's, by copies of the rarer true haplotype: "
               + ", ".join(f"{k}: {x} in {n} individuals" for k, (n, x) in split.items()))
+
+    print("\npartition-ligation, other atom sizes (switch error overall, within blocks)")
+    for atom in (5, 10, 20):
+        est, sec = timed_fit(G, method="partition-ligation", atom_size=atom)
+        overall, inside = switch_by_region(truth, est.most_likely_haplotypes().astype(np.int64), sim.block_starts)
+        print(f"  atom_size {atom}: {sec:.1f} s, {overall:.4f}, {inside:.4f}")
 
     print("\ncost against the number of loci (first L SNPs of the same data)")
     print(f"{'L':>5} {'progressive s':>14} {'part.-lig. s':>13} {'exhaustive s':>13} {'exh./prog.':>11} "
