@@ -2,7 +2,7 @@
 standard errors for every model. See :mod:`latentlab.em.engine` for the rule
 and :mod:`latentlab.em.model` for the contract a model implements."""
 
-from .constraints import Constraint, Positive, Real, Simplex, UnitInterval
+from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, fit_em, restart_generators
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, numerical_hessian, wald_table
@@ -20,6 +20,7 @@ __all__ = [
     "Positive",
     "UnitInterval",
     "Simplex",
+    "PositiveDefinite",
     "fit_em",
     "restart_generators",
     "as_generator",
