@@ -167,10 +167,12 @@ class GaussianMixture(EMEstimator):
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
         d = X.shape[1]
-        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init,
-                                     self._user_init(k, d))
+        user_init = self._user_init(k, d)
+        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
         data = GaussianData(X, w, self.covariance_type)
-        result = self._fit_em(model, data, n_obs=int(np.count_nonzero(w)))
+        # a complete user start needs no draw (as scikit-learn); later restarts still draw
+        start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
+        result = self._fit_em(model, data, n_obs=int(np.count_nonzero(w)), init_params=start)
         p = result.params
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
         self.precisions_ = _invert(p.covariances, self.covariance_type)
