@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from ..exceptions import NumericalError
 
@@ -86,11 +85,11 @@ def pattern_conditionals(p: Pattern, means: np.ndarray, covs: np.ndarray, log_w:
     for k in range(K):
         S = covs[k]
         L = _factor(S[np.ix_(o, o)])
-        z = solve_triangular(L, (p.x_obs - means[k, o]).T, lower=True)
-        lj[:, k] = log_w[k] - 0.5 * np.sum(z * z, axis=0) - np.sum(np.log(np.diag(L))) - 0.5 * o.size * _LOG_2PI
-        alpha = solve_triangular(L.T, z, lower=False)  # S_oo^{-1} (x_o - mu_o)
-        xhat[k] = means[k, m] + (S[np.ix_(m, o)] @ alpha).T
-        V = solve_triangular(L, S[np.ix_(o, m)], lower=True)
+        L_inv = np.linalg.inv(L)  # small: |o| x |o|, lower triangular
+        z = (p.x_obs - means[k, o]) @ L_inv.T  # whitened rows, (n_p, |o|)
+        lj[:, k] = log_w[k] - 0.5 * np.sum(z * z, axis=1) - np.sum(np.log(np.diag(L))) - 0.5 * o.size * _LOG_2PI
+        V = L_inv @ S[np.ix_(o, m)]  # L^{-1} S_om
+        xhat[k] = means[k, m] + z @ V  # mu_m + S_mo S_oo^{-1} (x_o - mu_o)
         cond[k] = S[np.ix_(m, m)] - V.T @ V
     return lj, xhat, cond
 

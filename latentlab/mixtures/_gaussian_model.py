@@ -102,10 +102,11 @@ class GaussianData:
     """Validated rows, centred at ``shift``, split into complete rows (with
     their cached exponential-family features) and missingness patterns."""
 
-    def __init__(self, X: np.ndarray, weights: np.ndarray, covariance_type: str):
+    def __init__(self, X: np.ndarray, weights: np.ndarray, covariance_type: str, shift=None):
         self.n_features = X.shape[1]
         self.weights = weights
-        self.shift = np.nanmean(X, axis=0)
+        # the centre: the observed column means, or the training data's for new rows
+        self.shift = np.nanmean(X, axis=0) if shift is None else shift
         self.X = X - self.shift
         observed = ~np.isnan(self.X)
         self.complete = np.flatnonzero(observed.all(axis=1))
@@ -291,10 +292,11 @@ class GaussianMixtureModel(EMModel):
         return out
 
     def analytic_covariance(self, data: GaussianData, params) -> np.ndarray:
-        """Inverse empirical information of all parameters (:mod:`._gaussian_se`)."""
-        from ._gaussian_se import empirical_covariance
+        """Inverse observed information of all parameters, from the analytic
+        score differentiated once (:mod:`._gaussian_se`)."""
+        from ._gaussian_se import observed_covariance
 
-        return empirical_covariance(self, data, params)
+        return observed_covariance(self, data, params)
 
     def loglik(self, data: GaussianData, params) -> float:
         ll = 0.0

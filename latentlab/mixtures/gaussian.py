@@ -182,7 +182,10 @@ class GaussianMixture(EMEstimator):
     def _log_joint(self, X) -> np.ndarray:
         self._check_fitted()
         X = self._rows(X)
-        return self.model_.log_joint(GaussianData(X, np.ones(X.shape[0]), self.covariance_type), self.result_.params)
+        return self.model_.log_joint(self._new_data(X), self.result_.params)
+
+    def _new_data(self, X) -> GaussianData:
+        return GaussianData(X, np.ones(X.shape[0]), self.covariance_type, shift=self._data.shift)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-density of each row (of its observed coordinates, when some are missing)."""
@@ -209,7 +212,7 @@ class GaussianMixture(EMEstimator):
         ``E[x_m | x_o] = sum_k r_k (mu_km + S_mo S_oo^{-1} (x_o - mu_ko))``."""
         self._check_fitted()
         X = self._rows(X)
-        data = GaussianData(X, np.ones(X.shape[0]), self.covariance_type)
+        data = self._new_data(X)
         params = self.result_.params
         covs = self.model_.full_covariances(params)
         with np.errstate(divide="ignore"):
