@@ -289,10 +289,17 @@ def select_gaussian_mixture(X, n_components=range(1, 7), covariance_types=COVARI
     ``settings`` go to :class:`GaussianMixture` (``n_init``, ``random_state``,
     ...). Returns a DataFrame sorted by ``criterion`` (``"bic"`` or ``"aic"``,
     smaller is better) with columns n_components, covariance_type, loglik,
-    n_parameters, bic, aic, converged and ``best`` (True on the first row).
+    n_parameters, bic, aic, converged, min_variance, degenerate and best.
+
+    ``min_variance`` is the smallest eigenvalue of any fitted covariance. A fit
+    is ``degenerate`` when it is at most ``10 * reg_covar``: a component sits
+    on a few (near-)identical rows and only ``reg_covar`` keeps its density
+    finite, so its likelihood is a spike, not a cluster (Day 1969; McLachlan &
+    Peel 2000, section 3.10). ``best`` marks the first non-degenerate row.
     """
     if criterion not in ("bic", "aic"):
         raise ValueError(f"criterion must be 'bic' or 'aic'; got {criterion!r}")
+    reg_covar = settings.get("reg_covar", 1e-6)
     rows = []
     for t in covariance_types:
         _check_covariance_type(t)
@@ -300,7 +307,15 @@ def select_gaussian_mixture(X, n_components=range(1, 7), covariance_types=COVARI
             gm = GaussianMixture(k, covariance_type=t, **settings).fit(X, sample_weight=sample_weight)
             rows.append({"n_components": k, "covariance_type": t, "loglik": gm.loglik_,
                          "n_parameters": gm.n_parameters_, "bic": gm.bic(), "aic": gm.aic(),
-                         "converged": gm.converged_})
+                         "converged": gm.converged_, "min_variance": _smallest_variance(gm)})
     table = pd.DataFrame(rows).sort_values(criterion, kind="stable").reset_index(drop=True)
-    table["best"] = table.index == 0
+    table["degenerate"] = table["min_variance"] <= 10.0 * reg_covar
+    table["best"] = False
+    if not table["degenerate"].all():
+        table.loc[table.index[~table["degenerate"]][0], "best"] = True
     return table
+
+
+def _smallest_variance(gm: GaussianMixture) -> float:
+    c = gm.covariances_
+    return float(np.min(np.linalg.eigvalsh(c)) if gm.covariance_type in ("full", "tied") else np.min(c))

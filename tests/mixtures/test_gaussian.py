@@ -74,10 +74,23 @@ def test_bic_selects_three_components(data5000):
                                     accelerate="squarem", random_state=0)
     assert table.loc[0, "n_components"] == 3 and table.loc[0, "best"]
     assert list(table.columns) == ["n_components", "covariance_type", "loglik", "n_parameters", "bic",
-                                   "aic", "converged", "best"]
+                                   "aic", "converged", "min_variance", "degenerate", "best"]
+    assert not table["degenerate"].any()
     assert table["bic"].is_monotonic_increasing
     # parameter count as scikit-learn: 3 weights - 1 + 6 means + 3 * 3 covariance entries
     assert table.set_index("n_components").loc[3, "n_parameters"] == 2 + 6 + 9
+
+
+def test_selection_skips_a_degenerate_spike():
+    """Integer-valued data let a component sit on tied rows, held only by
+    reg_covar: its huge likelihood must not win the selection."""
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(0, 1, size=(200, 2)), np.column_stack([rng.normal(3, 1, 20), np.full(20, 2.0)])])
+    table = select_gaussian_mixture(X, n_components=[1, 2], covariance_types=("diag",), random_state=0,
+                                    n_init=3)
+    spike = table[(table["n_components"] == 2)].iloc[0]
+    assert spike["degenerate"] and spike["min_variance"] <= 1e-5
+    assert table.loc[table["best"], "n_components"].item() == 1
 
 
 def test_integer_weights_equal_repeated_rows():
