@@ -45,16 +45,6 @@ def _ellipse(ax, mean, cov, colour, n_sd=2.0):
     ax.plot(*mean, marker="x", color=colour, ms=10, mew=2)
 
 
-def _full_covariances(gm: GaussianMixture) -> np.ndarray:
-    c, k, d = gm.covariances_, gm.n_components, gm.means_.shape[1]
-    if gm.covariance_type == "full":
-        return c
-    if gm.covariance_type == "tied":
-        return np.broadcast_to(c, (k, d, d))
-    var = c if gm.covariance_type == "diag" else np.repeat(c[:, None], d, axis=1)
-    return var[:, :, None] * np.eye(d)
-
-
 def _order(gm: GaussianMixture) -> np.ndarray:
     """Components by increasing mean waiting time, for stable labels."""
     return np.argsort(gm.means_[:, 1])
@@ -105,7 +95,7 @@ def _ellipse_figure(report: Report, X: np.ndarray, gm: GaussianMixture, title: s
     colours = np.clip(resp @ COLOURS[:gm.n_components], 0, 1)
     fig, ax = plt.subplots(figsize=(6.5, 5))
     ax.scatter(X[:, 0], X[:, 1], c=colours, s=14, alpha=0.8, edgecolor="none")
-    covs = _full_covariances(gm)
+    covs = gm.covariance_matrices_
     for rank, j in enumerate(_order(gm)):
         _ellipse(ax, gm.means_[j], covs[j], COLOURS[rank])
     ax.set_xlabel("eruption duration (min)")

@@ -138,8 +138,9 @@ class KMeans(EMEstimator):
         X = self._rows(X)
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_clusters, int(np.count_nonzero(w)), "rows with positive weight")
-        result = self._fit_em(KMeansModel(k), _KMeansData(X, w), n_obs=X.shape[0])
-        self.cluster_centers_ = result.params.centers
+        self._shift = np.average(X, axis=0, weights=w)  # centred: the distance expansion keeps its precision
+        result = self._fit_em(KMeansModel(k), _KMeansData(X - self._shift, w), n_obs=X.shape[0])
+        self.cluster_centers_ = result.params.centers + self._shift
         self.labels_ = self.predict(X)
         self.inertia_ = -2.0 * result.loglik
         return self
@@ -147,4 +148,4 @@ class KMeans(EMEstimator):
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre of each row."""
         self._check_fitted()
-        return _sq_distances(self._rows(X), self.cluster_centers_).argmin(axis=1)
+        return _sq_distances(self._rows(X) - self._shift, self.cluster_centers_ - self._shift).argmin(axis=1)

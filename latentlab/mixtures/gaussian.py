@@ -179,6 +179,12 @@ class GaussianMixture(EMEstimator):
         return self
 
     # -- use ------------------------------------------------------------------------
+    @property
+    def covariance_matrices_(self) -> np.ndarray:
+        """The fitted covariances as a (K, D, D) stack, whatever ``covariance_type``."""
+        self._check_fitted()
+        return self.model_.full_covariances(self.result_.params)
+
     def _log_joint(self, X) -> np.ndarray:
         self._check_fitted()
         X = self._rows(X)
