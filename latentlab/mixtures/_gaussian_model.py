@@ -69,8 +69,9 @@ import numpy as np
 from ..em import EMModel, Positive, PositiveDefinite, Real, Simplex
 from ..exceptions import NumericalError
 from . import _gaussian_missing as missing
+from ._kmeans import initial_responsibilities
 
-__all__ = ["COVARIANCE_TYPES", "GaussianMixtureParams", "GaussianMixtureModel", "GaussianData"]
+__all__ = ["COVARIANCE_TYPES", "GaussianMixtureParams", "GaussianMixtureModel", "GaussianData", "precisions"]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -143,6 +144,21 @@ class GaussianData:
             yield self.features(self.X[idx]), self.weights[idx]
 
 
+def precisions(covs: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Precision matrices ``P_k = Sigma_k^{-1}`` of a (K, D, D) stack and
+    ``1/2 log |P_k|``, through the Cholesky factor of each ``Sigma_k``."""
+    try:
+        chol = np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        raise NumericalError(
+            f"{name}: a covariance matrix is not positive definite (a collapsed component?); "
+            "increase reg_covar or scale the data"
+        ) from None
+    inv_chol = np.linalg.inv(chol)
+    half_log_det = -np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    return np.swapaxes(inv_chol, 1, 2) @ inv_chol, half_log_det
+
+
 def _logsumexp_columns(a: np.ndarray):
     """Log-sum-exp over components (axis 0) of ``a`` (K, n), which is
     overwritten by ``exp(a - max)``; returns the log-sums and the sums."""
@@ -194,21 +210,12 @@ class GaussianMixtureModel(EMModel):
             W = np.vstack([-0.5 * prec.T, (prec * mu).T])
             b = -0.5 * np.sum(prec * mu * mu, axis=1) + 0.5 * np.sum(np.log(prec), axis=1)
         else:
-            cov = self.full_covariances(params)
-            try:
-                chol = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                raise NumericalError(
-                    f"{self.name}: a covariance matrix is not positive definite (a collapsed component?); "
-                    "increase reg_covar or scale the data"
-                ) from None
-            inv_chol = np.linalg.inv(chol)
-            prec = np.swapaxes(inv_chol, 1, 2) @ inv_chol
+            prec, half_log_det = precisions(self.full_covariances(params), self.name)
             rows, cols = np.triu_indices(D)
             quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             pmu = np.einsum("kab,kb->ka", prec, mu)
             W = np.vstack([quad.T, pmu.T])
-            b = -0.5 * np.sum(pmu * mu, axis=1) - np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+            b = -0.5 * np.sum(pmu * mu, axis=1) + half_log_det
         return W, b - 0.5 * D * _LOG_2PI + log_w
 
     def log_joint_complete(self, data: GaussianData, params):
@@ -224,8 +231,6 @@ class GaussianMixtureModel(EMModel):
     def initialize(self, data: GaussianData, rng: np.random.Generator) -> GaussianMixtureParams:
         """k-means++ seeds (or random responsibilities) turned into parameters by
         one M-step, then any user-given ``weights``/``means``/``covariances``."""
-        from ._kmeans import initial_responsibilities
-
         X = np.where(np.isnan(data.X), 0.0, data.X)  # centred: missing -> column mean
         resp = initial_responsibilities(X, data.weights, self.n_components, self.init, rng)
         wr = resp * data.weights[:, None]
@@ -239,12 +244,22 @@ class GaussianMixtureModel(EMModel):
             params = GaussianMixtureParams(**{**params.__dict__, **self.user_init})
         return params
 
+    def pattern_inputs(self, data: GaussianData, params):
+        """Centred means, (K, D, D) covariances and log weights for the
+        missing-value patterns (:mod:`._gaussian_missing`)."""
+        with np.errstate(divide="ignore"):
+            log_w = np.log(params.weights)
+        return params.means - data.shift, self.full_covariances(params), log_w
+
     def e_step(self, data: GaussianData, params):
+        """Responsibilities and expected sufficient statistics (module docstring):
+        two matrix products for the complete rows, the conditional Gaussian for
+        each missingness pattern."""
         K, D = self.n_components, self.n_features
         n, s1 = np.zeros(K), np.zeros((K, D))
         s2 = np.zeros((K, D) if _is_diagonal(self.covariance_type) else (K, D, D))
         ll = 0.0
-        n_quad = None
+        quad_sums = 0.0
         for lj, F, w in self.log_joint_complete(data, params):
             lse, total = _logsumexp_columns(lj)
             lj *= w / total  # now w_i r_ik
@@ -252,15 +267,13 @@ class GaussianMixtureModel(EMModel):
             G = (F @ lj.T).T
             n += lj.sum(axis=1)
             s1 += G[:, -D:]
-            n_quad = G[:, :-D] if n_quad is None else n_quad + G[:, :-D]
-        if n_quad is not None:
-            s2 += self._unpack_quadratic(n_quad)
+            quad_sums = quad_sums + G[:, :-D]
+        if data.complete.size:
+            s2 += self._unpack_quadratic(quad_sums)
         if data.patterns:
-            covs = self.full_covariances(params)
-            with np.errstate(divide="ignore"):
-                log_w = np.log(params.weights)
+            inputs = self.pattern_inputs(data, params)
             for pattern in data.patterns:
-                part = missing.pattern_e_step(pattern, params.means - data.shift, covs, log_w)
+                part = missing.pattern_e_step(pattern, *inputs)
                 ll += part.loglik
                 n += part.n
                 s1 += part.s1
@@ -284,17 +297,15 @@ class GaussianMixtureModel(EMModel):
         W, b = self._natural(params, data.shift)
         if data.complete.size:
             out[data.complete] = (data.features(data.X[data.complete]).T @ W) + b
-        covs = self.full_covariances(params)
-        with np.errstate(divide="ignore"):
-            log_w = np.log(params.weights)
+        inputs = self.pattern_inputs(data, params)
         for p in data.patterns:
-            out[p.rows] = missing.pattern_conditionals(p, params.means - data.shift, covs, log_w)[0]
+            out[p.rows] = missing.pattern_conditionals(p, *inputs)[0]
         return out
 
     def analytic_covariance(self, data: GaussianData, params) -> np.ndarray:
         """Inverse observed information of all parameters, from the analytic
         score differentiated once (:mod:`._gaussian_se`)."""
-        from ._gaussian_se import observed_covariance
+        from ._gaussian_se import observed_covariance  # imported here: _gaussian_se imports this module
 
         return observed_covariance(self, data, params)
 
@@ -303,11 +314,8 @@ class GaussianMixtureModel(EMModel):
         for lj, _, w in self.log_joint_complete(data, params):
             ll += float(w @ _logsumexp_columns(lj)[0])
         if data.patterns:
-            covs = self.full_covariances(params)
-            with np.errstate(divide="ignore"):
-                log_w = np.log(params.weights)
-            ll += sum(float(p.weights @ missing.pattern_log_density(p, params.means - data.shift, covs, log_w)[1])
-                      for p in data.patterns)
+            inputs = self.pattern_inputs(data, params)
+            ll += sum(float(p.weights @ missing.pattern_log_density(p, *inputs)[1]) for p in data.patterns)
         return ll
 
     def m_step(self, stats: GaussianStats) -> GaussianMixtureParams:

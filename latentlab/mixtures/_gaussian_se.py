@@ -37,6 +37,7 @@ import numpy as np
 
 from ..exceptions import NumericalError
 from . import _gaussian_missing as missing
+from ._gaussian_model import precisions
 
 __all__ = ["observed_covariance", "total_score"]
 
@@ -71,19 +72,17 @@ def _scores(model, params, r, dev, cond, prec):
     return np.hstack([s_w, s_mu, _cov_scores(model, r, dev, cond, prec)])
 
 
-def _groups(model, data, params, prec, log_det_prec):
+def _groups(model, data, params, prec, half_log_det):
     """``(r, dev, cond, weights)`` for chunks of complete rows and for each pattern."""
-    mu = params.means - data.shift
-    log_w = np.log(params.weights)
+    mu, covs, log_w = model.pattern_inputs(data, params)
     D = model.n_features
     for start in range(0, data.complete.size, _CHUNK):
         idx = data.complete[start:start + _CHUNK]
         dev = data.X[idx][:, None, :] - mu[None]
         quad = np.einsum("nka,kab,nkb->nk", dev, prec, dev)
-        lj = log_w + 0.5 * log_det_prec - 0.5 * quad - 0.5 * D * _LOG_2PI
+        lj = log_w + half_log_det - 0.5 * quad - 0.5 * D * _LOG_2PI
         r = np.exp(lj - lj.max(axis=1, keepdims=True))
         yield r / r.sum(axis=1, keepdims=True), dev, None, data.weights[idx]
-    covs = model.full_covariances(params)
     for p in data.patterns:
         lj, xhat, cond_m = missing.pattern_conditionals(p, mu, covs, log_w)
         r = np.exp(lj - lj.max(axis=1, keepdims=True))
@@ -116,13 +115,9 @@ def _to_natural(model, params) -> np.ndarray:
 
 def total_score(model, data, params) -> np.ndarray:
     """Score of the observed-data log-likelihood in the linear free coordinates."""
-    covs = model.full_covariances(params)
-    chol = np.linalg.cholesky(covs)
-    inv_chol = np.linalg.inv(chol)
-    prec = np.swapaxes(inv_chol, 1, 2) @ inv_chol
-    log_det_prec = -2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    prec, half_log_det = precisions(model.full_covariances(params), model.name)
     total = 0.0
-    for r, dev, cond, w in _groups(model, data, params, prec, log_det_prec):
+    for r, dev, cond, w in _groups(model, data, params, prec, half_log_det):
         total = total + w @ _scores(model, params, r, dev, cond, prec)
     return total
 
@@ -131,8 +126,9 @@ def observed_covariance(model, data, params) -> np.ndarray:
     """Covariance of the flattened natural parameters, ``J I^{-1} J'`` (module docstring)."""
     J = _to_natural(model, params)
     theta = model.space.flatten(params)
-    free = np.linalg.lstsq(J, theta, rcond=None)[0]  # current values of the free coordinates
-    steps = np.finfo(float).eps ** (1.0 / 3.0) * np.maximum(1.0, np.abs(free))
+    moved = np.abs(J)
+    size = (moved.T @ np.abs(theta)) / moved.sum(axis=0)  # |value| of each free coordinate
+    steps = np.finfo(float).eps ** (1.0 / 3.0) * np.maximum(1.0, size)
     columns = []
     for j in range(J.shape[1]):
         move = J[:, j] * steps[j]
