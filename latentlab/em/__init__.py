@@ -5,7 +5,7 @@ and :mod:`latentlab.em.model` for the contract a model implements."""
 from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, fit_em, restart_generators
 from .estimator import EMEstimator, NotFittedError
-from .inference import covariance, numerical_hessian, wald_table
+from .inference import covariance, invert_information, numerical_hessian, wald_table
 from .model import EMModel, ParamSpace
 from .result import EMResult
 
@@ -25,6 +25,7 @@ __all__ = [
     "restart_generators",
     "as_generator",
     "covariance",
+    "invert_information",
     "numerical_hessian",
     "wald_table",
 ]
