@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import NumericalError
+from ..em import invert_information
 from . import _gaussian_missing as missing
 from ._gaussian_model import precisions
 
@@ -136,12 +136,4 @@ def observed_covariance(model, data, params) -> np.ndarray:
         down = total_score(model, data, model.space.unflatten(theta - move, params))
         columns.append((up - down) / (2.0 * steps[j]))
     info = -np.array(columns)
-    info = 0.5 * (info + info.T)
-    try:
-        inv_chol_info = np.linalg.inv(np.linalg.cholesky(info))
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{model.name}: the observed information is not positive definite (an empty or collapsed "
-            "component, or a saddle point); no standard errors"
-        ) from None
-    return J @ (inv_chol_info.T @ inv_chol_info) @ J.T
+    return J @ invert_information(0.5 * (info + info.T), model.name) @ J.T
