@@ -13,6 +13,7 @@ __all__ = [
     "check_counts",
     "check_sample_weight",
     "check_n_components",
+    "check_labels",
     "check_observed_rows",
     "check_simplex",
 ]
@@ -89,6 +90,21 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
             "the extra components would not be identifiable"
         )
     return int(n_components)
+
+
+def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:
+    """Positions of ``values`` in the list ``allowed``; raise naming the first
+    value that is not one of the ``what`` in ``allowed`` and where it is
+    (``where[i]`` describes position ``i``; default ``"entry i"``)."""
+    lookup = {v: i for i, v in enumerate(allowed)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v not in lookup:
+            shown = ", ".join(map(repr, list(allowed)[:12])) + (", ..." if len(allowed) > 12 else "")
+            place = where[i] if where is not None else f"entry {i}"
+            raise ValueError(f"{name}: {place} is {v!r}, which is not one of the {what} ({shown})")
+        out[i] = lookup[v]
+    return out
 
 
 def check_observed_rows(arr: np.ndarray, name: str) -> np.ndarray:

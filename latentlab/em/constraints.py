@@ -41,6 +41,10 @@ class Constraint:
         """Boolean mask (shape of ``x``) of entries strictly inside the space."""
         raise NotImplementedError
 
+    def tidy(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with round-off removed (a valid ``x`` moves by round-off only)."""
+        return x
+
     def to_free(self, x: np.ndarray, free: np.ndarray) -> np.ndarray:
         """Unconstrained coordinates of the free entries of ``x`` (1-d)."""
         raise NotImplementedError
@@ -152,6 +156,11 @@ class Simplex(Constraint):
     def interior(self, x):
         return np.asarray(x) > 0
 
+    def tidy(self, x):
+        """Rescale to sum to one exactly: an extrapolated point that sums to
+        1 + 1e-9 would otherwise carry a spuriously higher likelihood."""
+        return x / np.sum(x, axis=self.axis, keepdims=True)
+
     def _rows(self, a):
         """View ``a`` as (n_simplices, size) with the simplex axis last."""
         a = np.moveaxis(np.asarray(a), self.axis, -1)
@@ -229,6 +238,11 @@ class PositiveDefinite(Constraint):
 
     def interior(self, x):
         return np.full(np.shape(x), self.is_valid(x), dtype=bool)
+
+    def tidy(self, x):
+        """Symmetrise: an extrapolated matrix is symmetric up to round-off."""
+        x = np.asarray(x, dtype=float)
+        return 0.5 * (x + np.swapaxes(x, -1, -2))
 
     def _free_matrices(self, free) -> np.ndarray:
         """Which matrices of the stack are free (each all-or-nothing)."""

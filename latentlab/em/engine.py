@@ -34,7 +34,22 @@ from .model import EMModel
 from .result import EMResult
 from .squarem import StepLength, extrapolate
 
-__all__ = ["fit_em", "restart_generators", "as_generator"]
+__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "lowered"]
+
+
+def has_converged(ll_old, ll_new, tol: float):
+    """The convergence rule: ``ll_new - ll_old <= tol * (1 + |ll_new|)``.
+
+    Works elementwise on arrays, so a loop that runs many independent fits at
+    once (one per locus, say) stops each by the same rule as :func:`fit_em`.
+    """
+    return ll_new - ll_old <= tol * (1.0 + np.abs(ll_new))
+
+
+def lowered(ll_old, ll_new, rtol: float):
+    """The monotonicity guard's test: ``ll_new < ll_old - rtol * (1 + |ll_old|)``
+    (elementwise on arrays)."""
+    return ll_new < ll_old - rtol * (1.0 + np.abs(ll_old))
 
 
 def as_generator(random_state) -> np.random.Generator:
@@ -100,7 +115,7 @@ class _Run:
         return params
 
     def guard(self, ll_new: float, ll_old: float) -> None:
-        if ll_new < ll_old - self.model.monotone_rtol * (1.0 + abs(ll_old)) - self.slack:
+        if lowered(ll_old, ll_new + self.slack, self.model.monotone_rtol):
             raise MonotonicityError(
                 f"{self.model.name}: plain EM lowered the log-likelihood at iteration {self.iteration} "
                 f"(restart {self.restart}) from {ll_old!r} to {ll_new!r}; EM never does this, so the "
@@ -124,9 +139,10 @@ class _Run:
             new = self.m_step(stats)
             stats, ll_new = self.evaluate(new)
             self.guard(ll_new, ll)
+            done = bool(has_converged(ll, ll_new, tol))
             change, params, ll = ll_new - ll, new, ll_new
             self.record(params, ll, change)
-            if change <= tol * (1.0 + abs(ll)):
+            if done:
                 return params, ll, True
         return params, ll, False
 
@@ -138,7 +154,7 @@ class _Run:
             p1 = self.m_step(stats0)
             stats1, ll1 = self.evaluate(p1)
             self.guard(ll1, ll0)
-            if ll1 - ll0 <= tol * (1.0 + abs(ll1)):
+            if has_converged(ll0, ll1, tol):
                 self.record(p1, ll1, ll1 - ll0)
                 return p1, ll1, True
             p2 = self.m_step(stats1)
@@ -154,7 +170,7 @@ class _Run:
                 stats_new, ll_new = self.evaluate(p2)
                 self.guard(ll_new, ll1)
             else:
-                new = self.space.unflatten(x, params)
+                new = self.space.tidy(self.space.unflatten(x, params))
                 stats_new, ll_new = self.evaluate(new, strict=False)
                 accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
                 steps.update(step, accepted)

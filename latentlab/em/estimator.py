@@ -98,6 +98,7 @@ class EMEstimator:
         Columns: parameter, estimate, std_error, ci_lower, ci_upper. Intervals
         are on the log scale for rates and the logit scale for probabilities.
         """
+        self._check_fitted()
         table = wald_table(self.model_, self.result_.params, self.covariance_, level)
         labels = self._parameter_labels()
         if labels is not None:

@@ -122,6 +122,12 @@ class ParamSpace:
             pos += size
         return dataclasses.replace(like, **values)
 
+    def tidy(self, params):
+        """``params`` with each field's round-off removed (e.g. a simplex renormalised)."""
+        return dataclasses.replace(
+            params, **{f: self.constraints[f].tidy(np.asarray(getattr(params, f))) for f in self.fields}
+        )
+
     def is_valid(self, params) -> bool:
         return all(self.constraints[f].is_valid(getattr(params, f)) for f in self.fields)
 

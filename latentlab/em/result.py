@@ -52,7 +52,8 @@ class EMResult:
         """Plot the log-likelihood against E-step evaluations.
 
         With ``optimum`` given, plot the distance ``optimum - loglik`` on a log
-        axis instead (the usual way to compare convergence speed).
+        axis instead (the usual way to compare convergence speed); points not
+        below the optimum are left out.
         """
         import matplotlib.pyplot as plt
 
@@ -63,8 +64,9 @@ class EMResult:
             ax.plot(self.trace_evals, self.trace, label=label)
             ax.set_ylabel("observed log-likelihood")
         else:
-            gap = np.maximum(optimum - self.trace, np.finfo(float).tiny)
-            ax.semilogy(self.trace_evals, gap, label=label)
+            gap = optimum - self.trace
+            shown = gap > 0  # points at (or numerically above) the optimum have no log distance
+            ax.semilogy(self.trace_evals[shown], gap[shown], label=label)
             ax.set_ylabel("distance to the optimum (log-likelihood)")
         ax.set_xlabel("E-step evaluations")
         ax.set_title(self.model_name)

@@ -16,7 +16,9 @@ Parameter spaces (simplexes, positive rates, covariance matrices) are kept by
 natural parameters and, while ``x'`` is outside the space, the step is pulled
 towards the plain EM point, ``s <- 1 + (s - 1) / 2``; at ``s = 1`` the point is
 ``x2``, which the M-step made valid. A simplex is preserved exactly by the
-extrapolation (``r`` and ``v`` sum to zero), so only the signs need pulling back.
+extrapolation (``r`` and ``v`` sum to zero) up to round-off, so only the signs
+need pulling back; the engine then removes the round-off (``Constraint.tidy``:
+a simplex is rescaled to sum to one exactly).
 """
 
 from __future__ import annotations

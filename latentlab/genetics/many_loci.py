@@ -1,0 +1,233 @@
+"""Allele frequencies of many loci at once, from a genotype array
+``(variants, samples, 2)`` with ``-1`` for a missing allele (scikit-allel's
+convention).
+
+How it runs
+-----------
+Each locus is the model of :mod:`latentlab.genetics.allele_model` on its
+counts of the ``G + K`` allele-pair patterns
+(:mod:`latentlab.genetics.genotypes`). The model's E- and M-steps take a
+leading batch axis, so one E-step or M-step call updates every locus still
+running: an iteration costs a few array operations on ``(loci, G + K)`` arrays,
+whatever the number of samples.
+
+The loop is the plain EM scheme of :func:`latentlab.em.fit_em`, applied per
+locus with the engine's own functions:
+
+* each locus starts from ``model.initialize`` (the same start the estimator
+  uses), drawn from ``random_state``;
+* a locus stops when one EM step raises its log-likelihood by at most
+  ``tol * (1 + |loglik|)`` (:func:`latentlab.em.has_converged`, the engine's
+  rule) and is then frozen while the others go on; ``n_iter`` counts its EM
+  steps exactly as ``fit_em`` would;
+* the monotonicity guard (:func:`latentlab.em.lowered` with the model's
+  ``monotone_rtol``) raises :class:`latentlab.MonotonicityError` naming the
+  locus, and a non-finite log-likelihood raises :class:`latentlab.NumericalError`;
+* loci still running at ``max_iter`` are reported with
+  ``converged = False`` and one :class:`latentlab.ConvergenceWarning`.
+
+So a locus gets the same estimate, log-likelihood and iteration count as
+``AlleleFrequencies(...).fit`` on its allele pairs from the same start (a test
+checks this).
+
+Standard errors (Hardy-Weinberg fits): with allele pairs the observed
+log-likelihood is ``sum_a c_a log p_a`` (``c_a`` the typed copies of allele
+``a``; a half genotype ``a/?`` contributes one copy), so the inverse observed
+information at the MLE is ``(diag(p) - p p') / C`` with ``C = sum_a c_a``: the
+standard error of ``p_a`` is ``sqrt(p_a (1 - p_a) / C)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..em import as_generator, has_converged, lowered
+from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
+from .allele_model import AlleleFrequencyModel, LocusData
+from .genotypes import homozygote_index, n_genotypes, pattern_counts, pattern_likelihoods
+from .hardy_weinberg import hwe_exact_test
+from .observations import scale_likelihoods
+
+__all__ = ["allele_frequencies_by_locus", "allele_frequencies_from_likelihoods"]
+
+
+def _check_genotype_array(genotypes, n_alleles):
+    g = np.asarray(genotypes)
+    if g.ndim != 3 or g.shape[2] != 2:
+        raise ValueError(f"genotypes must have shape (variants, samples, 2); got {g.shape}")
+    if g.size == 0:
+        raise ValueError(f"genotypes is empty (shape {g.shape})")
+    if not np.issubdtype(g.dtype, np.integer):
+        raise TypeError(f"genotypes must hold integer allele indices (-1 missing); got dtype {g.dtype}")
+    if (g < -1).any():
+        v, s, _ = np.argwhere(g < -1)[0]
+        raise ValueError(f"genotypes[{v}, {s}] holds {g[v, s].tolist()}: alleles are indices >= 0, or -1 for missing")
+    top = int(g.max()) + 1
+    K = max(top, 2) if n_alleles is None else int(n_alleles)
+    if top > K:
+        v, s, _ = np.argwhere(g >= K)[0]
+        raise ValueError(f"genotypes[{v}, {s}] holds allele {int(g[v, s].max())}, not one of the n_alleles={K} alleles")
+    return g, K
+
+
+def _take(obj, idx):
+    """A dataclass of per-locus arrays with every array field restricted to ``idx``."""
+    return dataclasses.replace(obj, **{k: v[idx] for k, v in _arrays(obj).items()})
+
+
+def _arrays(obj) -> dict:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if isinstance(getattr(obj, f.name), np.ndarray)}
+
+
+def _copy(obj):
+    return dataclasses.replace(obj, **{k: np.array(v, dtype=float) for k, v in _arrays(obj).items()})
+
+
+def _put(target, source, idx) -> None:
+    """Write the array fields of ``source`` into rows ``idx`` of ``target``'s."""
+    for k, v in _arrays(source).items():
+        getattr(target, k)[idx] = v
+
+
+def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, max_iter: int):
+    """Plain EM on every locus at once, each stopped by the engine's rule."""
+    stats, ll = model.e_step(data, params)
+    params, stats, ll = _copy(params), _copy(stats), np.array(ll, dtype=float)
+    n_iter = np.zeros(ll.size, dtype=np.int64)
+    converged = np.zeros(ll.size, dtype=bool)
+    active = np.arange(ll.size)
+    for it in range(1, max_iter + 1):
+        new = model.m_step(_take(stats, active))
+        new_stats, ll_new = model.e_step(_take(data, active), new)
+        if not np.all(np.isfinite(ll_new)):
+            bad = active[~np.isfinite(ll_new)]
+            raise NumericalError(f"{model.name}: non-finite log-likelihood at iteration {it} for loci {bad[:10].tolist()}")
+        down = lowered(ll[active], ll_new, model.monotone_rtol)
+        if down.any():
+            raise MonotonicityError(
+                f"{model.name}: plain EM lowered the log-likelihood at iteration {it} of loci "
+                f"{active[down][:10].tolist()}; EM never does this, so the E- or M-step is wrong"
+            )
+        done = has_converged(ll[active], ll_new, tol)
+        _put(params, new, active)
+        _put(stats, new_stats, active)
+        ll[active] = ll_new
+        n_iter[active] = it
+        converged[active[done]] = True
+        active = active[~done]
+        if active.size == 0:
+            break
+    return params, ll, n_iter, converged
+
+
+def _fit_loci(data: LocusData, n_alleles: int, inbreeding, tol, max_iter, random_state) -> dict:
+    """Start every locus from ``model.initialize`` and run :func:`_run_em`;
+    the per-locus columns of the result (frequencies, F, loglik, n_iter,
+    converged)."""
+    if not isinstance(inbreeding, bool):
+        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
+    empty = data.weights.sum(axis=1) == 0
+    if empty.any():
+        raise ValueError(
+            f"no individual carries information at {int(empty.sum())} locus/loci "
+            f"(first: variant {int(np.flatnonzero(empty)[0])}); no allele frequency can be estimated there"
+        )
+    model = AlleleFrequencyModel(n_alleles, inbreeding)
+    params0 = model.initialize(data, as_generator(random_state))
+    params, ll, n_iter, converged = _run_em(model, data, params0, tol, max_iter)
+    if not converged.all():
+        warnings.warn(
+            f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    out = {f"freq_{a}": params.frequencies[:, a] for a in range(n_alleles)}
+    if inbreeding:
+        out["F"] = params.inbreeding
+    out.update({"loglik": ll, "n_iter": n_iter, "converged": converged})
+    return out
+
+
+def allele_frequencies_by_locus(
+    genotypes,
+    *,
+    n_alleles: int | None = None,
+    inbreeding: bool = False,
+    tol: float = 1e-10,
+    max_iter: int = 5000,
+    hwe_exact: bool = True,
+    random_state=None,
+) -> pd.DataFrame:
+    """Allele frequencies (and optionally ``F``) of every locus by EM, vectorised.
+
+    Parameters
+    ----------
+    genotypes : integer array ``(variants, samples, 2)`` of allele indices,
+        ``-1`` for a missing allele (complete, half-missing and missing
+        genotypes mix freely).
+    n_alleles : number of alleles ``K`` (default: largest index + 1, at least 2).
+    inbreeding : also estimate the inbreeding coefficient of each locus.
+    tol, max_iter : the engine's convergence rule and limit (module docstring).
+    hwe_exact : add the exact HWE p-value of the complete genotypes (biallelic only).
+    random_state : seed of the starting points.
+
+    Returns
+    -------
+    DataFrame with one row per locus: ``n_complete, n_half_missing, n_missing``,
+    ``freq_0 .. freq_{K-1}``, ``se_0 ..`` (Hardy-Weinberg fits), ``F``
+    (with inbreeding), ``loglik, n_iter, converged`` and ``hwe_exact_p``.
+    """
+    g, K = _check_genotype_array(genotypes, n_alleles)
+    G = n_genotypes(K)
+    counts, n_missing = pattern_counts(g, K)
+    lik = pattern_likelihoods(K)
+    scale = lik.max(axis=1)
+    n_loci = counts.shape[0]
+    data = LocusData(
+        np.broadcast_to(lik / scale[:, None], (n_loci, *lik.shape)), counts, np.broadcast_to(np.log(scale), counts.shape)
+    )
+    fitted = _fit_loci(data, K, inbreeding, tol, max_iter, random_state)
+    out = {"n_complete": counts[:, :G].sum(axis=1).astype(np.int64),
+           "n_half_missing": counts[:, G:].sum(axis=1).astype(np.int64),
+           "n_missing": n_missing.astype(np.int64)}
+    out.update(fitted)
+    if not inbreeding:
+        typed = 2.0 * out["n_complete"] + out["n_half_missing"]
+        for a in range(K):
+            p = fitted[f"freq_{a}"]
+            out[f"se_{a}"] = np.sqrt(p * (1.0 - p) / typed)
+    if hwe_exact and K == 2:
+        hom = homozygote_index(2)
+        out["hwe_exact_p"] = hwe_exact_test(counts[:, hom[0]], counts[:, 1], counts[:, hom[1]])
+    return pd.DataFrame(out)
+
+
+def allele_frequencies_from_likelihoods(
+    gl,
+    scale: str = "ln",
+    *,
+    inbreeding: bool = False,
+    tol: float = 1e-10,
+    max_iter: int = 5000,
+    random_state=None,
+) -> pd.DataFrame:
+    """Allele frequencies of every locus from genotype likelihoods by EM,
+    vectorised (the ANGSD-style estimate).
+
+    ``gl`` has shape ``(variants, samples, G)`` in VCF genotype order on the
+    ``ln``, ``log10`` (GL) or ``phred`` (PL) scale; an all-NaN row is a missing
+    individual (checks as in :meth:`AlleleFrequencies.fit_likelihoods`).
+    Returns one row per locus: ``n_informative, n_flat, n_missing``,
+    ``freq_0 ..``, ``F`` (with inbreeding), ``loglik, n_iter, converged``.
+    """
+    sc = scale_likelihoods(gl, scale, ndim=3)
+    informative = ~sc.missing & ~sc.flat
+    data = LocusData(sc.rel, informative.astype(float), sc.top)
+    fitted = _fit_loci(data, sc.n_alleles, inbreeding, tol, max_iter, random_state)
+    out = {"n_informative": informative.sum(axis=1), "n_flat": sc.flat.sum(axis=1), "n_missing": sc.missing.sum(axis=1)}
+    out.update(fitted)
+    return pd.DataFrame(out)

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from latentlab.em import Positive, Real, Simplex, UnitInterval
+
+
+@pytest.mark.parametrize(
+    "constraint, x",
+    [
+        (Real(), np.array([-1.5, 0.0, 2.0])),
+        (Positive(), np.array([0.1, 3.0, 20.0])),
+        (UnitInterval(), np.array([0.01, 0.5, 0.99])),
+        (Simplex(), np.array([0.2, 0.5, 0.3])),
+        (Simplex(axis=1), np.array([[0.2, 0.8], [0.6, 0.4]])),
+        (Simplex(axis=0), np.array([[0.2, 0.8], [0.8, 0.2]])),
+    ],
+)
+def test_free_coordinates_round_trip(constraint, x):
+    free = constraint.interior(x)
+    u = constraint.to_free(x, free)
+    assert u.size == constraint.n_free(free)
+    np.testing.assert_allclose(constraint.from_free(u, x, free), x, rtol=1e-12, atol=1e-15)
+
+
+def test_any_free_coordinates_map_inside_the_space():
+    rng = np.random.default_rng(1)
+    for c, x in [(Positive(), np.ones(3)), (UnitInterval(), np.full(3, 0.5)), (Simplex(), np.full(4, 0.25))]:
+        free = c.interior(x)
+        for _ in range(20):
+            u = rng.normal(scale=5, size=c.n_free(free))
+            assert c.is_valid(c.from_free(u, x, free))
+
+
+def test_simplex_holds_zero_entries_fixed():
+    x = np.array([0.5, 0.0, 0.3, 0.2])
+    c = Simplex()
+    free = c.interior(x)
+    assert c.n_free(free) == 2  # three positive entries, one constraint
+    y = c.from_free(np.array([0.3, -1.0]), x, free)
+    assert y[1] == 0.0
+    assert np.isclose(y.sum(), 1.0)
+
+
+@pytest.mark.parametrize(
+    "constraint, bad",
+    [
+        (Positive(), np.array([1.0, -0.1])),
+        (Positive(), np.array([1.0, np.nan])),
+        (UnitInterval(), np.array([0.5, 1.2])),
+        (Simplex(), np.array([0.5, 0.6])),
+        (Simplex(), np.array([1.2, -0.2])),
+        (Real(), np.array([np.inf])),
+    ],
+)
+def test_invalid_values_are_rejected(constraint, bad):
+    assert not constraint.is_valid(bad)

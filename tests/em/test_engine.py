@@ -1,0 +1,124 @@
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+from latentlab import ConvergenceWarning, MonotonicityError, NumericalError, fit_em
+from latentlab.em import restart_generators
+from latentlab.mixtures.poisson import PoissonMixtureModel, PoissonMixtureParams
+
+
+def test_convergence_rule_holds_at_the_end(hasselblad, start):
+    model, data = hasselblad
+    tol = 1e-10
+    res = fit_em(model, data, init_params=start, tol=tol, max_iter=5000)
+    assert res.converged
+    last_change = res.trace[-1] - res.trace[-2]
+    assert last_change <= tol * (1 + abs(res.loglik))
+    assert np.all(np.diff(res.trace[:-1]) > tol * (1 + np.abs(res.trace[1:-1])))
+    assert res.n_iter == len(res.trace) - 1
+    assert res.n_evals == res.trace_evals[-1] == res.n_iter + 1
+
+
+def test_max_iter_warns(hasselblad, start):
+    model, data = hasselblad
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        res = fit_em(model, data, init_params=start, max_iter=5)
+    assert not res.converged and res.n_iter == 5
+
+
+class _BrokenPoisson(PoissonMixtureModel):
+    """An M-step that overshoots the rates: EM with it must be caught."""
+
+    def m_step(self, stats):
+        p = super().m_step(stats)
+        return dataclasses.replace(p, rates=p.rates * 1.3)
+
+
+def test_guard_catches_a_wrong_m_step(hasselblad, start):
+    _, data = hasselblad
+    with pytest.raises(MonotonicityError, match=r"_BrokenPoisson.*iteration \d+"):
+        fit_em(_BrokenPoisson(2), data, init_params=start, max_iter=200)
+
+
+class _NaNPoisson(PoissonMixtureModel):
+    def m_step(self, stats):
+        p = super().m_step(stats)
+        return dataclasses.replace(p, rates=p.rates * np.nan)
+
+
+def test_invalid_m_step_raises_not_nan(hasselblad, start):
+    _, data = hasselblad
+    with pytest.raises(NumericalError, match="outside their space"):
+        fit_em(_NaNPoisson(2), data, init_params=start)
+
+
+def test_restarts_are_seeded_independent_and_best_is_kept(hasselblad):
+    model, data = hasselblad
+    a = fit_em(model, data, n_init=4, random_state=7, tol=1e-10)
+    b = fit_em(model, data, n_init=4, random_state=7, tol=1e-10)
+    np.testing.assert_array_equal(a.restart_logliks, b.restart_logliks)
+    assert a.restart_logliks.size == 4
+    assert a.loglik == a.restart_logliks.max() == a.restart_logliks[a.best_restart]
+    starts = [model.initialize(data, g) for g in restart_generators(7, 4)]
+    assert len({tuple(s.rates) for s in starts}) == 4
+
+
+def test_squarem_reaches_the_plain_optimum_with_fewer_evaluations(hasselblad, start):
+    model, data = hasselblad
+    plain = fit_em(model, data, init_params=start, tol=1e-14, max_iter=20000)
+    fast = fit_em(model, data, init_params=start, tol=1e-14, max_iter=20000, accelerate="squarem")
+    assert fast.loglik >= plain.loglik - 1e-6
+    assert fast.n_evals * 10 <= plain.n_evals
+    assert np.all(np.diff(fast.trace) >= 0)  # the safeguard keeps SQUAREM monotone
+
+
+def test_squarem_keeps_parameters_valid_from_a_poor_start(hasselblad):
+    model, data = hasselblad
+    seen = []
+    start = PoissonMixtureParams(np.array([0.98, 0.02]), np.array([0.05, 9.0]))
+    res = fit_em(
+        model, data, init_params=start, accelerate="squarem", tol=1e-12,
+        callback=lambda it, p, ll: seen.append(model.space.is_valid(p)),
+    )
+    assert res.converged and all(seen) and len(seen) == res.n_iter
+
+
+def test_callback_and_progress(hasselblad, start, capsys):
+    model, data = hasselblad
+    calls = []
+    res = fit_em(model, data, init_params=start, max_iter=50, tol=1e-6, progress=True,
+                 callback=lambda it, p, ll: calls.append((it, ll)))
+    assert [c[0] for c in calls] == list(range(1, res.n_iter + 1))
+    np.testing.assert_allclose([c[1] for c in calls], res.trace[1:])
+    assert "PoissonMixtureModel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(tol=0), "tol"),
+        (dict(tol=np.nan), "tol"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(n_init=1.5), "n_init"),
+        (dict(accelerate="aitken"), "accelerate"),
+    ],
+)
+def test_bad_settings(hasselblad, kwargs, match):
+    model, data = hasselblad
+    with pytest.raises(ValueError, match=match):
+        fit_em(model, data, **kwargs)
+
+
+def test_bad_random_state(hasselblad):
+    model, data = hasselblad
+    with pytest.raises(TypeError, match="random_state"):
+        fit_em(model, data, random_state="seed")
+
+
+def test_plot_trace(hasselblad, start):
+    model, data = hasselblad
+    res = fit_em(model, data, init_params=start, tol=1e-10)
+    ax = res.plot_trace(optimum=res.loglik + 1e-9)
+    assert ax.get_xlabel() == "E-step evaluations"
