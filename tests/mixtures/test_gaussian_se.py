@@ -65,3 +65,13 @@ def test_standard_errors_match_monte_carlo_spread():
     sd, mean_se = np.std(est, axis=0, ddof=1), np.mean(ses, axis=0)
     print("MC SD", sd.round(4), "mean SE", mean_se.round(4))
     np.testing.assert_allclose(mean_se, sd, rtol=0.15)
+
+
+def test_one_component_standard_errors_are_the_closed_form():
+    """K=1: SE(mean) = sigma / sqrt(n) and SE(variance) = sigma^2 sqrt(2 / n)."""
+    X = np.random.default_rng(4).normal(2.0, 1.5, size=(400, 1))
+    gm = GaussianMixture(1, reg_covar=0.0, tol=1e-14).fit(X)
+    var, n = X.var(), X.shape[0]
+    se = gm.summary().set_index("parameter")["std_error"]
+    np.testing.assert_allclose(se["means[0, 0]"], np.sqrt(var / n), rtol=1e-5)
+    np.testing.assert_allclose(se["covariances[0, 0, 0]"], var * np.sqrt(2.0 / n), rtol=1e-5)
