@@ -13,6 +13,8 @@ __all__ = [
     "check_counts",
     "check_sample_weight",
     "check_n_components",
+    "check_same_length",
+    "check_binary",
     "check_labels",
     "check_observed_rows",
     "check_simplex",
@@ -90,6 +92,26 @@ def check_n_components(n_components, n_distinct: int, what: str = "distinct valu
             "the extra components would not be identifiable"
         )
     return int(n_components)
+
+
+def check_same_length(**arrays: np.ndarray) -> int:
+    """The common length of the named 1-d arrays; raise naming both if two differ."""
+    items = [(name, np.shape(a)[0]) for name, a in arrays.items() if a is not None]
+    first_name, n = items[0]
+    for name, m in items[1:]:
+        if m != n:
+            raise ValueError(f"{name} has length {m} but {first_name} has length {n}; they must match")
+    return n
+
+
+def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise unless every entry is 0 or 1 (booleans allowed); return a bool array."""
+    check_finite(arr, name)
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        first = arr[tuple(np.argwhere(bad)[0])].item()
+        raise ValueError(f"{name} must hold 0 or 1 (or booleans); index {_first_bad(bad)} is {first!r}")
+    return arr.astype(bool)
 
 
 def check_labels(values, allowed, name: str, what: str, where=None) -> np.ndarray:

@@ -3,7 +3,7 @@ standard errors for every model. See :mod:`latentlab.em.engine` for the rule
 and :mod:`latentlab.em.model` for the contract a model implements."""
 
 from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
-from .engine import as_generator, fit_em, has_converged, lowered, restart_generators
+from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, invert_information, numerical_hessian, wald_table
 from .model import EMModel, ParamSpace
@@ -23,6 +23,7 @@ __all__ = [
     "PositiveDefinite",
     "fit_em",
     "has_converged",
+    "em_rate",
     "lowered",
     "restart_generators",
     "as_generator",

@@ -2,15 +2,32 @@
 
 Convergence rule (the same for every model)
 -------------------------------------------
-A fit has converged when one plain EM step from the current point raises the
-observed log-likelihood by at most ``tol * (1 + |loglik|)``:
+Plain EM converges linearly: near the optimum each step shrinks the distance
+to it by a factor ``c`` (the largest fraction of missing information), so the
+log-likelihood gains shrink by ``rho = c^2`` per step. A small gain therefore
+does not mean the optimum is near when ``rho`` is close to 1 (overlapping
+mixtures, flat ridges, the neighbourhood of a saddle). The rule accounts for
+that (an Aitken-type estimate, as in Bohning et al. 1994, Ann. Inst. Statist.
+Math. 46:373-388): with ``gain`` the rise of the observed log-likelihood over
+one EM step and ``rho`` estimated from the lengths of two successive EM steps,
 
-    loglik(F(theta)) - loglik(theta) <= tol * (1 + |loglik(F(theta))|).
+    rho = (||theta_{k+1} - theta_k|| / ||theta_k - theta_{k-1}||)^2,
 
-It is a relative change of the *total* log-likelihood (so it does not depend on
-the sample size, unlike an absolute rule on the total, and it is not a
-per-sample mean either). Under SQUAREM the same test is applied to the first EM
-step of each cycle, so both schemes stop by one rule.
+a fit has converged when the gain of that step plus the gains still to come,
+
+    gain / (1 - rho) <= tol * (1 + |loglik|)        (rho < 1),
+
+or when the gain is at round-off level, ``gain <= 1e-15 * (1 + |loglik|)``.
+It is a relative change of the *total* log-likelihood, so it does not depend on
+the sample size. On the first step (no previous step) ``rho = 0``. Under
+SQUAREM the same test is applied to the two EM steps every cycle starts with,
+once that cycle starts from a point EM produced rather than an extrapolation
+(see ``_Run.squarem``), so both schemes stop by one rule (:func:`has_converged`,
+:func:`em_rate`).
+
+A model may add a first-order optimality test of its own
+(``model.is_stationary(data, params, stats)``, e.g. Kuhn-Tucker conditions on a
+simplex); the loop then stops only when both hold.
 
 Monotonicity guard
 ------------------
@@ -34,16 +51,33 @@ from .model import EMModel
 from .result import EMResult
 from .squarem import StepLength, extrapolate
 
-__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "lowered"]
+__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "em_rate", "lowered"]
 
 
-def has_converged(ll_old, ll_new, tol: float):
-    """The convergence rule: ``ll_new - ll_old <= tol * (1 + |ll_new|)``.
+#: a gain below this share of ``1 + |loglik|`` is round-off
+ROUNDOFF_RTOL = 1e-15
 
-    Works elementwise on arrays, so a loop that runs many independent fits at
-    once (one per locus, say) stops each by the same rule as :func:`fit_em`.
-    """
-    return ll_new - ll_old <= tol * (1.0 + np.abs(ll_new))
+
+def em_rate(step, previous_step):
+    """Estimated factor ``rho`` by which EM's log-likelihood gains shrink per step:
+    the squared ratio of the lengths of two successive EM steps (elementwise on
+    arrays of step lengths). ``previous_step = inf`` (no previous step) gives 0."""
+    step, previous_step = np.asarray(step, dtype=float), np.asarray(previous_step, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(previous_step > 0, step / previous_step, np.where(step > 0, np.inf, 0.0))
+    return ratio**2
+
+
+def has_converged(gain, loglik, tol: float, rate=0.0):
+    """The convergence rule (module docstring), elementwise on arrays:
+    ``gain / (1 - rate) <= tol * (1 + |loglik|)`` with ``rate < 1``, or a gain at
+    round-off level. A loop that runs many independent fits at once (one per
+    locus, say) stops each by the same rule as :func:`fit_em`."""
+    scale = 1.0 + np.abs(loglik)
+    gain = np.maximum(gain, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        remaining = np.where(rate < 1.0, gain / (1.0 - np.minimum(rate, 1.0)), np.inf)
+    return (remaining <= tol * scale) | (gain <= ROUNDOFF_RTOL * scale)
 
 
 def lowered(ll_old, ll_new, rtol: float):
@@ -122,6 +156,11 @@ class _Run:
                 "E- or M-step of this model is wrong"
             )
 
+    def converged(self, gain: float, ll_new: float, tol: float, rate: float, params, stats) -> bool:
+        """The rule (:func:`has_converged`) and the model's own stationarity test
+        at the new point ``params`` (``stats`` its E-step output)."""
+        return bool(has_converged(gain, ll_new, tol, rate)) and self.model.is_stationary(self.data, params, stats)
+
     def record(self, params, ll: float, change: float) -> None:
         self.trace.append(ll)
         self.trace_evals.append(self.n_evals)
@@ -135,49 +174,59 @@ class _Run:
     def plain(self, params, tol: float, max_iter: int):
         stats, ll = self.evaluate(params)
         self.trace, self.trace_evals = [ll], [self.n_evals]
+        x, previous_step = self.space.flatten(params), np.inf
         for self.iteration in range(1, max_iter + 1):
             new = self.m_step(stats)
             stats, ll_new = self.evaluate(new)
             self.guard(ll_new, ll)
-            done = bool(has_converged(ll, ll_new, tol))
-            change, params, ll = ll_new - ll, new, ll_new
+            x_new = self.space.flatten(new)
+            step = np.linalg.norm(x_new - x)
+            done = self.converged(ll_new - ll, ll_new, tol, em_rate(step, previous_step), new, stats)
+            change, params, ll, x, previous_step = ll_new - ll, new, ll_new, x_new, step
             self.record(params, ll, change)
             if done:
                 return params, ll, True
         return params, ll, False
 
     def squarem(self, params, tol: float, max_iter: int):
+        """SQUAREM cycles. The convergence rule is checked on the two EM steps
+        each cycle starts with, but an extrapolated start excites the fast
+        directions and makes the rate look small; so the rule is trusted only
+        on a cycle that started from a point EM itself produced (or the
+        start). When it passes after an extrapolation, the next cycle starts
+        from the EM point ``x2`` to confirm it."""
         steps = StepLength()
         stats0, ll0 = self.evaluate(params)
         self.trace, self.trace_evals = [ll0], [self.n_evals]
+        from_em = True
         for self.iteration in range(1, max_iter + 1):
             p1 = self.m_step(stats0)
             stats1, ll1 = self.evaluate(p1)
             self.guard(ll1, ll0)
-            if has_converged(ll0, ll1, tol):
-                self.record(p1, ll1, ll1 - ll0)
-                return p1, ll1, True
             p2 = self.m_step(stats1)
             x0, x1, x2 = (self.space.flatten(p) for p in (params, p1, p2))
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
-            step = steps.propose(r, v)
-            x, step = extrapolate(
-                x0, r, v, step, lambda x: self.space.is_valid(self.space.unflatten(x, params))
+            rate = em_rate(np.linalg.norm(r + v), np.linalg.norm(r))
+            passed = self.converged(ll1 - ll0, ll1, tol, rate, p1, stats1)
+            if passed and from_em:
+                self.record(p1, ll1, ll1 - ll0)
+                return p1, ll1, True
+            x, step = (None, 1.0) if passed else extrapolate(
+                x0, r, v, steps.propose(r, v), lambda x: self.space.is_valid(self.space.unflatten(x, params))
             )
+            from_em = x is None
             if x is None:  # the plain point x2: a step of length 1 that cannot fail
                 steps.update(step, accepted=True)
-                new = p2
-                stats_new, ll_new = self.evaluate(p2)
-                self.guard(ll_new, ll1)
             else:
                 new = self.space.tidy(self.space.unflatten(x, params))
                 stats_new, ll_new = self.evaluate(new, strict=False)
                 accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
                 steps.update(step, accepted)
-                if not accepted:  # fall back on the plain EM point
-                    new = p2
-                    stats_new, ll_new = self.evaluate(p2)
-                    self.guard(ll_new, ll1)
+                from_em = not accepted  # fall back on the plain EM point
+            if from_em:
+                new = p2
+                stats_new, ll_new = self.evaluate(p2)
+                self.guard(ll_new, ll1)
             change = ll_new - ll0
             params, stats0, ll0 = new, stats_new, ll_new
             self.record(params, ll0, change)

@@ -37,6 +37,11 @@ Hooks with defaults a model may override:
     how far that step can lower the observed log-likelihood, given the
     statistics and the parameters it returned. The guard allows that much on
     top of the round-off; the default 0 is right for an exact M-step.
+``is_stationary(data, params, stats) -> bool``
+    an extra first-order optimality test at ``params`` (``stats`` is the
+    E-step output there), for models whose likelihood change is a poor guide,
+    e.g. masses on a simplex with many zeros at the MLE. The engine stops only
+    when both its change rule and this test hold (default: always True).
 """
 
 from __future__ import annotations
@@ -82,6 +87,10 @@ class EMModel:
         """Largest possible fall of the log-likelihood in the step ``params =
         m_step(stats)`` (0: the M-step is an exact maximiser)."""
         return 0.0
+
+    def is_stationary(self, data: Any, params, stats: Any) -> bool:
+        """Model-specific optimality test joined to the engine's rule (default True)."""
+        return True
 
     def fixed_mask(self, params):
         """Entries held fixed (None: all estimated)."""

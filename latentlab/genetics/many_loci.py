@@ -16,9 +16,9 @@ locus with the engine's own functions:
 
 * each locus starts from ``model.initialize`` (the same start the estimator
   uses), drawn from ``random_state``;
-* a locus stops when one EM step raises its log-likelihood by at most
-  ``tol * (1 + |loglik|)`` (:func:`latentlab.em.has_converged`, the engine's
-  rule) and is then frozen while the others go on; ``n_iter`` counts its EM
+* a locus stops by the engine's rule (:func:`latentlab.em.has_converged`
+  with the rate :func:`latentlab.em.em_rate` estimated from its own last two EM
+  steps) and is then frozen while the others go on; ``n_iter`` counts its EM
   steps exactly as ``fit_em`` would;
 * the monotonicity guard (:func:`latentlab.em.lowered` with the model's
   ``monotone_rtol``) raises :class:`latentlab.MonotonicityError` naming the
@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..em import as_generator, has_converged, lowered
+from ..em import as_generator, em_rate, has_converged, lowered
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .allele_model import AlleleFrequencyModel, LocusData
 from .genotypes import homozygote_index, n_genotypes, pattern_counts, pattern_likelihoods
@@ -93,6 +93,14 @@ def _put(target, source, idx) -> None:
         getattr(target, k)[idx] = v
 
 
+def _step_length(new, old) -> np.ndarray:
+    """Per-locus Euclidean length of the step from ``old`` to ``new`` over all array fields."""
+    squares = [
+        ((a - getattr(old, k)) ** 2).reshape(a.shape[0], -1).sum(axis=1) for k, a in _arrays(new).items()
+    ]
+    return np.sqrt(np.sum(squares, axis=0))
+
+
 def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, max_iter: int):
     """Plain EM on every locus at once, each stopped by the engine's rule."""
     stats, ll = model.e_step(data, params)
@@ -100,6 +108,7 @@ def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, ma
     n_iter = np.zeros(ll.size, dtype=np.int64)
     converged = np.zeros(ll.size, dtype=bool)
     active = np.arange(ll.size)
+    previous_step = np.full(ll.size, np.inf)
     for it in range(1, max_iter + 1):
         new = model.m_step(_take(stats, active))
         new_stats, ll_new = model.e_step(_take(data, active), new)
@@ -112,7 +121,9 @@ def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, ma
                 f"{model.name}: plain EM lowered the log-likelihood at iteration {it} of loci "
                 f"{active[down][:10].tolist()}; EM never does this, so the E- or M-step is wrong"
             )
-        done = has_converged(ll[active], ll_new, tol)
+        step = _step_length(new, _take(params, active))
+        done = has_converged(ll_new - ll[active], ll_new, tol, em_rate(step, previous_step[active]))
+        previous_step[active] = step
         _put(params, new, active)
         _put(stats, new_stats, active)
         ll[active] = ll_new

@@ -145,7 +145,7 @@ def test_unfitted_estimator_says_so():
         PoissonMixture(2).predict([1, 2])
 
 
-mixtures = st.integers(1, 3).flatmap(
+any_mixture = st.integers(1, 3).flatmap(
     lambda k: st.tuples(
         st.lists(st.floats(0.1, 1.0), min_size=k, max_size=k),
         st.lists(st.floats(0.2, 15.0), min_size=k, max_size=k),
@@ -154,20 +154,45 @@ mixtures = st.integers(1, 3).flatmap(
     )
 )
 
+# identifiable mixtures: each rate at least twice the one below, weights not tiny
+separated_mixture = st.integers(1, 3).flatmap(
+    lambda k: st.tuples(
+        st.lists(st.floats(0.3, 1.0), min_size=k, max_size=k),
+        st.tuples(st.floats(0.3, 3.0), st.lists(st.floats(2.0, 4.0), min_size=k - 1, max_size=k - 1)).map(
+            lambda t: list(t[0] * np.cumprod([1.0, *t[1]]))
+        ),
+        st.integers(100, 400),
+        st.integers(0, 2**31 - 1),
+    )
+)
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mixtures)
-def test_plain_trace_never_decreases_and_squarem_ends_no_lower(case):
-    raw_w, rates, n, seed = case
+
+def _case(raw_w, rates, n, seed):
     w = np.asarray(raw_w) / np.sum(raw_w)
     counts, _ = simulate_poisson_mixture(n, w, rates, random_state=seed)
     values, freq = np.unique(counts, return_counts=True)
-    k = min(len(rates), values.size)
     data = _Tabulated(values.astype(float), freq.astype(float))
-    model = PoissonMixtureModel(k)
-    start = model.initialize(data, np.random.default_rng(seed + 1))
+    model = PoissonMixtureModel(min(len(rates), values.size))
+    return model, data, model.initialize(data, np.random.default_rng(seed + 1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_mixture)
+def test_plain_trace_never_decreases(case):
+    model, data, start = _case(*case)
+    res = fit_em(model, data, init_params=start, tol=1e-8, max_iter=3000)  # the guard raises on a drop
+    assert np.all(np.diff(res.trace) >= -1e-10 * (1 + np.abs(res.trace[1:])))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(separated_mixture)
+def test_squarem_ends_no_lower_than_plain_em(case):
+    """On mixtures the data can identify. (With more components than the data
+    support, two components can coincide at a saddle of the likelihood; an
+    extrapolation can land near it and stop there, as plain EM sometimes does
+    too: restarts with n_init are the remedy, see docs/engine.md.)"""
+    model, data, start = _case(*case)
     plain = fit_em(model, data, init_params=start, tol=1e-12, max_iter=50_000)
-    assert np.all(np.diff(plain.trace) >= -1e-10 * (1 + np.abs(plain.trace[1:])))
     fast = fit_em(model, data, init_params=start, tol=1e-12, max_iter=50_000, accelerate="squarem")
     assert fast.loglik >= plain.loglik - 1e-6
 
