@@ -182,7 +182,8 @@ def _acceleration(report: Report, X: np.ndarray, settings: dict) -> None:
         rows.append({"scheme": acc or "plain EM", "iterations": gm.n_iter_, "E-steps": gm.result_.n_evals,
                      "loglik": gm.loglik_})
     report.text("## 5. Convergence\n\nThe K = 2 full-covariance fit from the same start, plain EM and SQUAREM, "
-                "to a relative change of 1e-10 (well-separated clusters: plain EM is already quick):")
+                "with `tol=1e-10` under the engine's convergence rule (well-separated clusters: plain EM is "
+                "already quick):")
     report.table(pd.DataFrame(rows), floatfmt=".9g")
 
 
