@@ -123,10 +123,7 @@ class KMeans(EMEstimator):
     def __init__(self, n_clusters: int = 2, *, n_init: int = 1, max_iter: int = 300, tol: float = 1e-10,
                  random_state=None):
         self.n_clusters = n_clusters
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
+        self._set_engine_settings(tol=tol, max_iter=max_iter, n_init=n_init, random_state=random_state)
 
     def _rows(self, X) -> np.ndarray:
         X = check_finite(as_array(X, "X", ndim=2), "X")

@@ -122,12 +122,10 @@ class GaussianMixture(EMEstimator):
         self.means_init = means_init
         self.precisions_init = precisions_init
         self.reg_covar = reg_covar
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     # -- input ------------------------------------------------------------------
     def _rows(self, X) -> np.ndarray:
