@@ -102,11 +102,10 @@ class CaptureRecapture(EMEstimator):
         self.cap_factor = cap_factor
         self.level = level
         self.profile = profile
-        self.tol = tol
-        self.max_iter = max_iter
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, accelerate=accelerate,
+            random_state=random_state, progress=progress,
+        )
 
     # -- fitting ---------------------------------------------------------------------
     def _check_settings(self):

@@ -5,7 +5,7 @@ and :mod:`latentlab.em.model` for the contract a model implements."""
 from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
-from .inference import covariance, delta_method, numerical_hessian, wald_intervals, wald_table
+from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
 from .result import EMResult
 
@@ -29,6 +29,7 @@ __all__ = [
     "as_generator",
     "covariance",
     "delta_method",
+    "invert_information",
     "numerical_hessian",
     "wald_intervals",
     "wald_table",

@@ -32,7 +32,7 @@ from scipy import stats as sps
 from ..exceptions import BoundaryWarning, NumericalError
 from .model import EMModel
 
-__all__ = ["covariance", "delta_method", "numerical_hessian", "wald_intervals", "wald_table"]
+__all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
 
 _EPS = np.finfo(float).eps
 
@@ -90,6 +90,21 @@ def delta_method(g, x: np.ndarray, cov: np.ndarray) -> np.ndarray:
     return out
 
 
+def invert_information(info: np.ndarray, name: str) -> np.ndarray:
+    """``info^{-1}`` through its Cholesky factor; raises :class:`NumericalError`
+    (naming ``name``) when the information is not positive definite."""
+    try:
+        chol = np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        raise NumericalError(
+            f"{name}: the observed information is not positive definite at these parameters, "
+            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
+            "no standard errors"
+        ) from None
+    inv_chol = np.linalg.inv(chol)
+    return inv_chol.T @ inv_chol
+
+
 def covariance(model: EMModel, data, params) -> np.ndarray:
     """Covariance of the flattened natural parameters at the MLE ``params``.
 
@@ -106,17 +121,7 @@ def covariance(model: EMModel, data, params) -> np.ndarray:
     def loglik(u):
         return model.loglik(data, space.from_free(u, params, masks))
 
-    info = -numerical_hessian(loglik, u0)
-    try:
-        chol = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{model.name}: the observed information is not positive definite at these parameters, "
-            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
-            "no standard errors"
-        ) from None
-    inv_chol = np.linalg.inv(chol)
-    cov_u = inv_chol.T @ inv_chol
+    cov_u = invert_information(-numerical_hessian(loglik, u0), model.name)
     J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
     cov = J @ cov_u @ J.T
     not_free = ~space.flatten_mask(masks)

@@ -193,12 +193,10 @@ class HaplotypeEM(EMEstimator):
         self.max_pairs = max_pairs
         self.missing_values = missing_values
         self.stage_tol = stage_tol
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, G, loci=None) -> "HaplotypeEM":
