@@ -102,7 +102,7 @@ def partition_ligation_fit(codes: np.ndarray, n_alleles, *, atom_size: int, batc
 
     Same arguments and return values as :func:`progressive_fit`.
     """
-    n, L = codes.shape[:2]
+    L = codes.shape[1]
     if L <= atom_size:
         return progressive_fit(codes, n_alleles, batch_size=batch_size, min_posterior=min_posterior,
                                max_pairs=max_pairs, stage_fit=stage_fit, final_fit=final_fit)
@@ -167,7 +167,7 @@ class HaplotypeEM(EMEstimator):
     tol, max_iter, n_init, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em` for the final EM run (restarts draw random
         pair posteriors over the final candidate pairs; the first restart
-        starts from the progressive-insertion estimate).
+        starts from the progressive-insertion or partition-ligation estimate).
 
     Attributes (after ``fit``)
     --------------------------
