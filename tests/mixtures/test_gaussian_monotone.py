@@ -41,9 +41,13 @@ def test_plain_em_trace_never_decreases(seed, n, d, k, covariance_type, fraction
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(X, sample_weight=w)  # the engine's guard raises MonotonicityError on a fall
     assert gm.model_.monotone_rtol == 1e-10  # the guard was not loosened
-    if reg_covar == 1e-6:
-        # the proven bound n/2 sum (reg/lambda)^2 is below 1e-10 relative for these
-        # unit-variance clusters, so the trace itself must not fall beyond round-off
+    smallest_variance = np.linalg.eigvalsh(gm.covariance_matrices_).min()
+    if reg_covar == 1e-6 and smallest_variance >= 0.5:
+        # the proven bound sum_k n_k/2 sum_j (reg/lambda_j)^2 / 2 is below 1e-10
+        # relative when no fitted variance is under 0.5 (reg/lambda <= 2e-6), as for
+        # these unit-variance clusters, so the trace itself must not fall beyond
+        # round-off; a component collapsing onto a few points (small lambda) is
+        # covered by the guard with the model's slack instead
         trace = gm.result_.trace
         assert np.all(np.diff(trace) >= -1e-10 * (1.0 + np.abs(trace[:-1])))
     assert np.all(np.isfinite(gm.means_)) and np.all(np.isfinite(gm.covariances_))
