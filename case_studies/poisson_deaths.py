@@ -43,8 +43,9 @@ def section_fit(report: Report):
     plain, fast = fit([0.5, 0.5], [1.0, 3.0], None), fit([0.5, 0.5], [1.0, 3.0], "squarem")
     report.text(
         "## Maximum likelihood\n\nBoth schemes start from (pi, lambda1, lambda2) = (0.5, 1, 3) and stop by the "
-        f"engine's rule with tol = {TOL:g} (one EM step raises the log-likelihood by at most "
-        "tol x (1 + |loglik|)). The literature's MLE is pi = 0.3599, lambda = (1.2561, 2.6634)."
+        f"engine's rule with tol = {TOL:g} (the gain of one EM step plus the gains still to come at EM's "
+        "estimated rate is at most tol x (1 + |loglik|); see docs/engine.md). The literature's MLE is "
+        "pi = 0.3599, lambda = (1.2561, 2.6634)."
     )
     report.table(
         fast.summary(), caption="Estimates (SQUAREM fit), standard errors from the observed information, 95% Wald "

@@ -22,6 +22,8 @@ __all__ = [
     "check_labels",
     "is_missing_label",
     "tidy_label",
+    "check_observed_rows",
+    "check_simplex",
 ]
 
 
@@ -199,3 +201,27 @@ def tidy_label(v):
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
+def check_observed_rows(arr: np.ndarray, name: str) -> np.ndarray:
+    """Rows of a 2-d array in which NaN marks a missing value: raise on
+    infinite values and on rows with no observed value at all."""
+    inf = np.isinf(arr)
+    if inf.any():
+        raise ValueError(f"{name} has an infinite value at index {_first_bad(inf)}; NaN marks a missing value, inf is not allowed")
+    empty = np.isnan(arr).all(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ValueError(
+            f"{name} has {rows.size} row(s) with every value missing (NaN), the first is row {rows[0]}; "
+            "such rows carry no information: remove them"
+        )
+    return arr
+
+
+def check_simplex(arr, name: str, size: int, atol: float = 1e-6) -> np.ndarray:
+    """A vector of ``size`` non-negative finite values summing to one."""
+    w = check_finite(as_array(arr, name, ndim=1), name)
+    if w.shape[0] != size:
+        raise ValueError(f"{name} must have length {size}; got {w.shape[0]}")
+    if (w < 0).any() or abs(w.sum() - 1.0) > atol:
+        raise ValueError(f"{name} must be non-negative and sum to 1; got {w} (sum {w.sum()!r})")
+    return w / w.sum()

@@ -5,7 +5,7 @@ and :mod:`latentlab.em.model` for the contract a model implements."""
 from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
-from .inference import covariance, numerical_hessian, wald_table
+from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
 from .result import EMResult
 
@@ -28,6 +28,9 @@ __all__ = [
     "restart_generators",
     "as_generator",
     "covariance",
+    "delta_method",
+    "invert_information",
     "numerical_hessian",
+    "wald_intervals",
     "wald_table",
 ]

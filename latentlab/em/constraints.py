@@ -13,7 +13,8 @@ The engine uses the constraint for three jobs:
   the parameter space;
 * **interval scale** (`scale`): Wald intervals are formed on the log scale for
   positive values, the logit scale for probabilities and simplex entries, and the
-  identity scale otherwise, and transformed back, so they respect the bounds.
+  identity scale otherwise (covariance matrices included), and transformed back,
+  so they respect the bounds.
 
 Entries that sit on the boundary (a weight of exactly 0, a probability of 1) or
 that a model holds fixed are not free: they keep their value in every
@@ -199,72 +200,81 @@ class Simplex(Constraint):
 
 
 class PositiveDefinite(Constraint):
-    """Symmetric positive definite matrices over the last two axes (covariance
-    matrices).
+    """Symmetric positive definite matrices on the last two axes (covariance
+    matrices; a stack of them, shape ``(..., d, d)``).
 
-    Free coordinates: the lower Cholesky factor ``L`` of each matrix, with its
-    diagonal on the log scale, ``D (D + 1) / 2`` numbers per matrix. A matrix is
-    free only when all its entries are (masks are per entry, like the other
-    constraints, but a matrix moves as a whole). Intervals are on the identity
-    scale.
+    Validity: finite, symmetric to ``rtol`` relative to the largest entry, and a
+    Cholesky factorisation ``S = L L'`` exists. Free coordinates are
+    log-Cholesky (Pinheiro & Bates 1996, Stat. Comput. 6:289-296): the log of
+    the diagonal of ``L`` and its strict lower triangle as is, ``d (d + 1) / 2``
+    unconstrained numbers per matrix. Wald intervals are on the identity scale.
+
+    A matrix is estimated or held fixed as a whole: ``free`` must be all True
+    or all False within each matrix.
     """
 
     def __init__(self, rtol: float = 1e-10):
         self.rtol = rtol
 
     @staticmethod
-    def _matrices(a):
-        a = np.asarray(a)
-        return a.reshape(-1, a.shape[-2], a.shape[-1])
+    def _stack(x):
+        x = np.asarray(x, dtype=float)
+        if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"PositiveDefinite needs square matrices on the last two axes; got shape {x.shape}")
+        return x.reshape(-1, x.shape[-1], x.shape[-1])
 
-    def _is_pd(self, m) -> bool:
-        if not np.all(np.isfinite(m)):
+    def is_valid(self, x):
+        mats = self._stack(x)
+        if not np.all(np.isfinite(mats)):
             return False
-        if np.any(np.abs(m - m.T) > self.rtol * np.max(np.abs(m))):
+        scale = np.max(np.abs(mats), axis=(1, 2), keepdims=True)
+        if np.any(np.abs(mats - np.swapaxes(mats, 1, 2)) > self.rtol * scale):
             return False
         try:
-            np.linalg.cholesky(m)
+            np.linalg.cholesky(mats)
         except np.linalg.LinAlgError:
             return False
         return True
 
-    def is_valid(self, x):
-        return all(self._is_pd(m) for m in self._matrices(np.asarray(x, dtype=float)))
-
     def interior(self, x):
-        x = np.asarray(x, dtype=float)
-        pd_ = np.array([self._is_pd(m) for m in self._matrices(x)], dtype=bool)
-        return np.broadcast_to(pd_[:, None, None], self._matrices(x).shape).reshape(x.shape).copy()
+        return np.full(np.shape(x), self.is_valid(x), dtype=bool)
 
-    def _free_matrices(self, free):
-        return np.all(self._matrices(free), axis=(1, 2))
+    def tidy(self, x):
+        """Symmetrise: an extrapolated matrix is symmetric up to round-off."""
+        x = np.asarray(x, dtype=float)
+        return 0.5 * (x + np.swapaxes(x, -1, -2))
+
+    def _free_matrices(self, free) -> np.ndarray:
+        """Which matrices of the stack are free (each all-or-nothing)."""
+        f = self._stack(free).astype(bool)
+        whole = f.all(axis=(1, 2))
+        if np.any(whole != f.any(axis=(1, 2))):
+            raise ValueError("PositiveDefinite: a matrix must be free or fixed as a whole, not entry by entry")
+        return whole
 
     def n_free(self, free):
         d = np.shape(free)[-1]
-        return int(np.count_nonzero(self._free_matrices(free))) * d * (d + 1) // 2
+        return int(self._free_matrices(free).sum()) * d * (d + 1) // 2
 
     def to_free(self, x, free):
-        d = np.shape(x)[-1]
-        rows, cols = np.tril_indices(d)
-        out = []
-        for m, f in zip(self._matrices(np.asarray(x, dtype=float)), self._free_matrices(free)):
-            if f:
-                L = np.linalg.cholesky(m)
-                L[np.diag_indices(d)] = np.log(np.diag(L))
-                out.append(L[rows, cols])
-        return np.concatenate(out) if out else np.zeros(0)
+        mats = self._stack(x)[self._free_matrices(free)]
+        if mats.shape[0] == 0:
+            return np.zeros(0)
+        chol = np.linalg.cholesky(mats)
+        d = mats.shape[-1]
+        rows, cols = np.tril_indices(d, -1)
+        diag = np.log(np.diagonal(chol, axis1=1, axis2=2))
+        return np.concatenate([diag, chol[:, rows, cols]], axis=1).ravel()
 
     def from_free(self, u, x, free):
         x = np.asarray(x, dtype=float)
-        d = x.shape[-1]
-        rows, cols = np.tril_indices(d)
-        mats = self._matrices(x).copy()
-        pos = 0
-        for i, f in enumerate(self._free_matrices(free)):
-            if f:
-                L = np.zeros((d, d))
-                L[rows, cols] = u[pos:pos + rows.size]
-                L[np.diag_indices(d)] = np.exp(np.diag(L))
-                mats[i] = L @ L.T
-                pos += rows.size
-        return mats.reshape(x.shape)
+        out = self._stack(x).copy()
+        which = np.flatnonzero(self._free_matrices(free))
+        d = out.shape[-1]
+        rows, cols = np.tril_indices(d, -1)
+        coords = np.asarray(u, dtype=float).reshape(which.size, d * (d + 1) // 2)
+        chol = np.zeros((which.size, d, d))
+        chol[:, np.arange(d), np.arange(d)] = np.exp(coords[:, :d])
+        chol[:, rows, cols] = coords[:, d:]
+        out[which] = chol @ np.swapaxes(chol, 1, 2)
+        return out.reshape(x.shape)

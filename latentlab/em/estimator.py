@@ -18,24 +18,30 @@ class NotFittedError(AttributeError):
     """An estimator was used before ``fit``."""
 
 
+#: the settings of :func:`fit_em` an estimator may take, with the engine's defaults
+ENGINE_SETTINGS = dict(tol=1e-8, max_iter=1000, n_init=1, accelerate=None, random_state=None, progress=False)
+
+
 class EMEstimator:
     """Mixin for estimators built on one :class:`EMModel`.
 
-    A subclass stores its settings in ``__init__`` (including ``tol``,
-    ``max_iter``, ``n_init``, ``accelerate``, ``random_state``, ``progress``),
-    builds a model and validated data in ``fit`` and calls :meth:`_fit_em`.
+    A subclass stores its settings in ``__init__`` (the engine's through
+    :meth:`_set_engine_settings`), builds a model and validated data in ``fit``
+    and calls :meth:`_fit_em`.
     """
+
+    def _set_engine_settings(self, **settings) -> None:
+        """Keep engine settings (a subset of ``ENGINE_SETTINGS``) as attributes
+        of the same names, as given (scikit-learn's constructor convention)."""
+        unknown = set(settings) - set(ENGINE_SETTINGS)
+        if unknown:
+            raise TypeError(f"not engine settings: {sorted(unknown)}")
+        for name, value in settings.items():
+            setattr(self, name, value)
 
     def _fit_em(self, model: EMModel, data, n_obs: int, init_params=None, **overrides):
         """Run the engine with this estimator's settings; set ``result_``."""
-        settings = dict(
-            tol=getattr(self, "tol", 1e-8),
-            max_iter=getattr(self, "max_iter", 1000),
-            n_init=getattr(self, "n_init", 1),
-            accelerate=getattr(self, "accelerate", None),
-            random_state=getattr(self, "random_state", None),
-            progress=getattr(self, "progress", False),
-        )
+        settings = {name: getattr(self, name, default) for name, default in ENGINE_SETTINGS.items()}
         settings.update(overrides)
         self.model_ = model
         self._data = data

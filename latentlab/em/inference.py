@@ -32,7 +32,7 @@ from scipy import stats as sps
 from ..exceptions import BoundaryWarning, NumericalError
 from .model import EMModel
 
-__all__ = ["covariance", "numerical_hessian", "wald_table"]
+__all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
 
 _EPS = np.finfo(float).eps
 
@@ -71,6 +71,40 @@ def _jacobian(g, u: np.ndarray) -> np.ndarray:
     return np.column_stack(cols) if cols else np.zeros((g(u).size, 0))
 
 
+def delta_method(g, x: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Covariance ``J Cov(x) J'`` of the derived quantities ``g(x)``, ``J = dg/dx``
+    by central differences.
+
+    ``x`` are flattened natural parameters with covariance ``cov`` (as from
+    :func:`covariance`). Parameters with NaN variance (on the boundary, or
+    fixed) are propagated as unknown: every output that depends on one of them
+    (a non-zero Jacobian entry) gets NaN (co)variances, the others are exact.
+    """
+    x = np.asarray(x, dtype=float)
+    J = _jacobian(lambda v: np.asarray(g(v), dtype=float).ravel(), x)
+    unknown = np.isnan(np.diag(cov))
+    out = J @ np.where(np.isnan(cov), 0.0, cov) @ J.T
+    depends = np.any(J[:, unknown] != 0.0, axis=1)
+    out[depends, :] = np.nan
+    out[:, depends] = np.nan
+    return out
+
+
+def invert_information(info: np.ndarray, name: str) -> np.ndarray:
+    """``info^{-1}`` through its Cholesky factor; raises :class:`NumericalError`
+    (naming ``name``) when the information is not positive definite."""
+    try:
+        chol = np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        raise NumericalError(
+            f"{name}: the observed information is not positive definite at these parameters, "
+            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
+            "no standard errors"
+        ) from None
+    inv_chol = np.linalg.inv(chol)
+    return inv_chol.T @ inv_chol
+
+
 def covariance(model: EMModel, data, params) -> np.ndarray:
     """Covariance of the flattened natural parameters at the MLE ``params``.
 
@@ -87,17 +121,7 @@ def covariance(model: EMModel, data, params) -> np.ndarray:
     def loglik(u):
         return model.loglik(data, space.from_free(u, params, masks))
 
-    info = -numerical_hessian(loglik, u0)
-    try:
-        chol = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{model.name}: the observed information is not positive definite at these parameters, "
-            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
-            "no standard errors"
-        ) from None
-    inv_chol = np.linalg.inv(chol)
-    cov_u = inv_chol.T @ inv_chol
+    cov_u = invert_information(-numerical_hessian(loglik, u0), model.name)
     J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
     cov = J @ cov_u @ J.T
     not_free = ~space.flatten_mask(masks)
@@ -124,20 +148,29 @@ def wald_table(model: EMModel, params, cov: np.ndarray, level: float = 0.95) -> 
     The interval is ``g^{-1}(g(theta) -/+ z * se * g'(theta))`` with ``g`` the
     log, logit or identity according to the parameter's constraint.
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level!r}")
     space = model.space
     est = space.flatten(params)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     se[np.isnan(np.diag(cov))] = np.nan
-    z = sps.norm.ppf(0.5 + level / 2.0)
-    lo, hi = np.empty_like(est), np.empty_like(est)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k, scale in enumerate(space.scales(params)):
-            lo[k], hi[k] = _interval(est[k], se[k], z, scale)
+    lo, hi = wald_intervals(est, se, space.scales(params), level)
     return pd.DataFrame(
         {"parameter": space.labels(params), "estimate": est, "std_error": se, "ci_lower": lo, "ci_upper": hi}
     )
+
+
+def wald_intervals(estimate, std_error, scales, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wald limits of estimates with standard errors, each on its scale
+    (``"log"``, ``"logit"`` or ``"identity"``; see :func:`wald_table`).
+    A NaN standard error gives NaN limits."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    est, se = np.asarray(estimate, dtype=float), np.asarray(std_error, dtype=float)
+    z = sps.norm.ppf(0.5 + level / 2.0)
+    lo, hi = np.empty_like(est), np.empty_like(est)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, scale in enumerate(scales):
+            lo[k], hi[k] = _interval(est[k], se[k], z, scale)
+    return lo, hi
 
 
 def _interval(theta: float, se: float, z: float, scale: str) -> tuple[float, float]:

@@ -31,6 +31,12 @@ Hooks with defaults a model may override:
     engine's numerical Hessian.
 ``monotone_rtol``
     relative round-off allowed by the monotonicity guard (default 1e-10).
+``monotone_slack(stats, params) -> float``
+    for an M-step that is not an exact maximiser of the expected complete-data
+    log-likelihood (a regularised or approximate one): a proven upper bound on
+    how far that step can lower the observed log-likelihood, given the
+    statistics and the parameters it returned. The guard allows that much on
+    top of the round-off; the default 0 is right for an exact M-step.
 ``is_stationary(data, params, stats) -> bool``
     an extra first-order optimality test at ``params`` (``stats`` is the
     E-step output there), for models whose likelihood change is a poor guide,
@@ -76,6 +82,11 @@ class EMModel:
     def loglik(self, data: Any, params) -> float:
         """Observed-data log-likelihood at ``params``."""
         return self.e_step(data, params)[1]
+
+    def monotone_slack(self, stats: Any, params) -> float:
+        """Largest possible fall of the log-likelihood in the step ``params =
+        m_step(stats)`` (0: the M-step is an exact maximiser)."""
+        return 0.0
 
     def is_stationary(self, data: Any, params, stats: Any) -> bool:
         """Model-specific optimality test joined to the engine's rule (default True)."""

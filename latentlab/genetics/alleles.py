@@ -68,12 +68,10 @@ class AlleleFrequencies(EMEstimator):
     ):
         self.alleles = alleles
         self.inbreeding = inbreeding
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     # -- fitting -----------------------------------------------------------------
     def fit(self, genotypes, missing_values=(-1,)) -> "AlleleFrequencies":

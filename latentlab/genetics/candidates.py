@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PhasePairs", "Candidates", "empty_candidates", "insert_locus", "trim_pairs"]
+__all__ = ["PhasePairs", "Candidates", "empty_candidates", "insert_locus", "ligate", "trim_pairs"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,29 @@ def _merge_pairs(individual, first, second, n_individuals, n_haplotypes) -> Phas
     return PhasePairs(ind[keep], lo[keep], hi[keep], n_individuals, n_haplotypes)
 
 
+def _extend(cands: Candidates, start, count, ax, ay, right: np.ndarray):
+    """Extend every pair ``{h, k}`` of individual ``i`` to ``{h+x, k+y}`` for
+    each ordered assignment ``(x, y)`` of ``i`` (CSR ``start, count`` per
+    individual into ``ax, ay``), ``x, y`` rows of the (R, m) codes ``right``.
+
+    Returns the new :class:`Candidates` and, for each new haplotype, its
+    ``parent`` (row of the old haplotypes) and ``suffix`` (row of ``right``).
+    """
+    pairs, n_right = cands.pairs, right.shape[0]
+    c = count[pairs.individual]
+    rep = np.repeat(np.arange(pairs.n_pairs), c)
+    within = np.arange(rep.size) - np.repeat(np.cumsum(c) - c, c)
+    slot = start[pairs.individual][rep] + within
+    key1 = pairs.first[rep] * n_right + ax[slot]
+    key2 = pairs.second[rep] * n_right + ay[slot]
+    keys, inverse = np.unique(np.concatenate([key1, key2]), return_inverse=True)
+    parent, suffix = keys // n_right, keys % n_right
+    haplotypes = np.column_stack([cands.haplotypes[parent], right[suffix].astype(cands.haplotypes.dtype)])
+    new1, new2 = inverse[: rep.size], inverse[rep.size:]
+    merged = _merge_pairs(pairs.individual[rep], new1, new2, pairs.n_individuals, keys.size)
+    return Candidates(haplotypes, merged), parent, suffix
+
+
 def insert_locus(cands: Candidates, codes: np.ndarray, n_alleles: int):
     """Extend every candidate pair by one locus (module docstring, step 2).
 
@@ -120,20 +143,26 @@ def insert_locus(cands: Candidates, codes: np.ndarray, n_alleles: int):
     :class:`Candidates` and, for each new haplotype, its ``parent`` (row of
     the old haplotypes) and the ``allele`` appended.
     """
-    pairs = cands.pairs
     start, count, ax, ay = _assignments(codes, n_alleles)
-    c = count[pairs.individual]
-    rep = np.repeat(np.arange(pairs.n_pairs), c)
-    within = np.arange(rep.size) - np.repeat(np.cumsum(c) - c, c)
-    slot = start[pairs.individual][rep] + within
-    key1 = pairs.first[rep] * n_alleles + ax[slot]
-    key2 = pairs.second[rep] * n_alleles + ay[slot]
-    keys, inverse = np.unique(np.concatenate([key1, key2]), return_inverse=True)
-    parent, allele = keys // n_alleles, keys % n_alleles
-    haplotypes = np.column_stack([cands.haplotypes[parent], allele.astype(cands.haplotypes.dtype)])
-    new1, new2 = inverse[: rep.size], inverse[rep.size:]
-    merged = _merge_pairs(pairs.individual[rep], new1, new2, pairs.n_individuals, keys.size)
-    return Candidates(haplotypes, merged), parent, allele
+    return _extend(cands, start, count, ax, ay, np.arange(n_alleles).reshape(-1, 1))
+
+
+def ligate(left: Candidates, right: Candidates):
+    """Join the candidates of two adjacent segments (partition-ligation,
+    Qin, Niu & Liu 2002): individual ``i`` with pairs ``{a1, a2}`` on the left
+    and ``{b1, b2}`` on the right gets ``{a1+b1, a2+b2}`` and ``{a1+b2, a2+b1}``
+    -- :func:`insert_locus` with the right segment's pairs, in both orders,
+    as the assignments of a "locus" whose alleles are the right haplotypes.
+
+    Returns the joined :class:`Candidates`, and for each joined haplotype its
+    left and right haplotype (rows of ``left.haplotypes``/``right.haplotypes``).
+    """
+    pairs = right.pairs
+    count = 2 * np.bincount(pairs.individual, minlength=pairs.n_individuals)
+    start = np.cumsum(count) - count
+    ax = np.column_stack([pairs.first, pairs.second]).ravel()
+    ay = np.column_stack([pairs.second, pairs.first]).ravel()
+    return _extend(left, start, count, ax, ay, right.haplotypes)
 
 
 def trim_pairs(cands: Candidates, posterior: np.ndarray, min_posterior: float, max_pairs: int):

@@ -19,7 +19,7 @@ from scipy import stats as sps
 from .._validation import check_fraction, check_positive_int
 from ..em import EMEstimator, fit_em
 from .allele_coding import encode_genotypes
-from .candidates import Candidates, empty_candidates, insert_locus, trim_pairs
+from .candidates import Candidates, empty_candidates, insert_locus, ligate, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
 
@@ -35,16 +35,36 @@ def _allele_frequencies(codes: np.ndarray, n_alleles: int) -> np.ndarray:
     return np.bincount(typed, minlength=n_alleles) / max(typed.size, 1)
 
 
+def _fit_stage(model, cands: Candidates, freqs: np.ndarray, fit, trim: bool, min_posterior: float, max_pairs: int):
+    """EM on the current candidate pairs from ``freqs`` (normalised), then, if
+    ``trim``, trimming of improbable pairs (:func:`~.candidates.trim_pairs`).
+
+    Returns the (trimmed) candidates, the fitted frequencies of their
+    haplotypes, the :class:`EMResult` and a log entry.
+    """
+    result = fit(model, cands.pairs, HaplotypeParams(freqs / freqs.sum()))
+    entry = {"pairs": cands.pairs.n_pairs, "haplotypes": cands.pairs.n_haplotypes,
+             "loglik": result.loglik, "iterations": result.n_iter}
+    freqs = result.params.frequencies
+    if trim:
+        post, _ = model.posteriors(cands.pairs, result.params)
+        cands, kept = trim_pairs(cands, post, min_posterior, max_pairs)
+        freqs = freqs[kept]
+        entry.update(pairs_after_trim=cands.pairs.n_pairs, haplotypes_after_trim=cands.pairs.n_haplotypes)
+    return cands, freqs, result, entry
+
+
 def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_posterior: float, max_pairs: int,
-                    stage_fit, final_fit):
+                    stage_fit, final_fit, trim_last: bool = False, first_locus: int = 0):
     """Insert the loci in batches, fitting and trimming after each batch.
 
     ``codes`` (n, L, 2) of individuals with at least one typed allele.
     ``stage_fit(model, pairs, init)`` and ``final_fit(model, pairs, init)`` run
-    the EM (returning an :class:`EMResult`); the last batch is not trimmed.
-    A new haplotype starts at its parent's frequency times the allele's
-    frequency. Returns the final :class:`Candidates`, the final result and a
-    log of the stages.
+    the EM (returning an :class:`EMResult`); the last batch is trimmed only if
+    ``trim_last``. A new haplotype starts at its parent's frequency times the
+    allele's frequency. Returns the final :class:`Candidates`, their
+    frequencies, the final result and a log of the stages (loci numbered from
+    ``first_locus``).
     """
     n, L = codes.shape[:2]
     model = HaplotypeModel()
@@ -56,30 +76,86 @@ def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_poster
         for j in batch:
             cands, parent, allele = insert_locus(cands, codes[:, j], int(n_alleles[j]))
             freqs = freqs[parent] * _allele_frequencies(codes[:, j], int(n_alleles[j]))[allele]
-        init = HaplotypeParams(freqs / freqs.sum())
         last = batch.stop == L
-        result = (final_fit if last else stage_fit)(model, cands.pairs, init)
-        entry = {"loci": batch.stop, "pairs": cands.pairs.n_pairs, "haplotypes": cands.pairs.n_haplotypes,
-                 "loglik": result.loglik, "iterations": result.n_iter}
-        if not last:
-            post, _ = model.posteriors(cands.pairs, result.params)
-            cands, kept = trim_pairs(cands, post, min_posterior, max_pairs)
-            freqs = result.params.frequencies[kept]
-            entry.update(pairs_after_trim=cands.pairs.n_pairs, haplotypes_after_trim=cands.pairs.n_haplotypes)
-        log.append(entry)
-    return cands, result, log
+        cands, freqs, result, entry = _fit_stage(model, cands, freqs, final_fit if last else stage_fit,
+                                                 trim_last or not last, min_posterior, max_pairs)
+        log.append({"stage": "insertion", "loci": f"{first_locus}-{first_locus + batch.stop - 1}", **entry})
+    return cands, freqs, result, log
+
+
+def partition_ligation_fit(codes: np.ndarray, n_alleles, *, atom_size: int, batch_size: int, min_posterior: float,
+                           max_pairs: int, stage_fit, final_fit):
+    """Partition-ligation (Qin, Niu & Liu 2002, Am. J. Hum. Genet. 71:1242).
+
+    1. **Partition** the loci into atoms of ``atom_size`` consecutive loci and
+       phase each atom alone (:func:`progressive_fit`), then trim its pairs
+       (posterior below ``min_posterior``, beyond the ``max_pairs`` most
+       probable of an individual), so each individual keeps its probable
+       atom-haplotype pairs;
+    2. **ligate** adjacent segments hierarchically (atoms 1+2, 3+4, ..., then
+       the results in pairs again, until one segment spans all loci): each
+       individual's joined candidates are the two ways of combining one of its
+       left pairs with one of its right pairs (:func:`~.candidates.ligate`); a
+       joined haplotype starts at the product of its parts' frequencies; EM on
+       the joined pairs, then trimming -- except after the last ligation,
+       whose EM (``final_fit``) is the estimate.
+
+    Same arguments and return values as :func:`progressive_fit`.
+    """
+    L = codes.shape[1]
+    if L <= atom_size:
+        return progressive_fit(codes, n_alleles, batch_size=batch_size, min_posterior=min_posterior,
+                               max_pairs=max_pairs, stage_fit=stage_fit, final_fit=final_fit)
+    model = HaplotypeModel()
+    segments, log = [], []
+    for start in range(0, L, atom_size):
+        stop = min(start + atom_size, L)
+        cands, freqs, _, atom_log = progressive_fit(
+            codes[:, start:stop], n_alleles[start:stop], batch_size=batch_size, min_posterior=min_posterior,
+            max_pairs=max_pairs, stage_fit=stage_fit, final_fit=stage_fit, trim_last=True, first_locus=start)
+        segments.append((start, cands, freqs))
+        log += [{**entry, "stage": "atom"} for entry in atom_log]
+    while len(segments) > 1:
+        joined = []
+        last = len(segments) == 2
+        for (start, left, f_left), (_, right, f_right) in zip(segments[::2], segments[1::2]):
+            cands, in_left, in_right = ligate(left, right)
+            cands, freqs, result, entry = _fit_stage(model, cands, f_left[in_left] * f_right[in_right],
+                                                     final_fit if last else stage_fit, not last,
+                                                     min_posterior, max_pairs)
+            stop = start + cands.haplotypes.shape[1]
+            log.append({"stage": "ligation", "loci": f"{start}-{stop - 1}", **entry})
+            joined.append((start, cands, freqs))
+        segments = joined + segments[len(joined) * 2:]
+    return segments[0][1], segments[0][2], result, log
+
+
+#: the ways of building the candidate pairs (``HaplotypeEM(method=...)``)
+_METHODS = {"progressive": progressive_fit, "partition-ligation": partition_ligation_fit}
 
 
 class HaplotypeEM(EMEstimator):
     """Haplotype frequencies by EM over the phases compatible with each genotype.
 
-    Loci are inserted ``batch_size`` at a time; after each batch but the last,
-    EM runs on the current candidate pairs and pairs with posterior probability
-    below ``min_posterior`` are trimmed (haplo.stats' progressive insertion).
-    ``batch_size >= n_loci`` and ``min_posterior=0`` give the exhaustive EM.
+    ``method="progressive"`` (default): loci are inserted ``batch_size`` at a
+    time; after each batch but the last, EM runs on the current candidate
+    pairs and pairs with posterior probability below ``min_posterior`` are
+    trimmed (haplo.stats' progressive insertion). ``batch_size >= n_loci`` and
+    ``min_posterior=0`` give the exhaustive EM.
+
+    ``method="partition-ligation"`` (Qin, Niu & Liu 2002): the loci are cut
+    into atoms of ``atom_size`` consecutive loci, each atom is phased alone
+    (progressive insertion within the atom) and trimmed as above, then
+    adjacent segments are ligated hierarchically, each individual's candidates
+    being the combinations of its surviving left and right pairs
+    (:func:`partition_ligation_fit`). Either way the final fit is the EM over
+    the final candidate pairs through :func:`latentlab.em.fit_em`.
 
     Parameters
     ----------
+    method : ``"progressive"`` or ``"partition-ligation"``.
+    atom_size : loci per atom for partition-ligation (default 8: an atom has
+        at most ``2^7 = 128`` phases per individual).
     batch_size : loci inserted between EM runs (haplo.stats' default 6).
     min_posterior : trimming threshold for pair posteriors (default 1e-9).
     max_pairs : at most this many pairs per individual survive a trimming
@@ -91,7 +167,7 @@ class HaplotypeEM(EMEstimator):
     tol, max_iter, n_init, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em` for the final EM run (restarts draw random
         pair posteriors over the final candidate pairs; the first restart
-        starts from the progressive-insertion estimate).
+        starts from the progressive-insertion or partition-ligation estimate).
 
     Attributes (after ``fit``)
     --------------------------
@@ -100,31 +176,35 @@ class HaplotypeEM(EMEstimator):
     genotypes_ : the coded input (:class:`~latentlab.genetics.allele_coding.CodedGenotypes`).
     all_missing_ : indices of individuals with no typed allele (kept out of the
         likelihood: they contribute a factor 1).
-    insertion_log_ : DataFrame, one row per batch (pairs, haplotypes, loglik).
+    insertion_log_ : DataFrame, one row per EM stage (``stage``: insertion,
+        atom or ligation; ``loci`` spanned; pairs, haplotypes, loglik).
     loglik_ : log-likelihood (haplo.stats' ``lnlike``) over the final
         candidate pairs; exact when nothing was trimmed, otherwise the
         likelihood of the trimmed model.
     """
 
-    def __init__(self, *, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
+    def __init__(self, *, method: str = "progressive", atom_size: int = 8, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
                  stage_tol: float = 1e-6, tol: float = 1e-8, max_iter: int = 5000, n_init: int = 1,
                  accelerate: str | None = "squarem", random_state=None, progress: bool = False):
+        self.method = method
+        self.atom_size = atom_size
         self.batch_size = batch_size
         self.min_posterior = min_posterior
         self.max_pairs = max_pairs
         self.missing_values = missing_values
         self.stage_tol = stage_tol
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, G, loci=None) -> "HaplotypeEM":
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {list(_METHODS)}; got {self.method!r}")
         batch = check_positive_int(self.batch_size, "batch_size")
+        atom = check_positive_int(self.atom_size, "atom_size")
         min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
         max_pairs = check_positive_int(self.max_pairs, "max_pairs")
         coded = encode_genotypes(G, loci, self.missing_values)
@@ -147,10 +227,11 @@ class HaplotypeEM(EMEstimator):
         def final_fit(model, pairs, init):
             return self._fit_em(model, pairs, n_obs=pairs.n_individuals, init_params=init)
 
-        cands, result, log = progressive_fit(
-            coded.codes[self._used], coded.n_alleles, batch_size=batch, min_posterior=min_post, max_pairs=max_pairs,
-            stage_fit=stage_fit, final_fit=final_fit,
-        )
+        settings = dict(batch_size=batch, min_posterior=min_post, max_pairs=max_pairs, stage_fit=stage_fit,
+                        final_fit=final_fit)
+        if self.method == "partition-ligation":
+            settings["atom_size"] = atom
+        cands, _, result, log = _METHODS[self.method](coded.codes[self._used], coded.n_alleles, **settings)
         self.haplotype_codes_ = cands.haplotypes
         self.frequencies_ = result.params.frequencies
         self.insertion_log_ = pd.DataFrame(log)
@@ -263,7 +344,7 @@ class HaplotypeEM(EMEstimator):
         def run(model, pairs, init):
             return fit_em(model, pairs, init_params=init, tol=self.tol, max_iter=self.max_iter, accelerate="squarem")
 
-        cands, result, _ = progressive_fit(codes, n_alleles, batch_size=len(loci), min_posterior=0.0, max_pairs=1,
+        cands, _, result, _ = progressive_fit(codes, n_alleles, batch_size=len(loci), min_posterior=0.0, max_pairs=1,
                                            stage_fit=run, final_fit=run)
         return cands, result
 

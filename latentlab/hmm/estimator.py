@@ -35,14 +35,12 @@ class HMMEstimator(EMEstimator):
 
     def _init_common(self, n_components, n_iter, tol, params, init_params, n_init, accelerate, random_state, progress):
         self.n_components = n_components
-        self.n_iter = n_iter
-        self.tol = tol
+        self.n_iter = n_iter  # hmmlearn's name for max_iter
         self.params = params
         self.init_params = init_params
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, n_init=n_init, accelerate=accelerate, random_state=random_state, progress=progress
+        )
 
     # -- hooks --------------------------------------------------------------------------
     def _validate_X(self, X):

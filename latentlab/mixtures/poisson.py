@@ -139,12 +139,10 @@ class PoissonMixture(EMEstimator):
         self.n_components = n_components
         self.weights_init = weights_init
         self.rates_init = rates_init
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     # -- input ------------------------------------------------------------------
     @staticmethod

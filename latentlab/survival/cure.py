@@ -152,12 +152,10 @@ class ExponentialCure(EMEstimator):
         progress: bool = False,
     ):
         self.level = level
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
 
     def fit(self, durations, event_observed=None) -> "ExponentialCure":
         """Fit to right-censored durations (``event_observed`` 1 event, 0 censored)."""

@@ -224,11 +224,10 @@ class CensoredExponential(EMEstimator):
     ):
         self.callback = callback
         self.score_tol = score_tol
-        self.tol = tol
-        self.max_iter = max_iter
-        self.accelerate = accelerate
-        self.random_state = random_state
-        self.progress = progress
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, accelerate=accelerate,
+            random_state=random_state, progress=progress,
+        )
 
     # -- fitting ------------------------------------------------------------------
     def fit(self, durations, event_observed=None, covariates=None) -> "CensoredExponential":

@@ -179,10 +179,7 @@ class Turnbull(EMEstimator):
     ):
         self.closed = closed
         self.kkt_tol = kkt_tol
-        self.tol = tol
-        self.max_iter = max_iter
-        self.accelerate = accelerate
-        self.progress = progress
+        self._set_engine_settings(tol=tol, max_iter=max_iter, accelerate=accelerate, progress=progress)
 
     def fit(self, lower_bound, upper_bound) -> "Turnbull":
         """Fit to bounds (``upper_bound`` may be inf; equal bounds are exact times)."""

@@ -1,0 +1,148 @@
+"""k-means as hard EM, and the k-means++ seeding shared with the Gaussian mixture.
+
+k-means is the limit of EM for a mixture of spherical Gaussians with equal
+weights and a common variance ``s2 -> 0``: the responsibilities become 0/1
+("hard") assignments to the nearest centre, and the M-step averages the rows
+assigned to each centre (Lloyd 1982; Bishop 2006, section 9.3.2). The objective
+that this hard EM increases is the classification log-likelihood at unit
+variance,
+
+    l_hard(c) = -1/2 sum_i w_i min_k ||x_i - c_k||^2   (= -inertia / 2),
+
+and each Lloyd step cannot lower it: the assignment step minimises over labels,
+the mean step over centres. The engine's monotonicity guard holds it to that.
+A centre that loses all its rows keeps its place.
+
+k-means++ (Arthur & Vassilvitskii 2007): the first centre is a row drawn with
+probability proportional to its weight, each further one with probability
+proportional to ``w_i D(x_i)^2``, the squared distance to the nearest centre
+chosen so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import as_array, check_finite, check_n_components, check_sample_weight
+from ..em import EMEstimator, EMModel, Real
+
+__all__ = ["KMeans", "KMeansModel", "KMeansParams", "kmeans_plusplus", "initial_responsibilities"]
+
+
+def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """``||x_i - c_k||^2``, shape (n, K), by the expansion (clipped at 0)."""
+    d2 = np.sum(X * X, axis=1)[:, None] - 2.0 * X @ centers.T + np.sum(centers * centers, axis=1)
+    return np.maximum(d2, 0.0)
+
+
+def kmeans_plusplus(X: np.ndarray, k: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``k`` k-means++ seeds among the rows of ``X``."""
+    idx = [int(rng.choice(X.shape[0], p=weights / weights.sum()))]
+    closest = _sq_distances(X, X[idx])[:, 0]
+    for _ in range(1, k):
+        score = weights * closest
+        total = score.sum()
+        # all remaining mass sits on chosen points: pick uniformly among unchosen rows
+        p = score / total if total > 0 else np.where(np.isin(np.arange(X.shape[0]), idx), 0.0, 1.0)
+        new = int(rng.choice(X.shape[0], p=p / p.sum()))
+        idx.append(new)
+        closest = np.minimum(closest, _sq_distances(X, X[[new]])[:, 0])
+    return np.asarray(idx)
+
+
+def initial_responsibilities(X, weights, k: int, init: str, rng: np.random.Generator) -> np.ndarray:
+    """Starting responsibilities: rows assigned to the nearest k-means++ seed
+    (``"kmeans++"``) or uniform random responsibilities (``"random"``, as
+    scikit-learn's ``init_params="random"``)."""
+    if init == "random":
+        resp = rng.uniform(size=(X.shape[0], k))
+        return resp / resp.sum(axis=1, keepdims=True)
+    seeds = X[kmeans_plusplus(X, k, weights, rng)]
+    resp = np.zeros((X.shape[0], k))
+    resp[np.arange(X.shape[0]), _sq_distances(X, seeds).argmin(axis=1)] = 1.0
+    return resp
+
+
+@dataclass(frozen=True)
+class KMeansParams:
+    centers: np.ndarray  # (K, D)
+
+
+@dataclass(frozen=True)
+class _KMeansData:
+    X: np.ndarray
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class _KMeansStats:
+    counts: np.ndarray  # (K,) weight assigned to each centre
+    sums: np.ndarray  # (K, D) weighted sums of the assigned rows
+    previous: np.ndarray  # (K, D) centres before the step (kept when empty)
+
+
+class KMeansModel(EMModel):
+    """Hard EM for the equal-weight, common-variance spherical mixture (module docstring)."""
+
+    params_type = KMeansParams
+    constraints = {"centers": Real()}
+
+    def __init__(self, n_clusters: int):
+        self.n_clusters = n_clusters
+
+    def initialize(self, data: _KMeansData, rng) -> KMeansParams:
+        return KMeansParams(data.X[kmeans_plusplus(data.X, self.n_clusters, data.weights, rng)].copy())
+
+    def e_step(self, data: _KMeansData, params: KMeansParams):
+        d2 = _sq_distances(data.X, params.centers)
+        labels = d2.argmin(axis=1)
+        onehot = np.zeros_like(d2)
+        onehot[np.arange(d2.shape[0]), labels] = data.weights
+        stats = _KMeansStats(onehot.sum(axis=0), onehot.T @ data.X, params.centers)
+        return stats, -0.5 * float(data.weights @ d2[np.arange(d2.shape[0]), labels])
+
+    def m_step(self, stats: _KMeansStats) -> KMeansParams:
+        empty = stats.counts <= 0
+        centers = stats.sums / np.where(empty, 1.0, stats.counts)[:, None]
+        return KMeansParams(np.where(empty[:, None], stats.previous, centers))
+
+
+class KMeans(EMEstimator):
+    """k-means fitted as hard EM on the latentlab engine (for comparison with
+    :class:`GaussianMixture`; module docstring).
+
+    Parameters: ``n_clusters``; ``n_init``, ``max_iter``, ``tol``,
+    ``random_state`` as for :func:`latentlab.em.fit_em`.
+
+    Attributes after ``fit``: ``cluster_centers_`` (K, D), ``labels_``,
+    ``inertia_`` (weighted within-cluster sum of squares).
+    """
+
+    def __init__(self, n_clusters: int = 2, *, n_init: int = 1, max_iter: int = 300, tol: float = 1e-10,
+                 random_state=None):
+        self.n_clusters = n_clusters
+        self._set_engine_settings(tol=tol, max_iter=max_iter, n_init=n_init, random_state=random_state)
+
+    def _rows(self, X) -> np.ndarray:
+        X = check_finite(as_array(X, "X", ndim=2), "X")
+        if hasattr(self, "cluster_centers_") and X.shape[1] != self.cluster_centers_.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} columns but the model was fitted on {self.cluster_centers_.shape[1]}")
+        return X
+
+    def fit(self, X, sample_weight=None) -> "KMeans":
+        X = self._rows(X)
+        w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
+        k = check_n_components(self.n_clusters, int(np.count_nonzero(w)), "rows with positive weight")
+        self._shift = np.average(X, axis=0, weights=w)  # centred: the distance expansion keeps its precision
+        result = self._fit_em(KMeansModel(k), _KMeansData(X - self._shift, w), n_obs=X.shape[0])
+        self.cluster_centers_ = result.params.centers + self._shift
+        self.labels_ = self.predict(X)
+        self.inertia_ = -2.0 * result.loglik
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the nearest centre of each row."""
+        self._check_fitted()
+        return _sq_distances(self._rows(X) - self._shift, self.cluster_centers_ - self._shift).argmin(axis=1)

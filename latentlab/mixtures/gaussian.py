@@ -1,0 +1,325 @@
+"""Finite mixtures of multivariate Gaussians: the estimator, simulation and
+model selection.
+
+:class:`GaussianMixture` follows scikit-learn's ``GaussianMixture`` (the same
+constructor arguments where they exist, the same fitted attribute names, the
+same EM step — so the same iterates from the same start) and adds what it
+lacks: rows with missing coordinates (integrated out, not imputed),
+``sample_weight``, SQUAREM acceleration, standard errors and the engine's one
+convergence rule. The E- and M-steps and their references are in
+:mod:`._gaussian_model` and :mod:`._gaussian_missing`; standard errors in
+:mod:`._gaussian_se`; k-means as hard EM in :mod:`._kmeans`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._validation import (
+    as_array,
+    check_finite,
+    check_n_components,
+    check_observed_rows,
+    check_sample_weight,
+    check_simplex,
+)
+from ..em import EMEstimator, PositiveDefinite, as_generator
+from . import _gaussian_missing as missing
+from ._gaussian_model import COVARIANCE_TYPES, GaussianData, GaussianMixtureModel, GaussianMixtureParams
+
+__all__ = ["GaussianMixture", "simulate_gaussian_mixture", "delete_at_random", "select_gaussian_mixture"]
+
+
+def _check_covariance_type(covariance_type: str) -> str:
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}")
+    return covariance_type
+
+
+def _covariance_shape(covariance_type: str, k: int, d: int) -> tuple[int, ...]:
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
+def _check_covariances(cov, covariance_type: str, k: int, d: int, name: str) -> np.ndarray:
+    """Covariances (or precisions) of the shape scikit-learn uses for the type,
+    positive definite (positive for diag/spherical)."""
+    c = check_finite(as_array(cov, name), name)
+    shape = _covariance_shape(covariance_type, k, d)
+    if c.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} for covariance_type={covariance_type!r}; got {c.shape}")
+    ok = PositiveDefinite().is_valid(c) if covariance_type in ("full", "tied") else bool(np.all(c > 0))
+    if not ok:
+        raise ValueError(f"{name} must be {'symmetric positive definite' if c.ndim >= 2 else 'positive'}")
+    return c
+
+
+def _invert(c: np.ndarray, covariance_type: str) -> np.ndarray:
+    return np.linalg.inv(c) if covariance_type in ("full", "tied") else 1.0 / c
+
+
+class GaussianMixture(EMEstimator):
+    """Mixture of ``n_components`` multivariate Gaussians fitted by EM.
+
+    Parameters
+    ----------
+    n_components : number of components K (at most the number of rows).
+    covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+    init : ``"kmeans++"`` (rows assigned to the nearest of K k-means++ seeds,
+        then one M-step) or ``"random"`` (uniform random responsibilities).
+    weights_init, means_init, precisions_init : starting values in
+        scikit-learn's shapes; each replaces its part of the drawn start in
+        every restart.
+    reg_covar : added to the diagonal of every covariance in the M-step (as in
+        scikit-learn); holds a component that collapses onto a point. See
+        :mod:`._gaussian_model` for how the monotonicity guard accounts for it.
+    tol, max_iter, n_init, accelerate, random_state, progress : passed to
+        :func:`latentlab.em.fit_em` (its convergence rule: a relative change of
+        the total log-likelihood below ``tol``).
+
+    Attributes (after ``fit``)
+    --------------------------
+    weights_, means_, covariances_, precisions_ : as scikit-learn.
+    result_ : the :class:`~latentlab.EMResult`; ``loglik_``, ``n_iter_``,
+        ``converged_`` mirror it.
+
+    Missing values: NaN marks a missing coordinate. Rows with at least one
+    observed coordinate are all used; the E-step integrates the missing ones
+    out. Rows with none raise an error.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from latentlab.mixtures import GaussianMixture, simulate_gaussian_mixture
+    >>> X, z = simulate_gaussian_mixture(
+    ...     500, [0.4, 0.6], [[0, 0], [4, 4]], [np.eye(2), np.eye(2)], random_state=0)
+    >>> gm = GaussianMixture(2, random_state=0).fit(X)
+    >>> np.sort(gm.weights_).round(1)
+    array([0.4, 0.6])
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        init: str = "kmeans++",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        reg_covar: float = 1e-6,
+        tol: float = 1e-8,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        accelerate: str | None = None,
+        random_state=None,
+        progress: bool = False,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.init = init
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.reg_covar = reg_covar
+        self._set_engine_settings(
+            tol=tol, max_iter=max_iter, n_init=n_init,
+            accelerate=accelerate, random_state=random_state, progress=progress,
+        )
+
+    # -- input ------------------------------------------------------------------
+    def _rows(self, X) -> np.ndarray:
+        X = check_observed_rows(as_array(X, "X", ndim=2), "X")
+        if hasattr(self, "means_") and X.shape[1] != self.means_.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} columns but the mixture was fitted on {self.means_.shape[1]}")
+        return X
+
+    def _user_init(self, k: int, d: int) -> dict:
+        out = {}
+        if self.weights_init is not None:
+            out["weights"] = check_simplex(self.weights_init, "weights_init", k)
+        if self.means_init is not None:
+            means = check_finite(as_array(self.means_init, "means_init", ndim=2), "means_init")
+            if means.shape != (k, d):
+                raise ValueError(f"means_init must have shape {(k, d)}; got {means.shape}")
+            out["means"] = means
+        if self.precisions_init is not None:
+            prec = _check_covariances(self.precisions_init, self.covariance_type, k, d, "precisions_init")
+            out["covariances"] = _invert(prec, self.covariance_type)
+        return out
+
+    def _check_settings(self):
+        _check_covariance_type(self.covariance_type)
+        if self.init not in ("kmeans++", "random"):
+            raise ValueError(f"init must be 'kmeans++' or 'random'; got {self.init!r}")
+        if not (isinstance(self.reg_covar, (int, float)) and np.isfinite(self.reg_covar) and self.reg_covar >= 0):
+            raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
+
+    # -- fitting ------------------------------------------------------------------
+    def fit(self, X, sample_weight=None) -> "GaussianMixture":
+        """Fit by EM; rows may have missing (NaN) coordinates, and
+        ``sample_weight`` (non-negative, one per row) weights each row's
+        log-likelihood."""
+        self._check_settings()
+        X = check_observed_rows(as_array(X, "X", ndim=2), "X")
+        w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
+        k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
+        d = X.shape[1]
+        user_init = self._user_init(k, d)
+        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
+        data = GaussianData(X, w, self.covariance_type)
+        # a complete user start needs no draw (as scikit-learn); later restarts still draw
+        start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
+        result = self._fit_em(model, data, n_obs=int(np.count_nonzero(w)), init_params=start)
+        p = result.params
+        self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
+        self.precisions_ = _invert(p.covariances, self.covariance_type)
+        return self
+
+    # -- use ------------------------------------------------------------------------
+    @property
+    def covariance_matrices_(self) -> np.ndarray:
+        """The fitted covariances as a (K, D, D) stack, whatever ``covariance_type``."""
+        self._check_fitted()
+        return self.model_.full_covariances(self.result_.params)
+
+    def _log_joint(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._rows(X)
+        return self.model_.log_joint(self._new_data(X), self.result_.params)
+
+    def _new_data(self, X) -> GaussianData:
+        return GaussianData(X, np.ones(X.shape[0]), self.covariance_type, shift=self._data.shift)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-density of each row (of its observed coordinates, when some are missing)."""
+        lj = self._log_joint(X)
+        top = lj.max(axis=1)
+        return top + np.log(np.exp(lj - top[:, None]).sum(axis=1))
+
+    def score(self, X) -> float:
+        """Mean log-density per row (scikit-learn's ``score``)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Responsibilities ``P(component k | observed part of row i)``, shape (n, K)."""
+        lj = self._log_joint(X)
+        e = np.exp(lj - lj.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable component of each row."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def impute(self, X) -> np.ndarray:
+        """``X`` with each missing value replaced by its conditional expectation
+        ``E[x_m | x_o] = sum_k r_k (mu_km + S_mo S_oo^{-1} (x_o - mu_ko))``."""
+        self._check_fitted()
+        X = self._rows(X)
+        data = self._new_data(X)
+        params = self.result_.params
+        covs = self.model_.full_covariances(params)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(params.weights)
+        out = X.copy()
+        for p in data.patterns:
+            lj, xhat, _ = missing.pattern_conditionals(p, params.means - data.shift, covs, log_w)
+            resp = np.exp(lj - lj.max(axis=1, keepdims=True))
+            resp /= resp.sum(axis=1, keepdims=True)
+            out[np.ix_(p.rows, p.miss)] = np.einsum("nk,knm->nm", resp, xhat) + data.shift[p.miss]
+        return out
+
+    def sample(self, n_samples: int = 1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` rows from the fitted mixture; returns (X, components)."""
+        self._check_fitted()
+        return simulate_gaussian_mixture(n_samples, self.weights_, self.means_, self.covariances_,
+                                         self.covariance_type, random_state)
+
+    def _criterion(self, X, penalty) -> float:
+        if X is None:
+            return -2.0 * self.loglik_ + penalty(self.n_obs_)
+        scores = self.score_samples(X)
+        return -2.0 * float(scores.sum()) + penalty(scores.size)
+
+    def bic(self, X=None) -> float:
+        """``-2 loglik + p log n`` on the training data, or on ``X`` (as scikit-learn)."""
+        self._check_fitted()
+        return self._criterion(X, lambda n: self.n_parameters_ * np.log(n))
+
+    def aic(self, X=None) -> float:
+        """``-2 loglik + 2 p`` on the training data, or on ``X``."""
+        self._check_fitted()
+        return self._criterion(X, lambda n: 2.0 * self.n_parameters_)
+
+
+def simulate_gaussian_mixture(n: int, weights, means, covariances, covariance_type: str = "full",
+                              random_state=None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` rows from a Gaussian mixture with known parameters (covariances in
+    scikit-learn's shape for ``covariance_type``).
+
+    Returns ``(X, components)``: the rows and the true component of each.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    _check_covariance_type(covariance_type)
+    mu = check_finite(as_array(means, "means", ndim=2), "means")
+    k, d = mu.shape
+    w = check_simplex(weights, "weights", k)
+    cov = _check_covariances(covariances, covariance_type, k, d, "covariances")
+    full = GaussianMixtureModel(k, d, covariance_type).full_covariances(GaussianMixtureParams(w, mu, cov))
+    rng = as_generator(random_state)
+    z = rng.choice(k, size=n, p=w)
+    eps = rng.standard_normal((n, d))
+    chol = np.linalg.cholesky(full)
+    return mu[z] + np.einsum("nab,nb->na", chol[z], eps), z
+
+
+def delete_at_random(X, fraction: float, random_state=None) -> np.ndarray:
+    """A copy of ``X`` with each value set to NaN independently with
+    probability ``fraction`` (missing completely at random). Rows may lose all
+    their values; the caller decides what to do with them."""
+    X = check_finite(as_array(X, "X", ndim=2), "X")
+    if not 0 <= fraction < 1:
+        raise ValueError(f"fraction must be in [0, 1); got {fraction!r}")
+    out = X.copy()
+    out[as_generator(random_state).random(X.shape) < fraction] = np.nan
+    return out
+
+
+def select_gaussian_mixture(X, n_components=range(1, 7), covariance_types=COVARIANCE_TYPES,
+                            criterion: str = "bic", sample_weight=None, **settings) -> pd.DataFrame:
+    """Fit every (n_components, covariance_type) pair and tabulate the fits.
+
+    ``settings`` go to :class:`GaussianMixture` (``n_init``, ``random_state``,
+    ...). Returns a DataFrame sorted by ``criterion`` (``"bic"`` or ``"aic"``,
+    smaller is better) with columns n_components, covariance_type, loglik,
+    n_parameters, bic, aic, converged, min_variance, degenerate and best.
+
+    ``min_variance`` is the smallest eigenvalue of any fitted covariance. A fit
+    is ``degenerate`` when it is at most ``10 * reg_covar``: a component sits
+    on a few (near-)identical rows and only ``reg_covar`` keeps its density
+    finite, so its likelihood is a spike, not a cluster (Day 1969; McLachlan &
+    Peel 2000, section 3.10). ``best`` marks the first non-degenerate row.
+    """
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"criterion must be 'bic' or 'aic'; got {criterion!r}")
+    reg_covar = settings.get("reg_covar", 1e-6)
+    rows = []
+    for t in covariance_types:
+        _check_covariance_type(t)
+        for k in n_components:
+            gm = GaussianMixture(k, covariance_type=t, **settings).fit(X, sample_weight=sample_weight)
+            rows.append({"n_components": k, "covariance_type": t, "loglik": gm.loglik_,
+                         "n_parameters": gm.n_parameters_, "bic": gm.bic(), "aic": gm.aic(),
+                         "converged": gm.converged_, "min_variance": _smallest_variance(gm)})
+    table = pd.DataFrame(rows).sort_values(criterion, kind="stable").reset_index(drop=True)
+    table["degenerate"] = table["min_variance"] <= 10.0 * reg_covar
+    table["best"] = False
+    if not table["degenerate"].all():
+        table.loc[table.index[~table["degenerate"]][0], "best"] = True
+    return table
+
+
+def _smallest_variance(gm: GaussianMixture) -> float:
+    c = gm.covariances_
+    return float(np.min(np.linalg.eigvalsh(c)) if gm.covariance_type in ("full", "tied") else np.min(c))
