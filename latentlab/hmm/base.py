@@ -202,8 +202,7 @@ class HMMModel(EMModel):
     def _forward_backward(self, data: HMMData, params):
         """State posteriors ``gamma`` (T, K) (a work buffer), transition counts
         ``xi`` (S, K, K), sums ``sum_t gamma_t(k) [1, phi_t]`` (S, K, 1 + P)
-        (:meth:`_features`) and
-        log-likelihood per sequence (S,)."""
+        (:meth:`_features`) and log-likelihood per sequence (S,)."""
         b, shift = self._scaled_emissions(data, params)
         gamma = self._buffer("gamma", b.shape)
         inv_scale = self._buffer("scale", (b.shape[0],))
