@@ -234,7 +234,7 @@ class _Run:
 
 
 def _check_settings(tol, max_iter, n_init, accelerate):
-    if not (isinstance(tol, (float, int)) and np.isfinite(tol) and tol > 0):
+    if not (isinstance(tol, (float, int, np.floating, np.integer)) and np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a positive number; got {tol!r}")
     for name, value in (("max_iter", max_iter), ("n_init", n_init)):
         if not isinstance(value, (int, np.integer)) or value < 1:

@@ -45,7 +45,7 @@ class EMEstimator:
         settings.update(overrides)
         self.model_ = model
         self._data = data
-        self.n_obs_ = int(n_obs)
+        self.n_obs_ = n_obs  # observations (a sum of frequency weights may be fractional)
         self.result_ = fit_em(model, data, init_params=init_params, **settings)
         return self.result_
 

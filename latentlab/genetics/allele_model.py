@@ -109,9 +109,9 @@ def _marginal(data: LocusData, prior: np.ndarray) -> np.ndarray:
 
 
 def _loglik_from_marginal(data: LocusData, marginal: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows of zero weight may have m = 0
         log_m = np.log(marginal)
-    terms = np.where(data.weights > 0, data.weights * (log_m + data.log_offset), 0.0)
+        terms = np.where(data.weights > 0, data.weights * (log_m + data.log_offset), 0.0)
     return terms.sum(axis=-1)
 
 

@@ -391,12 +391,21 @@ class HaplotypeEM(EMEstimator):
         alleles handled as in the full model). ``LR = 2 (l_full - l_LE)`` on
         ``df = (haplotypes with frequency > 1e-7) - 1 - sum_j (K_j - 1)``
         degrees of freedom (haplo.stats' convention; the chi-square reference is
-        approximate when frequencies sit on the boundary).
+        approximate when frequencies sit on the boundary). Under strong LD so few
+        haplotypes are present that ``df <= 0``: there is then no chi-square
+        reference, the p-value is NaN and a warning says so.
         """
         self._check_fitted()
         l_le = sum(self._exhaustive_fit([j])[1].loglik for j in range(len(self.genotypes_.loci)))
         lr = 2.0 * (self.loglik_ - l_le)
         df = int(np.sum(self.frequencies_ > _PRESENT)) - 1 - int(np.sum(self.genotypes_.n_alleles - 1))
+        if df <= 0:
+            warnings.warn(
+                f"linkage_equilibrium_test: only {int(np.sum(self.frequencies_ > _PRESENT))} haplotypes are present, "
+                f"so df = {df} <= 0 and the LR statistic ({lr:.4g}) has no chi-square reference; p_value is NaN",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         p = float(sps.chi2.sf(lr, df)) if df > 0 else np.nan
         return {"loglik": self.loglik_, "loglik_equilibrium": l_le, "lr": lr, "df": df, "p_value": p}
 

@@ -13,8 +13,9 @@ Intervals are Wald intervals from the delta method,
 ``Var(f) = g' Cov(p) g`` with ``g`` the gradient of the measure in the
 two-locus haplotype frequencies (central differences) and ``Cov(p)`` their
 covariance from the observed information; they are clipped to the range of
-each measure. Near ``|D'| = 1`` or ``r^2 = 0`` the normal approximation is
-poor and the interval is only a rough guide.
+each measure. At ``|D'| = 1`` (a haplotype absent: the boundary) D' gets no
+standard error or interval (NaN); near it, or near ``r^2 = 0``, the normal
+approximation is poor and the interval is only a rough guide.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def ld_table(freqs: np.ndarray, cells: np.ndarray, shape: tuple[int, int], cov: 
         down[k] -= h
         grad[:, k] = (measures(up) - measures(down)) / (2 * h)
     se = np.sqrt(np.maximum(np.einsum("mk,kl,ml->m", grad, C, grad), 0.0))
+    if abs(est[1]) >= 1.0 - 1e-6:  # |D'| = 1 (up to EM's approach to 0) is the boundary: no Wald SE
+        se[1] = np.nan
     z = sps.norm.ppf(0.5 + level / 2)
     lo_hi = np.array([_RANGES[m] for m in _RANGES])
     return pd.DataFrame({

@@ -189,8 +189,10 @@ def allele_frequencies_by_locus(
     Returns
     -------
     DataFrame with one row per locus: ``n_complete, n_half_missing, n_missing``,
-    ``freq_0 .. freq_{K-1}``, ``se_0 ..`` (Hardy-Weinberg fits), ``F``
-    (with inbreeding), ``loglik, n_iter, converged`` and ``hwe_exact_p``.
+    ``freq_0 .. freq_{K-1}``, ``se_0 ..`` (Hardy-Weinberg fits; NaN for a
+    frequency of 0 or 1), ``F`` (with inbreeding; NaN at a monomorphic locus,
+    where it is not identifiable), ``loglik, n_iter, converged`` and
+    ``hwe_exact_p``.
     """
     g, K = _check_genotype_array(genotypes, n_alleles)
     G = n_genotypes(K)
@@ -210,7 +212,12 @@ def allele_frequencies_by_locus(
         typed = 2.0 * out["n_complete"] + out["n_half_missing"]
         for a in range(K):
             p = fitted[f"freq_{a}"]
-            out[f"se_{a}"] = np.sqrt(p * (1.0 - p) / typed)
+            on_boundary = (p <= 0.0) | (p >= 1.0)  # no Wald standard error on the boundary
+            out[f"se_{a}"] = np.where(on_boundary, np.nan, np.sqrt(p * (1.0 - p) / typed))
+    else:
+        # a monomorphic locus says nothing about F: report it as unknown, not as its start
+        frequencies = np.column_stack([fitted[f"freq_{a}"] for a in range(K)])
+        out["F"] = np.where(frequencies.max(axis=1) >= 1.0 - 1e-12, np.nan, out["F"])
     if hwe_exact and K == 2:
         hom = homozygote_index(2)
         out["hwe_exact_p"] = hwe_exact_test(counts[:, hom[0]], counts[:, 1], counts[:, hom[1]])

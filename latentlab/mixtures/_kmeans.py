@@ -142,6 +142,14 @@ class KMeans(EMEstimator):
         self.inertia_ = -2.0 * result.loglik
         return self
 
+    def _no_likelihood(self, *args, **kwargs):
+        raise NotImplementedError(
+            "k-means is hard EM with no likelihood, so it has no summary(), aic() or bic(); "
+            "use GaussianMixture for estimates with standard errors and information criteria"
+        )
+
+    summary = aic = bic = _no_likelihood
+
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre of each row."""
         self._check_fitted()

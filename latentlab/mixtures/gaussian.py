@@ -170,7 +170,7 @@ class GaussianMixture(EMEstimator):
         data = GaussianData(X, w, self.covariance_type)
         # a complete user start needs no draw (as scikit-learn); later restarts still draw
         start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
-        result = self._fit_em(model, data, n_obs=int(np.count_nonzero(w)), init_params=start)
+        result = self._fit_em(model, data, n_obs=float(w.sum()), init_params=start)  # weights count as frequencies
         p = result.params
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
         self.precisions_ = _invert(p.covariances, self.covariance_type)

@@ -1,6 +1,8 @@
 """The vectorised many-loci fits: same answer as the engine per locus, closed
 forms, genotype likelihoods against calling."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,15 @@ def test_bad_inputs_many_loci():
         allele_frequencies_from_likelihoods(gl)
     with pytest.raises(ValueError, match="K\\(K\\+1\\)/2"):
         allele_frequencies_from_likelihoods(np.zeros((2, 4, 4)))
+
+
+def test_monomorphic_locus_has_no_standard_error_and_no_inbreeding_estimate():
+    g = np.zeros((2, 50, 2), dtype=int)
+    g[1, :10, 0] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0 * log 0 warnings leak out
+        df = allele_frequencies_by_locus(g, random_state=0)
+        df_f = allele_frequencies_by_locus(g, inbreeding=True, random_state=0)
+    assert np.isnan(df.loc[0, "se_0"]) and np.isnan(df.loc[0, "se_1"])
+    assert df.loc[1, "se_1"] == pytest.approx(np.sqrt(0.1 * 0.9 / 100))
+    assert np.isnan(df_f.loc[0, "F"]) and np.isfinite(df_f.loc[1, "F"])

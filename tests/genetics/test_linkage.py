@@ -105,3 +105,16 @@ def test_interval_coverage_over_replicates():
     print("coverage of frequencies", hits_f / R, "of D", hits_d / R)
     assert np.all(np.abs(hits_f / R - 0.95) < 0.046)
     assert abs(hits_d / R - 0.95) < 0.046
+
+
+def test_complete_ld_has_no_dprime_error_and_no_chi_square_reference():
+    # haplotype 11 absent: |D'| = 1 sits on the boundary of its range
+    G = _two_locus_sample(500, np.array([0.5, 0.25, 0.25, 0.0]), np.random.default_rng(5))
+    est = HaplotypeEM(random_state=0).fit(G, loci=["a", "b"])
+    table = est.linkage_disequilibrium("a", "b").set_index("measure")
+    assert abs(table.loc["D'", "estimate"]) == pytest.approx(1.0)
+    assert np.isnan(table.loc["D'", "std_error"]) and np.isfinite(table.loc["D", "std_error"])
+    # three haplotypes on two biallelic loci: df = 3 - 1 - 2 = 0
+    with pytest.warns(RuntimeWarning, match="no chi-square reference"):
+        lrt = est.linkage_equilibrium_test()
+    assert lrt["df"] == 0 and np.isnan(lrt["p_value"]) and lrt["lr"] > 0

@@ -106,7 +106,9 @@ def test_integer_weights_equal_repeated_rows():
     np.testing.assert_allclose(weighted.means_, repeated.means_, atol=1e-9)
     np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, atol=1e-9)
     np.testing.assert_allclose(weighted.loglik_, repeated.loglik_, rtol=1e-10)
-    assert weighted.n_obs_ == np.count_nonzero(counts)
+    # weights are frequencies, so the BIC's n is their sum, as for the repeated rows
+    assert weighted.n_obs_ == repeated.n_obs_ == counts.sum()
+    assert weighted.bic() == pytest.approx(repeated.bic(), rel=1e-10)
 
 
 def test_squarem_reaches_the_same_optimum(data5000):

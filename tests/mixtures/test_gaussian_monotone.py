@@ -79,3 +79,11 @@ def test_kmeans_estimator_and_hard_limit_of_the_mixture():
         KMeans(2).fit(np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]))
     with pytest.raises(ValueError, match="columns"):
         km.predict(np.ones((2, 3)))
+
+
+def test_kmeans_has_no_likelihood_summary():
+    X = np.random.default_rng(2).normal(size=(40, 2)) + 100.0
+    km = KMeans(2, random_state=0).fit(X)
+    for method in (km.summary, km.aic, km.bic):
+        with pytest.raises(NotImplementedError, match="no likelihood"):
+            method()
