@@ -40,6 +40,8 @@ exact maximiser proves for that step) the loop raises
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import warnings
 from typing import Any, Callable
@@ -84,6 +86,18 @@ def lowered(ll_old, ll_new, rtol: float):
     """The monotonicity guard's test: ``ll_new < ll_old - rtol * (1 + |ll_old|)``
     (elementwise on arrays)."""
     return ll_new < ll_old - rtol * (1.0 + np.abs(ll_old))
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first caller
+    outside latentlab (the user's line, not an estimator's internals)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def as_generator(random_state) -> np.random.Generator:
@@ -294,7 +308,9 @@ def fit_em(
             if n_init == 1:
                 raise
             errors.append(err)
-            warnings.warn(f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=user_stacklevel()
+            )
             continue
         finally:
             if bar is not None:
@@ -312,7 +328,7 @@ def fit_em(
             f"(last change of the log-likelihood above tol={tol:g} relative); "
             "raise max_iter or try accelerate='squarem'",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     result = EMResult(
         params=params,

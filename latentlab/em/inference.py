@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..exceptions import BoundaryWarning, NumericalError
+from .engine import user_stacklevel
 from .model import EMModel
 
 __all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
@@ -135,7 +136,7 @@ def covariance(model: EMModel, data, params) -> np.ndarray:
             f"{model.name}: {', '.join(labels)} on the boundary of the parameter space; "
             "no Wald standard error for these",
             BoundaryWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     cov[not_free, :] = np.nan
     cov[:, not_free] = np.nan
