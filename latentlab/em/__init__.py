@@ -2,7 +2,7 @@
 standard errors for every model. See :mod:`latentlab.em.engine` for the rule
 and :mod:`latentlab.em.model` for the contract a model implements."""
 
-from .constraints import Constraint, Positive, PositiveDefinite, Real, Simplex, UnitInterval
+from .constraints import Constraint, GroupedSimplex, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
@@ -20,6 +20,7 @@ __all__ = [
     "Positive",
     "UnitInterval",
     "Simplex",
+    "GroupedSimplex",
     "PositiveDefinite",
     "fit_em",
     "has_converged",

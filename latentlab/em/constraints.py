@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Constraint", "Real", "Positive", "UnitInterval", "Simplex", "PositiveDefinite"]
+__all__ = ["Constraint", "Real", "Positive", "UnitInterval", "Simplex", "GroupedSimplex", "PositiveDefinite"]
 
 
 class Constraint:
@@ -171,14 +171,7 @@ class Simplex(Constraint):
         return int(np.sum(np.maximum(counts - 1, 0)))
 
     def to_free(self, x, free):
-        out = []
-        for xr, fr in zip(self._rows(np.asarray(x, dtype=float)), self._rows(free)):
-            idx = np.flatnonzero(fr)
-            if idx.size < 2:
-                continue
-            q = xr[idx]
-            ref = np.argmax(q)
-            out.append(np.log(np.delete(q, ref)) - np.log(q[ref]))
+        out = [_shares_to_free(xr, fr) for xr, fr in zip(self._rows(np.asarray(x, dtype=float)), self._rows(free))]
         return np.concatenate(out) if out else np.zeros(0)
 
     def from_free(self, u, x, free):
@@ -187,16 +180,88 @@ class Simplex(Constraint):
         rows = moved.reshape(-1, moved.shape[-1])
         pos = 0
         for xr, fr in zip(rows, self._rows(free)):
-            idx = np.flatnonzero(fr)
-            if idx.size < 2:
-                continue
-            mass = xr[idx].sum()
-            ref = np.argmax(xr[idx])
-            logits = np.insert(np.asarray(u[pos:pos + idx.size - 1], dtype=float), ref, 0.0)
-            pos += idx.size - 1
-            q = np.exp(logits - logits.max())
-            xr[idx] = mass * q / q.sum()
+            pos = _shares_from_free(u, pos, xr, fr)
         return np.moveaxis(rows.reshape(moved.shape), -1, self.axis)
+
+
+class GroupedSimplex(Constraint):
+    """A 1-d array cut into groups, each group non-negative and summing to one:
+    ``groups[i]`` names the group of entry ``i``. The rows of a sparse
+    transition matrix stored as its non-zero entries (each row a group) are
+    one example. Free coordinates and interval scale as for :class:`Simplex`,
+    group by group.
+    """
+
+    scale = "logit"
+
+    def __init__(self, groups, atol: float = 1e-8):
+        self.groups = np.asarray(groups, dtype=np.int64)
+        if self.groups.ndim != 1 or (self.groups.size and self.groups.min() < 0):
+            raise ValueError("GroupedSimplex: groups must be a 1-d array of non-negative group numbers")
+        self.atol = atol
+        order = np.argsort(self.groups, kind="stable")
+        cuts = np.flatnonzero(np.diff(self.groups[order])) + 1
+        self._members = np.split(order, cuts) if order.size else []
+
+    def _sums(self, x):
+        return np.bincount(self.groups, np.asarray(x, dtype=float))[self.groups]
+
+    def is_valid(self, x):
+        x = np.asarray(x)
+        if x.shape != self.groups.shape or not (np.all(np.isfinite(x)) and np.all(x >= 0)):
+            return False
+        return bool(np.all(np.abs(self._sums(x) - 1.0) <= self.atol))
+
+    def interior(self, x):
+        return np.asarray(x) > 0
+
+    def tidy(self, x):
+        """Rescale each group to sum to one exactly (as :meth:`Simplex.tidy`)."""
+        return np.asarray(x, dtype=float) / self._sums(x)
+
+    def n_free(self, free):
+        free = np.asarray(free, dtype=bool)
+        return int(sum(max(np.count_nonzero(free[m]) - 1, 0) for m in self._members))
+
+    def to_free(self, x, free):
+        x, free = np.asarray(x, dtype=float), np.asarray(free, dtype=bool)
+        out = [_shares_to_free(x[m], free[m]) for m in self._members]
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def from_free(self, u, x, free):
+        out = np.array(x, dtype=float, copy=True)
+        free = np.asarray(free, dtype=bool)
+        pos = 0
+        for m in self._members:
+            row = out[m]
+            pos = _shares_from_free(u, pos, row, free[m])
+            out[m] = row
+        return out
+
+
+def _shares_to_free(xr: np.ndarray, fr: np.ndarray) -> np.ndarray:
+    """Additive log-ratios of the free entries of one simplex against the
+    largest of them (none when fewer than two are free)."""
+    idx = np.flatnonzero(fr)
+    if idx.size < 2:
+        return np.zeros(0)
+    q = xr[idx]
+    ref = np.argmax(q)
+    return np.log(np.delete(q, ref)) - np.log(q[ref])
+
+
+def _shares_from_free(u: np.ndarray, pos: int, xr: np.ndarray, fr: np.ndarray) -> int:
+    """Set the free entries of one simplex ``xr`` (in place) from the log-ratios
+    ``u[pos:]``, keeping the mass they hold; returns the next position in ``u``."""
+    idx = np.flatnonzero(fr)
+    if idx.size < 2:
+        return pos
+    mass = xr[idx].sum()
+    ref = np.argmax(xr[idx])
+    logits = np.insert(np.asarray(u[pos:pos + idx.size - 1], dtype=float), ref, 0.0)
+    q = np.exp(logits - logits.max())
+    xr[idx] = mass * q / q.sum()
+    return pos + idx.size - 1
 
 
 class PositiveDefinite(Constraint):

@@ -10,6 +10,7 @@ from .many_loci import allele_frequencies_by_locus, allele_frequencies_from_like
 from .observations import ABO
 from .phase import switch_error
 from .simulate import simulate_genotype_likelihoods, simulate_genotypes
+from .windowed_haplotypes import WindowedHaplotypeEM
 
 __all__ = [
     "AlleleFrequencies",
@@ -20,6 +21,7 @@ __all__ = [
     "simulate_genotypes",
     "simulate_genotype_likelihoods",
     "HaplotypeEM",
+    "WindowedHaplotypeEM",
     "simulate_haplotypes",
     "SimulatedHaplotypes",
     "switch_error",

@@ -56,6 +56,23 @@ class CodedGenotypes:
         table = np.array(list(self.alleles[locus]) + [None], dtype=object)
         return table[np.where(codes < 0, len(self.alleles[locus]), codes)]
 
+    def haplotype_labels(self, codes: np.ndarray) -> np.ndarray:
+        """Allele labels of (..., L) haplotype codes, one locus per last-axis
+        entry (an object array; None where a code is missing)."""
+        out = np.empty(codes.shape, dtype=object)
+        for j in range(codes.shape[-1]):
+            out[..., j] = self.labels(j, codes[..., j])
+        return out
+
+    def haplotype_strings(self, codes: np.ndarray, first_locus: int = 0) -> list[str]:
+        """Each row of (H, m) haplotype codes over loci ``first_locus ..
+        first_locus + m - 1`` as one string: allele labels joined, with ``-``
+        between them unless every allele label there is one character."""
+        m = codes.shape[1]
+        cols = [self.labels(first_locus + j, codes[:, j]).astype(str) for j in range(m)]
+        single = all(len(str(a)) == 1 for alleles in self.alleles[first_locus:first_locus + m] for a in alleles)
+        return [("" if single else "-").join(parts) for parts in zip(*cols)]
+
 
 def _label_kind(value) -> str:
     """'number' or 'string' (or the type name for anything else)."""

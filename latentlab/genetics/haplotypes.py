@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from .._validation import check_fraction, check_positive_int
 from ..em import EMEstimator, fit_em
+from ..em.engine import user_stacklevel
 from .allele_coding import encode_genotypes
 from .candidates import Candidates, empty_candidates, insert_locus, ligate, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams
@@ -28,6 +29,24 @@ __all__ = ["HaplotypeEM"]
 #: haplotypes counted as present in the degrees of freedom of the LD test
 #: (haplo.stats' convention)
 _PRESENT = 1e-7
+
+
+def encode_and_report(G, loci, missing_values):
+    """Code the genotypes (:func:`~.allele_coding.encode_genotypes`) and warn
+    about individuals with no typed allele at any locus, which are kept out of
+    the fit. Returns the coded genotypes, those individuals' rows and the rows
+    fitted."""
+    coded = encode_genotypes(G, loci, missing_values)
+    empty = coded.all_missing()  # not everyone: every locus has a typed allele
+    if empty.size:
+        warnings.warn(
+            f"{empty.size} individual(s) have no typed allele at any locus (rows {empty[:10].tolist()}"
+            f"{' ...' if empty.size > 10 else ''}); they are kept but contribute nothing to the "
+            "likelihood, and have no phase (see all_missing_)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return coded, empty, np.setdiff1d(np.arange(coded.codes.shape[0]), empty)
 
 
 def _allele_frequencies(codes: np.ndarray, n_alleles: int) -> np.ndarray:
@@ -207,18 +226,8 @@ class HaplotypeEM(EMEstimator):
         atom = check_positive_int(self.atom_size, "atom_size")
         min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
         max_pairs = check_positive_int(self.max_pairs, "max_pairs")
-        coded = encode_genotypes(G, loci, self.missing_values)
-        empty = coded.all_missing()  # not everyone: every locus has a typed allele
-        if empty.size:
-            warnings.warn(
-                f"{empty.size} individual(s) have no typed allele at any locus (rows {empty[:10].tolist()}"
-                f"{' ...' if empty.size > 10 else ''}); they are kept but contribute nothing to the "
-                "likelihood, and have no phase (see all_missing_)",
-                UserWarning,
-                stacklevel=2,
-            )
-        self.genotypes_, self.all_missing_ = coded, empty
-        self._used = np.setdiff1d(np.arange(coded.codes.shape[0]), empty)
+        coded, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
+        self.genotypes_ = coded
         stage_settings = dict(tol=max(self.stage_tol, self.tol), max_iter=self.max_iter, accelerate=self.accelerate)
 
         def stage_fit(model, pairs, init):
@@ -240,11 +249,7 @@ class HaplotypeEM(EMEstimator):
 
     # -- labels -------------------------------------------------------------------------
     def _haplotype_strings(self, codes: np.ndarray) -> list[str]:
-        g = self.genotypes_
-        cols = [g.labels(j, codes[:, j]).astype(str) for j in range(codes.shape[1])]
-        single = all(len(str(a)) == 1 for alleles in g.alleles for a in alleles)
-        sep = "" if single else "-"
-        return [sep.join(parts) for parts in zip(*cols)]
+        return self.genotypes_.haplotype_strings(codes)
 
     def _parameter_labels(self) -> list[str]:
         return [f"freq[{s}]" for s in self._haplotype_strings(self.haplotype_codes_)]
@@ -308,10 +313,7 @@ class HaplotypeEM(EMEstimator):
         codes = np.full((n, 2, L), -1, dtype=np.int64)
         codes[self._used, 0] = self.haplotype_codes_[pairs.first[best]]
         codes[self._used, 1] = self.haplotype_codes_[pairs.second[best]]
-        out = np.empty((n, 2, L), dtype=object)
-        for j in range(L):
-            out[:, :, j] = self.genotypes_.labels(j, codes[:, :, j])
-        return out
+        return self.genotypes_.haplotype_labels(codes)
 
     # -- linkage disequilibrium -----------------------------------------------------------
     def _locus_index(self, locus) -> int:

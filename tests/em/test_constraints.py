@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from latentlab.em import Positive, Real, Simplex, UnitInterval
+from latentlab.em import GroupedSimplex, Positive, Real, Simplex, UnitInterval
 
 
 @pytest.mark.parametrize(
@@ -13,6 +13,7 @@ from latentlab.em import Positive, Real, Simplex, UnitInterval
         (Simplex(), np.array([0.2, 0.5, 0.3])),
         (Simplex(axis=1), np.array([[0.2, 0.8], [0.6, 0.4]])),
         (Simplex(axis=0), np.array([[0.2, 0.8], [0.8, 0.2]])),
+        (GroupedSimplex([1, 0, 1, 2, 0, 1]), np.array([0.2, 0.9, 0.5, 1.0, 0.1, 0.3])),
     ],
 )
 def test_free_coordinates_round_trip(constraint, x):
@@ -50,7 +51,24 @@ def test_simplex_holds_zero_entries_fixed():
         (Simplex(), np.array([0.5, 0.6])),
         (Simplex(), np.array([1.2, -0.2])),
         (Real(), np.array([np.inf])),
+        (GroupedSimplex([0, 0, 1]), np.array([0.5, 0.5, 0.9])),
+        (GroupedSimplex([0, 0, 1]), np.array([0.5, 0.5])),
     ],
 )
 def test_invalid_values_are_rejected(constraint, bad):
     assert not constraint.is_valid(bad)
+
+
+def test_grouped_simplex_agrees_with_simplex_rows_and_tidies_each_group():
+    """Two groups laid out as a 2x3 Simplex(axis=1): same free coordinates, same count."""
+    rows = np.array([[0.2, 0.0, 0.8], [0.1, 0.6, 0.3]])
+    grouped = GroupedSimplex([0, 0, 0, 1, 1, 1])
+    x = rows.ravel()
+    assert grouped.is_valid(x)
+    free = grouped.interior(x)
+    np.testing.assert_allclose(grouped.to_free(x, free), Simplex(axis=1).to_free(rows, free.reshape(2, 3)))
+    assert grouped.n_free(free) == 1 + 2
+    u = np.array([0.4, -2.0, 1.0])
+    np.testing.assert_allclose(grouped.from_free(u, x, free),
+                               Simplex(axis=1).from_free(u, rows, free.reshape(2, 3)).ravel())
+    np.testing.assert_allclose(grouped.tidy(2 * x), x)

@@ -1,0 +1,120 @@
+"""WindowedHaplotypeEM: the chain likelihood against brute-force enumeration,
+against HaplotypeEM where the two models coincide, simulated truth, bad inputs."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from latentlab.genetics import HaplotypeEM, WindowedHaplotypeEM, simulate_haplotypes, switch_error
+
+EXHAUSTIVE = dict(min_posterior=0.0, max_pairs=10_000)
+
+
+def _ordered_haplotype_pairs(genotype):
+    """Every ordered pair of 0/1 haplotypes adding up to ``genotype`` (-1: any alleles)."""
+    per_locus = [[(0, 0), (0, 1), (1, 0), (1, 1)] if g < 0 else [(a, g - a) for a in (0, 1) if 0 <= g - a <= 1]
+                 for g in genotype]
+    for choice in itertools.product(*per_locus):
+        yield np.array([c[0] for c in choice]), np.array([c[1] for c in choice])
+
+
+def _small_sample(seed):
+    sim = simulate_haplotypes(40, n_blocks=2, snps_per_block=3, haplotypes_per_block=3, recombination=0.2,
+                              mutation=0.05, missing_rate=0.05, random_state=seed)
+    return sim.genotypes
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_chain_likelihood_and_viterbi_equal_brute_force_enumeration(seed):
+    """log L = sum_i log sum over ordered pairs (h, k) of full haplotypes compatible
+    with G_i of P(h) P(k), P from the chain; Viterbi picks the largest term."""
+    G = _small_sample(seed)
+    est = WindowedHaplotypeEM(window=2, **EXHAUSTIVE).fit(G)
+    model, chain = est.model_, est._data
+    params = model.initialize(chain, np.random.default_rng(seed))  # a generic point, not the estimate
+    est.result_.params = params
+
+    total, best = 0.0, []
+    for g in G:
+        pairs = list(_ordered_haplotype_pairs(g))
+        h = np.array([p[0] for p in pairs])
+        k = np.array([p[1] for p in pairs])
+        terms = est.frequency(h) * est.frequency(k)
+        total += np.log(terms.sum())
+        best.append(terms.max())
+    assert model.loglik(chain, params) == pytest.approx(total, rel=1e-12)
+
+    phased = est.most_likely_haplotypes().astype(np.int64)
+    chosen = est.frequency(phased[:, 0]) * est.frequency(phased[:, 1])
+    np.testing.assert_allclose(chosen, best, rtol=1e-12)
+    assert np.all(phased.sum(axis=1)[G >= 0] == G[G >= 0])
+
+
+def test_one_window_is_haplotype_em():
+    G = _small_sample(2)
+    ours = WindowedHaplotypeEM(window=6, batch_size=6, tol=1e-12, **EXHAUSTIVE).fit(G)
+    theirs = HaplotypeEM(batch_size=6, min_posterior=0.0, tol=1e-12).fit(G)
+    assert ours.loglik_ == pytest.approx(theirs.loglik_, abs=1e-6)
+
+
+def test_two_windows_reach_the_maximum_of_haplotype_em():
+    """With two windows every joint distribution of the full haplotypes is a
+    chain (P(a, b) = t(a) t(b | a)), so the two maxima coincide."""
+    sim = simulate_haplotypes(500, snps_per_block=4, haplotypes_per_block=5, mutation=0.01, random_state=3)
+    full = HaplotypeEM(batch_size=4, min_posterior=0.0, tol=1e-12, max_iter=20000).fit(sim.genotypes)
+    chain = WindowedHaplotypeEM(window=2, tol=1e-12, max_iter=20000, **EXHAUSTIVE).fit(sim.genotypes)
+    assert chain.loglik_ == pytest.approx(full.loglik_, abs=1e-6)
+    common = full.frequencies_ > 0.01
+    np.testing.assert_allclose(chain.frequency(full.haplotype_codes_[common]), full.frequencies_[common], atol=1e-4)
+
+
+def test_recovers_a_simulated_multi_block_region():
+    """1,000 individuals, 4 blocks of 6 SNPs, recombination 0.05 between blocks,
+    windows of 8 SNPs (the default, not aligned with the blocks): the most
+    common full-length haplotypes within 3 standard errors (sqrt(p (1 - p) /
+    2N) <= 0.011) of the exact population frequency, and a switch error below
+    the 0.01 the 10-SNP test of HaplotypeEM allows."""
+    sim = simulate_haplotypes(1000, n_blocks=4, snps_per_block=6, haplotypes_per_block=4, recombination=0.05,
+                              random_state=7)
+    est = WindowedHaplotypeEM(random_state=0).fit(sim.genotypes)
+    flat = sim.haplotypes.reshape(-1, sim.genotypes.shape[1])
+    unique, counts = np.unique(flat, axis=0, return_counts=True)
+    top = unique[np.argsort(-counts)[:4]]
+    truth = sim.frequency(top)
+    assert np.all(np.abs(est.frequency(top) - truth) <= 3 * np.sqrt(truth * (1 - truth) / 2000))
+    assert switch_error(sim.haplotypes, est.most_likely_haplotypes().astype(np.int64)) < 0.01
+
+
+def test_window_frequencies_and_phase_posteriors_are_distributions():
+    G = _small_sample(4)
+    est = WindowedHaplotypeEM(window=2).fit(G)
+    assert np.allclose(est.window_haplotypes_.groupby("window").frequency.sum(), 1.0)
+    assert np.allclose(est.transitions_.groupby(["window", "from"]).probability.sum(), 1.0)
+    post = est.phase_posteriors()
+    assert np.allclose(post.groupby(["individual", "window"]).posterior.sum(), 1.0)
+    assert (post.groupby(["individual", "window"]).most_likely.sum() == 1).all()
+
+
+def test_bad_inputs_and_missing_individuals():
+    G = _small_sample(5)
+    with pytest.raises(ValueError, match="window"):
+        WindowedHaplotypeEM(window=0).fit(G)
+    with pytest.raises(ValueError, match="counts|0, 1 or 2|0..2"):
+        WindowedHaplotypeEM().fit(np.where(G == 2, 3, G))
+    G = G.copy()
+    G[7] = -1
+    with pytest.warns(UserWarning, match="no typed allele"):
+        est = WindowedHaplotypeEM(window=2).fit(G)
+    assert est.all_missing_.tolist() == [7]
+    phased = est.most_likely_haplotypes()
+    assert all(a is None for a in phased[7].ravel())
+    assert 7 not in set(est.phase_posteriors().individual)
+    with pytest.raises(NotImplementedError, match="standard errors"):
+        est.summary()
+    with pytest.raises(ValueError, match="haplotypes must be"):
+        est.frequency(np.zeros((2, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(est.bic())
