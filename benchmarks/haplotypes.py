@@ -1,18 +1,29 @@
-"""Benchmark: haplotype EM at scale (issue 5).
+"""Benchmark: haplotype phasing at scale (issue 5).
 
 2,000 individuals x 100 SNPs in 10 LD blocks (simulate_haplotypes: 4 founder
 haplotypes per block, recombination 0.05 between blocks, mutation 0.002 per
-allele). For each way of building the candidates -- progressive insertion
-(default) and partition-ligation (atoms of 8 SNPs, the default, not aligned
-with the blocks) -- the fit of all 100 SNPs runs in its own process, which
-prints its wall time, peak resident memory and the switch error (overall and
-within blocks). Then the 10-SNP reference on the *same* individuals (each
-block fitted alone, switch errors pooled), and where the extra within-block
-switches at 100 SNPs come from: counted per individual and block against the
-reference, split by how many copies of the individual's true full-length
-haplotypes the sample holds; partition-ligation with other atom sizes. Last, how the cost grows with the number of loci,
-against the exhaustive EM (every compatible pair listed, no trimming) -- the
-approach of the small Python packages -- on the same data.
+allele). Three estimators each fit all 100 SNPs in their own process, which
+prints wall time, peak resident memory and the switch error -- overall, within
+blocks, and across block boundaries:
+
+* ``HaplotypeEM`` with progressive insertion (its default) and with
+  partition-ligation (atoms of 8 SNPs): one frequency per full-length haplotype;
+* ``WindowedHaplotypeEM`` (windows of 8 SNPs, its default, not aligned with the
+  blocks): a Markov chain of window haplotypes.
+
+Then the 10-SNP reference on the *same* individuals (each block fitted alone
+by HaplotypeEM, switch errors pooled) and phasing with the true model that
+generated the data, at 100 SNPs and block by block (:func:`true_model_phase`).
+The within-block switch error at 100 SNPs counts exactly the consecutive
+heterozygous pairs that the 10-SNP fits see; the overall error adds the pairs
+that straddle a block boundary, which a 10-SNP block does not have. The
+comparison is repeated over five more seeds (paired, same individuals), and
+for other window sizes. Where HaplotypeEM's extra within-block switches come
+from: counted per individual and block against the reference, split by how
+many copies of the individual's true full-length haplotypes the sample holds.
+Last, how the cost grows with the number of loci, against the exhaustive EM
+(every compatible pair listed, no trimming) -- the approach of the small
+Python packages -- on the same data.
 
 Targets: under 60 s and 2 GB on a 2-core machine; switch error no worse than
 at 10 SNPs.
@@ -32,64 +43,134 @@ import time
 
 import numpy as np
 
-from latentlab.genetics import HaplotypeEM, simulate_haplotypes, switch_error
+from latentlab.genetics import HaplotypeEM, WindowedHaplotypeEM, simulate_haplotypes, switch_error
 
 N, BLOCKS, SNPS = 2000, 10, 10
 SEED = 2026
+MORE_SEEDS = (1, 2, 3, 4, 5)
+
+METHODS = {
+    "HaplotypeEM, progressive insertion": (HaplotypeEM, {}),
+    "HaplotypeEM, partition-ligation": (HaplotypeEM, {"method": "partition-ligation"}),
+    "WindowedHaplotypeEM": (WindowedHaplotypeEM, {}),
+}
 
 
-def timed_fit(genotypes, **settings):
-    start = time.perf_counter()
-    est = HaplotypeEM(random_state=0, **settings).fit(genotypes)
-    return est, time.perf_counter() - start
-
-
-def switch_by_region(truth, estimate, starts):
-    """Switch error overall, within blocks, and across block boundaries."""
-    within = []
-    for s in starts:
-        within.append((truth[:, :, s:s + SNPS], estimate[:, :, s:s + SNPS]))
-    inside = _pooled(within)
-    return switch_error(truth, estimate), inside
-
-
-def _pooled(parts):
-    """Switch error pooled over several (truth, estimate) pieces."""
-    switches = opportunities = 0
-    for t, e in parts:
-        rate = switch_error(t, e)
-        het = _opportunities(t)
-        if het:
-            switches += rate * het
-            opportunities += het
-    return switches / opportunities
-
-
-def _opportunities(t):
-    het = (t[:, 0] != t[:, 1]).sum(axis=1)
-    return int(np.sum(np.maximum(het - 1, 0)))
-
-
-METHODS = {"progressive insertion": {}, "partition-ligation": {"method": "partition-ligation"}}
-
-
-def simulate():
+def simulate(seed=SEED):
     return simulate_haplotypes(N, n_blocks=BLOCKS, snps_per_block=SNPS, haplotypes_per_block=4,
-                               recombination=0.05, mutation=0.002, random_state=SEED)
+                               recombination=0.05, mutation=0.002, random_state=seed)
 
 
+def timed_phase(genotypes, estimator=HaplotypeEM, **settings):
+    """Fit, and return the most likely phases (ints), the estimator and the seconds taken."""
+    start = time.perf_counter()
+    est = estimator(random_state=0, **settings).fit(genotypes)
+    seconds = time.perf_counter() - start
+    return est.most_likely_haplotypes().astype(np.int64), est, seconds
+
+
+# -- switch errors ------------------------------------------------------------------------------
+def _switches(truth, estimate):
+    """(switches, opportunities) of ``estimate`` against ``truth`` (see switch_error)."""
+    rate = switch_error(truth, estimate)
+    het = (truth[:, 0] != truth[:, 1]).sum(axis=1)
+    opportunities = int(np.sum(np.maximum(het - 1, 0)))
+    return (0.0 if np.isnan(rate) else rate * opportunities), opportunities
+
+
+def switch_by_region(truth, estimate, starts, width=SNPS):
+    """Switch error overall, within blocks and across block boundaries."""
+    s_all, o_all = _switches(truth, estimate)
+    inside = [_switches(truth[:, :, s:s + width], estimate[:, :, s:s + width]) for s in starts]
+    s_in, o_in = sum(x for x, _ in inside), sum(o for _, o in inside)
+    return s_all / o_all, s_in / o_in, (s_all - s_in) / (o_all - o_in)
+
+
+def pooled(parts):
+    """Switch error pooled over (truth, estimate) pieces."""
+    counts = [_switches(t, e) for t, e in parts]
+    return sum(x for x, _ in counts) / sum(o for _, o in counts)
+
+
+def block_reference(sim):
+    """Each block fitted alone by HaplotypeEM: the phases side by side, and seconds taken."""
+    phases, seconds = [], 0.0
+    for s in sim.block_starts:
+        phased, _, sec = timed_phase(sim.genotypes[:, s:s + SNPS])
+        phases.append(phased)
+        seconds += sec
+    return np.concatenate(phases, axis=2), seconds
+
+
+# -- phasing with the true model ----------------------------------------------------------------
+def true_model_phase(genotypes, founders, frequencies, block_starts, recombination, mutation):
+    """Each individual's most probable pair of founder paths and alleles under
+    the model that generated the data (module docstring of
+    :mod:`latentlab.genetics.haplotype_simulation`): Viterbi over the pairs
+    ``(z1, z2)`` of founders, block by block, with transitions
+    ``(1 - rho) 1{z = z'} + rho f_z'`` on each chromosome; given the founders,
+    each site takes the allele order that mutates least. Complete genotypes
+    (0/1/2) only. Returns (n, 2, L) phases.
+    """
+    G = np.asarray(genotypes)
+    n, L = G.shape
+    K = founders.shape[0]
+    bounds = list(block_starts) + [L]
+    log_keep, log_mutate = np.log1p(-mutation), np.log(mutation)
+    emit = np.empty((n, len(block_starts), K, K))
+    first = np.empty((n, K, K, L), dtype=np.int64)  # allele on chromosome 1
+    for z1 in range(K):
+        for z2 in range(K):
+            best = np.full((n, L), -np.inf)
+            for a in (0, 1):
+                b = G - a
+                score = np.where((b >= 0) & (b <= 1),
+                                 np.where(founders[z1] == a, log_keep, log_mutate)
+                                 + np.where(founders[z2] == b, log_keep, log_mutate), -np.inf)
+                first[:, z1, z2] = np.where(score > best, a, first[:, z1, z2])
+                best = np.maximum(best, score)
+            for k in range(len(block_starts)):
+                emit[:, k, z1, z2] = best[:, bounds[k]:bounds[k + 1]].sum(axis=1)
+    log_f = np.log(frequencies)
+    log_t = np.log((1 - recombination) * np.eye(K) + recombination * frequencies[None, :])
+    delta = log_f[:, None] + log_f[None, :] + emit[:, 0]
+    back = []
+    for k in range(1, len(block_starts)):
+        scores = (delta[:, :, :, None, None] + log_t[None, :, None, :, None]
+                  + log_t[None, None, :, None, :]).reshape(n, K * K, K, K)
+        back.append(scores.argmax(axis=1))
+        delta = scores.max(axis=1) + emit[:, k]
+    state = delta.reshape(n, -1).argmax(axis=1)
+    rows = np.arange(n)
+    phased = np.empty((n, 2, L), dtype=np.int64)
+    for k in range(len(block_starts) - 1, -1, -1):
+        z1, z2 = np.unravel_index(state, (K, K))
+        block = slice(bounds[k], bounds[k + 1])
+        phased[:, 0, block] = first[rows, z1, z2][:, block]
+        phased[:, 1, block] = G[:, block] - phased[:, 0, block]
+        if k:
+            state = back[k - 1][rows, z1, z2]
+    return phased
+
+
+def true_phases(sim):
+    """Phasing with the true model over the whole region, and block by block."""
+    whole = true_model_phase(sim.genotypes, sim.founders, sim.frequencies, sim.block_starts,
+                             sim.recombination, sim.mutation)
+    blocks = [true_model_phase(sim.genotypes[:, s:s + SNPS], sim.founders[:, s:s + SNPS], sim.frequencies, [0],
+                               sim.recombination, sim.mutation) for s in sim.block_starts]
+    return whole, np.concatenate(blocks, axis=2)
+
+
+# -- one fit per process (peak memory is that fit's) ----------------------------------------------
 def fit_one(name, out):
     """Child process: fit all loci with one method, save the phases to ``out``
-    and print the measurements as JSON (so that peak memory is this fit's)."""
-    sim = simulate()
-    est, seconds = timed_fit(sim.genotypes, **METHODS[name])
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    phased = est.most_likely_haplotypes().astype(np.int64)
+    and print the measurements as JSON."""
+    estimator, settings = METHODS[name]
+    phased, est, seconds = timed_phase(simulate().genotypes, estimator, **settings)
     np.save(out, phased)
-    log = est.insertion_log_
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "loglik": est.loglik_,
-                      "pairs": int(log.pairs.iloc[-1]), "haplotypes": int(log.haplotypes.iloc[-1]),
-                      "max_pairs": int(log.pairs.max())}))
+    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "loglik": est.loglik_}))
 
 
 def fit_in_child(name):
@@ -123,54 +204,63 @@ def extra_switches(truth, estimate, reference, starts):
 
 def main():
     sim = simulate()
-    G, truth = sim.genotypes, sim.haplotypes
+    truth, starts = sim.haplotypes, sim.block_starts
     print(f"{N} individuals x {BLOCKS * SNPS} SNPs ({BLOCKS} blocks of {SNPS}); timings on a shared machine")
-    phases = {}
+    reference, block_seconds = block_reference(sim)
+    ref = pooled([(truth[:, :, s:s + SNPS], reference[:, :, s:s + SNPS]) for s in starts])
+    whole, by_block = true_phases(sim)
+    print(f"  10-SNP reference (HaplotypeEM on each block alone, {block_seconds:.1f} s in all): switch error {ref:.4f}")
+    print("  true model, block by block: switch error "
+          f"{pooled([(truth[:, :, s:s + SNPS], by_block[:, :, s:s + SNPS]) for s in starts]):.4f}")
+    print("  true model, all 100 SNPs: switch error overall {:.4f}, within blocks {:.4f}, across boundaries {:.4f}"
+          .format(*switch_by_region(truth, whole, starts)))
     for name in METHODS:
         m, phased = fit_in_child(name)
-        overall, inside = switch_by_region(truth, phased, sim.block_starts)
-        m.update(overall=overall, inside=inside)
-        phases[name] = (phased, m)
-        print(f"  {name}: {m['seconds']:.1f} s, peak RSS {m['peak_mb']:.0f} MB, log-likelihood {m['loglik']:.2f}, "
-              f"final candidate pairs {m['pairs']}, haplotypes {m['haplotypes']}, "
-              f"most pairs at any stage {m['max_pairs']}")
-        print(f"    switch error: overall {overall:.4f}, within blocks {inside:.4f}")
-
-    parts, block_seconds = [], 0.0
-    for s in sim.block_starts:
-        sub, sec = timed_fit(G[:, s:s + SNPS])
-        block_seconds += sec
-        parts.append((truth[:, :, s:s + SNPS], sub.most_likely_haplotypes().astype(np.int64)))
-    ref = _pooled(parts)
-    reference = np.concatenate([e for _, e in parts], axis=2)
-    print(f"  10-SNP reference (each block fitted alone, {block_seconds:.1f} s in all): switch error {ref:.4f}")
-    for name, (phased, m) in phases.items():
-        verdict = "met" if m["overall"] <= ref else "NOT met"
-        print(f"  {name}: switch error at 100 SNPs / at 10 SNPs = {m['overall'] / ref:.2f} overall, "
-              f"{m['inside'] / ref:.2f} within blocks ({verdict}); time target "
-              f"{'met' if m['seconds'] < 60 else 'NOT met'}, memory target {'met' if m['peak_mb'] < 2048 else 'NOT met'}")
-        split = extra_switches(truth, phased, reference, sim.block_starts)
+        overall, inside, across = switch_by_region(truth, phased, starts)
+        print(f"  {name}: {m['seconds']:.1f} s, peak RSS {m['peak_mb']:.0f} MB, log-likelihood {m['loglik']:.2f}")
+        print(f"    switch error: overall {overall:.4f}, within blocks {inside:.4f} "
+              f"({inside / ref:.2f} x the 10-SNP reference: {'met' if inside <= ref else 'NOT met'}), "
+              f"across boundaries {across:.4f}; time target {'met' if m['seconds'] < 60 else 'NOT met'}, "
+              f"memory target {'met' if m['peak_mb'] < 2048 else 'NOT met'}")
+        split = extra_switches(truth, phased, reference, starts)
         print("    within-block switches beyond the reference's, by copies of the rarer true haplotype: "
               + ", ".join(f"{k}: {x} in {n} individuals" for k, (n, x) in split.items()))
 
-    print("\npartition-ligation, other atom sizes (switch error overall, within blocks)")
-    for atom in (5, 10, 20):
-        est, sec = timed_fit(G, method="partition-ligation", atom_size=atom)
-        overall, inside = switch_by_region(truth, est.most_likely_haplotypes().astype(np.int64), sim.block_starts)
-        print(f"  atom_size {atom}: {sec:.1f} s, {overall:.4f}, {inside:.4f}")
+    print(f"\nWindowedHaplotypeEM against the 10-SNP reference over seeds {MORE_SEEDS} (switch error)")
+    print(f"{'seed':>5} {'10-SNP ref':>11} {'within':>8} {'ratio':>6} {'overall':>8} {'across':>8} "
+          f"{'true model: within':>19} {'overall':>8} {'across':>8}")
+    ratios = []
+    for seed in MORE_SEEDS:
+        other = simulate(seed)
+        t = other.haplotypes
+        reference_s, _ = block_reference(other)
+        ref_s = pooled([(t[:, :, s:s + SNPS], reference_s[:, :, s:s + SNPS]) for s in other.block_starts])
+        ours = switch_by_region(t, timed_phase(other.genotypes, WindowedHaplotypeEM)[0], other.block_starts)
+        best = switch_by_region(t, true_phases(other)[0], other.block_starts)
+        ratios.append(ours[1] / ref_s)
+        print(f"{seed:>5} {ref_s:>11.4f} {ours[1]:>8.4f} {ratios[-1]:>6.2f} {ours[0]:>8.4f} {ours[2]:>8.4f} "
+              f"{best[1]:>19.4f} {best[0]:>8.4f} {best[2]:>8.4f}")
+    print(f"  within-block ratio over the seeds: mean {np.mean(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}")
 
-    print("\ncost against the number of loci (first L SNPs of the same data)")
-    print(f"{'L':>5} {'progressive s':>14} {'part.-lig. s':>13} {'exhaustive s':>13} {'exh./prog.':>11} "
-          f"{'exhaustive pairs':>17}")
+    print("\nWindowedHaplotypeEM, other window sizes (switch error overall, within blocks, across boundaries)")
+    for window in (5, 10, 12, 20):
+        phased, _, sec = timed_phase(sim.genotypes, WindowedHaplotypeEM, window=window)
+        print(f"  window {window}: {sec:.1f} s, " + ", ".join(f"{x:.4f}" for x in switch_by_region(truth, phased, starts)))
+    print("HaplotypeEM partition-ligation, other atom sizes")
+    for atom in (5, 10, 20):
+        phased, _, sec = timed_phase(sim.genotypes, method="partition-ligation", atom_size=atom)
+        print(f"  atom_size {atom}: {sec:.1f} s, " + ", ".join(f"{x:.4f}" for x in switch_by_region(truth, phased, starts)))
+
+    print("\ncost against the number of loci (first L SNPs of the same data), seconds")
+    print(f"{'L':>5} {'progressive':>12} {'part.-lig.':>11} {'windowed':>9} {'exhaustive':>11} {'exhaustive pairs':>17}")
+    G = sim.genotypes
     for L in (8, 12, 14, 16, 20, 50, 100):
-        _, prog = timed_fit(G[:, :L])
-        _, pl = timed_fit(G[:, :L], method="partition-ligation")
+        prog, pl, win = (timed_phase(G[:, :L], e, **k)[2] for e, k in METHODS.values())
         if L <= 16:
-            full, exh = timed_fit(G[:, :L], batch_size=L, min_posterior=0.0)
-            print(f"{L:>5} {prog:>14.2f} {pl:>13.2f} {exh:>13.2f} {exh / prog:>11.1f} "
-                  f"{full.insertion_log_.pairs.iloc[-1]:>17}")
+            _, full, exh = timed_phase(G[:, :L], batch_size=L, min_posterior=0.0)
+            print(f"{L:>5} {prog:>12.2f} {pl:>11.2f} {win:>9.2f} {exh:>11.2f} {full.insertion_log_.pairs.iloc[-1]:>17}")
         else:
-            print(f"{L:>5} {prog:>14.2f} {pl:>13.2f} {'(skipped)':>13}")
+            print(f"{L:>5} {prog:>12.2f} {pl:>11.2f} {win:>9.2f} {'(skipped)':>11}")
 
 
 if __name__ == "__main__":
