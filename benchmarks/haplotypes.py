@@ -153,6 +153,50 @@ def true_model_phase(genotypes, founders, frequencies, block_starts, recombinati
     return phased
 
 
+def boundary_errors_by_kind(sim, phased):
+    """Switches at consecutive heterozygous sites in different blocks, by kind
+    of pair: {kind: (pairs, switches)}. Each chromosome's founder in a block is
+    the nearest one. Kinds, in the order tested:
+
+    * ``skips a block``: the sites are not in adjacent blocks, so the blocks in
+      between carry one founder twice and no heterozygous site;
+    * ``one-founder end``: one of the two blocks carries the same founder on
+      both chromosomes, so its heterozygous site is a mutation, whose
+      chromosome the other block cannot tell;
+    * ``both recombine`` / ``one recombines`` / ``none recombines``: how many
+      of the two chromosomes change founder at the boundary.
+    """
+    truth, founders = sim.haplotypes, sim.founders
+    n, _, L = truth.shape
+    n_blocks = len(sim.block_starts)
+    block = np.repeat(np.arange(n_blocks), SNPS)
+    segments = truth.reshape(n, 2, n_blocks, SNPS)
+    pools = founders.reshape(founders.shape[0], n_blocks, SNPS).transpose(1, 0, 2)  # (blocks, K, SNPS)
+    nearest = (segments[:, :, :, None, :] != pools[None, None]).sum(axis=-1).argmin(axis=-1)  # (n, 2, blocks)
+    out = {}
+    for i in range(n):
+        het = np.flatnonzero(truth[i, 0] != truth[i, 1])
+        same = phased[i, 0] == truth[i, 0]
+        for a, b in zip(het[:-1], het[1:]):
+            left, right = block[a], block[b]
+            if left == right:
+                continue
+            if right - left > 1:
+                kind = "skips a block"
+            elif nearest[i, 0, left] == nearest[i, 1, left] or nearest[i, 0, right] == nearest[i, 1, right]:
+                kind = "one-founder end"
+            else:
+                kind = ["none", "one", "both"][int(np.sum(nearest[i, :, left] != nearest[i, :, right]))] + " recombines"
+            pairs, switches = out.get(kind, (0, 0))
+            out[kind] = (pairs + 1, switches + int(same[a] != same[b]))
+    return out
+
+
+def print_boundary_errors(sim, phased):
+    print("    across boundaries, by kind of pair (switches of pairs): " + ", ".join(
+        f"{k}: {x} of {p}" for k, (p, x) in sorted(boundary_errors_by_kind(sim, phased).items())))
+
+
 def true_phases(sim):
     """Phasing with the true model over the whole region, and block by block."""
     whole = true_model_phase(sim.genotypes, sim.founders, sim.frequencies, sim.block_starts,
@@ -214,6 +258,7 @@ def main():
           f"{pooled([(truth[:, :, s:s + SNPS], by_block[:, :, s:s + SNPS]) for s in starts]):.4f}")
     print("  true model, all 100 SNPs: switch error overall {:.4f}, within blocks {:.4f}, across boundaries {:.4f}"
           .format(*switch_by_region(truth, whole, starts)))
+    print_boundary_errors(sim, whole)
     for name in METHODS:
         m, phased = fit_in_child(name)
         overall, inside, across = switch_by_region(truth, phased, starts)
@@ -222,6 +267,7 @@ def main():
               f"({inside / ref:.2f} x the 10-SNP reference: {'met' if inside <= ref else 'NOT met'}), "
               f"across boundaries {across:.4f}; time target {'met' if m['seconds'] < 60 else 'NOT met'}, "
               f"memory target {'met' if m['peak_mb'] < 2048 else 'NOT met'}")
+        print_boundary_errors(sim, phased)
         split = extra_switches(truth, phased, reference, starts)
         print("    within-block switches beyond the reference's, by copies of the rarer true haplotype: "
               + ", ".join(f"{k}: {x} in {n} individuals" for k, (n, x) in split.items()))

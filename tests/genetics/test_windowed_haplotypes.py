@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from latentlab.genetics import HaplotypeEM, WindowedHaplotypeEM, simulate_haplotypes, switch_error
 
@@ -85,6 +87,16 @@ def test_recovers_a_simulated_multi_block_region():
     truth = sim.frequency(top)
     assert np.all(np.abs(est.frequency(top) - truth) <= 3 * np.sqrt(truth * (1 - truth) / 2000))
     assert switch_error(sim.haplotypes, est.most_likely_haplotypes().astype(np.int64)) < 0.01
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), window=st.integers(1, 4))
+def test_plain_em_trace_never_decreases(seed, window):
+    G = simulate_haplotypes(60, n_blocks=2, snps_per_block=3, recombination=0.3, mutation=0.05,
+                            missing_rate=0.05, random_state=seed).genotypes
+    est = WindowedHaplotypeEM(window=window, accelerate=None, random_state=seed, n_init=2).fit(G)
+    trace = np.asarray(est.result_.trace)
+    assert np.all(np.diff(trace) >= -1e-10 * (1 + np.abs(trace[1:])))
 
 
 def test_window_frequencies_and_phase_posteriors_are_distributions():
