@@ -161,6 +161,14 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_positive(value, name: str) -> float:
+    """A finite number > 0 (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number; got {value!r}")
+    return float(value)
+
+
 def check_fraction(value, name: str, upper: float = 1.0) -> float:
     """A number in ``[0, upper]``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):

@@ -48,6 +48,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._validation import check_positive
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .model import EMModel
 from .result import EMResult
@@ -248,8 +249,7 @@ class _Run:
 
 
 def _check_settings(tol, max_iter, n_init, accelerate):
-    if not (isinstance(tol, (float, int, np.floating, np.integer)) and np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number; got {tol!r}")
+    check_positive(tol, "tol")
     for name, value in (("max_iter", max_iter), ("n_init", n_init)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PhasePairs", "Candidates", "empty_candidates", "insert_locus", "ligate", "trim_pairs"]
+__all__ = ["PhasePairs", "Candidates", "empty_candidates", "extended_size", "insert_locus", "ligate", "trim_pairs"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,12 @@ def _extend(cands: Candidates, start, count, ax, ay, right: np.ndarray):
     new1, new2 = inverse[: rep.size], inverse[rep.size:]
     merged = _merge_pairs(pairs.individual[rep], new1, new2, pairs.n_individuals, keys.size)
     return Candidates(haplotypes, merged), parent, suffix
+
+
+def extended_size(cands: Candidates, codes: np.ndarray, n_alleles: int) -> int:
+    """How many pairs (before merging duplicates) :func:`insert_locus` would list."""
+    _, count, _, _ = _assignments(codes, n_alleles)
+    return int(count[cands.pairs.individual].sum())
 
 
 def insert_locus(cands: Candidates, codes: np.ndarray, n_alleles: int):

@@ -16,15 +16,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .._validation import check_fraction, check_positive_int
+from .._validation import check_fraction, check_positive, check_positive_int
 from ..em import EMEstimator, fit_em
 from ..em.engine import user_stacklevel
 from .allele_coding import encode_genotypes
-from .candidates import Candidates, empty_candidates, insert_locus, ligate, trim_pairs
+from .candidates import Candidates, empty_candidates, extended_size, insert_locus, ligate, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
 
 __all__ = ["HaplotypeEM"]
+
+#: most candidate pairs one insertion may list (roughly 100 bytes each while they
+#: are built); a batch is cut short before an insertion that would list more
+PAIR_BUDGET = 5_000_000
 
 #: haplotypes counted as present in the degrees of freedom of the LD test
 #: (haplo.stats' convention)
@@ -80,7 +84,10 @@ def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_poster
     ``codes`` (n, L, 2) of individuals with at least one typed allele.
     ``stage_fit(model, pairs, init)`` and ``final_fit(model, pairs, init)`` run
     the EM (returning an :class:`EMResult`); the last batch is trimmed only if
-    ``trim_last``. A new haplotype starts at its parent's frequency times the
+    ``trim_last``. A batch holds ``batch_size`` loci, or fewer when inserting
+    the next locus would list more than ``PAIR_BUDGET`` pairs (missing alleles
+    at multi-allelic loci multiply the pairs: ``K^2`` assignments per missing
+    genotype). A new haplotype starts at its parent's frequency times the
     allele's frequency. Returns the final :class:`Candidates`, their
     frequencies, the final result and a log of the stages (loci numbered from
     ``first_locus``).
@@ -90,15 +97,29 @@ def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_poster
     cands: Candidates = empty_candidates(n)
     freqs = np.ones(1)
     log = []
-    for start in range(0, L, batch_size):
-        batch = range(start, min(start + batch_size, L))
-        for j in batch:
-            cands, parent, allele = insert_locus(cands, codes[:, j], int(n_alleles[j]))
-            freqs = freqs[parent] * _allele_frequencies(codes[:, j], int(n_alleles[j]))[allele]
-        last = batch.stop == L
-        cands, freqs, result, entry = _fit_stage(model, cands, freqs, final_fit if last else stage_fit,
-                                                 trim_last or not last, min_posterior, max_pairs)
-        log.append({"stage": "insertion", "loci": f"{first_locus}-{first_locus + batch.stop - 1}", **entry})
+    start = 0  # first locus of the current batch
+    for j in range(L):
+        size = extended_size(cands, codes[:, j], int(n_alleles[j]))
+        if size > PAIR_BUDGET and j > start:
+            cands, freqs, _, entry = _fit_stage(model, cands, freqs, stage_fit, True, min_posterior, max_pairs)
+            log.append({"stage": "insertion", "loci": f"{first_locus + start}-{first_locus + j - 1}", **entry})
+            start = j
+            size = extended_size(cands, codes[:, j], int(n_alleles[j]))
+        if size > PAIR_BUDGET:
+            raise MemoryError(
+                f"inserting locus {first_locus + j} would list {size:,} candidate haplotype pairs (more than "
+                f"PAIR_BUDGET = {PAIR_BUDGET:,}) even after trimming; {int(np.sum(np.all(codes[:, j] < 0, axis=1)))} "
+                f"individuals miss both alleles there ({int(n_alleles[j])} alleles). Lower max_pairs, or leave out "
+                "individuals untyped at this locus"
+            )
+        cands, parent, allele = insert_locus(cands, codes[:, j], int(n_alleles[j]))
+        freqs = freqs[parent] * _allele_frequencies(codes[:, j], int(n_alleles[j]))[allele]
+        last = j == L - 1
+        if last or j + 1 - start == batch_size:
+            cands, freqs, result, entry = _fit_stage(model, cands, freqs, final_fit if last else stage_fit,
+                                                     trim_last or not last, min_posterior, max_pairs)
+            log.append({"stage": "insertion", "loci": f"{first_locus + start}-{first_locus + j}", **entry})
+            start = j + 1
     return cands, freqs, result, log
 
 
@@ -228,7 +249,8 @@ class HaplotypeEM(EMEstimator):
         max_pairs = check_positive_int(self.max_pairs, "max_pairs")
         coded, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
         self.genotypes_ = coded
-        stage_settings = dict(tol=max(self.stage_tol, self.tol), max_iter=self.max_iter, accelerate=self.accelerate)
+        stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
+        stage_settings = dict(tol=stage_tol, max_iter=self.max_iter, accelerate=self.accelerate)
 
         def stage_fit(model, pairs, init):
             return fit_em(model, pairs, init_params=init, **stage_settings)

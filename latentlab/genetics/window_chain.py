@@ -78,8 +78,9 @@ class WindowChain:
         (``x``, ``y`` rows of that window's haplotypes).
     boundaries : per window, the :class:`_Boundary` into it.
     edge_window, edge_from, edge_to : (E,) window, source haplotype (-1: the
-        start) and target haplotype of each transition.
+        start) and target haplotype of each transition, ordered by window.
     edge_group : (E,) row of each transition (one per window and source).
+    n_haplotypes : candidate haplotypes of each window.
     n_individuals : individuals in the fit.
     """
 
@@ -89,6 +90,7 @@ class WindowChain:
     edge_from: np.ndarray
     edge_to: np.ndarray
     edge_group: np.ndarray
+    n_haplotypes: tuple
     n_individuals: int
 
     @property
@@ -145,7 +147,8 @@ def build_chain(window_pairs: list[PhasePairs]) -> WindowChain:
         prev = cur
     edge_window, edge_from = np.concatenate(keys_w), np.concatenate(keys_from)
     _, group = np.unique(np.column_stack([edge_window, edge_from]), axis=0, return_inverse=True)
-    return WindowChain(states, boundaries, edge_window, edge_from, np.concatenate(keys_to), group.ravel(), n)
+    return WindowChain(states, boundaries, edge_window, edge_from, np.concatenate(keys_to), group.ravel(),
+                       tuple(p.n_haplotypes for p in window_pairs), n)
 
 
 @dataclass(frozen=True)
@@ -181,12 +184,9 @@ class WindowChainModel(EMModel):
         """Transitions that forget the past: ``t_w(b | a)`` proportional to
         ``frequencies[w][b]`` (e.g. each window's haplotype frequencies fitted
         alone), the chain's linkage-equilibrium starting point."""
-        c = self.chain
+        c = self.chain  # edges are ordered by window
         weights = np.concatenate([frequencies[w][c.edge_to[c.edge_window == w]] for w in range(c.n_windows)])
-        order = np.argsort(c.edge_window, kind="stable")
-        out = np.empty_like(weights)
-        out[order] = weights
-        return ChainParams(self._normalise(out))
+        return ChainParams(self._normalise(weights))
 
     def initialize(self, data: WindowChain, rng: np.random.Generator) -> ChainParams:
         """Uniform random weights for every transition, normalised per row."""
@@ -210,20 +210,28 @@ class WindowChainModel(EMModel):
             ll = float(np.sum(np.log(np.stack(scales))))
         return alphas, scales, ll
 
+    @staticmethod
+    def _backward(data: WindowChain, t: np.ndarray, scales: list):
+        """From the last window to the first, yield ``(w, beta_w, move)``: the
+        scaled backward variables of window ``w`` and, for each move into it,
+        ``t(x'|x) t(y'|y) beta_w(x', y') / c_iw``."""
+        beta = np.ones(data.states[-1][0].size)
+        for w in range(data.n_windows - 1, -1, -1):
+            b = data.boundaries[w]
+            move = t[b.edge1] * t[b.edge2] * beta[b.dst] / scales[w][b.individual]
+            yield w, beta, move
+            beta = np.bincount(b.src, move, minlength=data.states[w - 1][0].size if w else data.n_individuals)
+
     def e_step(self, data: WindowChain, params: ChainParams):
         t = params.transitions
         alphas, scales, ll = self._forward(data, t)
         counts = np.zeros(t.size)
         if not np.isfinite(ll):
             return _Stats(counts), ll
-        beta = np.ones(data.states[-1][0].size)
-        for w in range(data.n_windows - 1, -1, -1):
+        for w, _, move in self._backward(data, t, scales):
             b = data.boundaries[w]
-            prev_alpha = alphas[w - 1] if w else np.ones(data.n_individuals)
-            forward_move = t[b.edge1] * t[b.edge2] * beta[b.dst] / scales[w][b.individual]
-            xi = prev_alpha[b.src] * forward_move
+            xi = (alphas[w - 1] if w else np.ones(data.n_individuals))[b.src] * move
             counts += np.bincount(b.edge1, xi, minlength=t.size) + np.bincount(b.edge2, xi, minlength=t.size)
-            beta = np.bincount(b.src, forward_move, minlength=prev_alpha.size)
         return _Stats(counts), ll
 
     def loglik(self, data: WindowChain, params: ChainParams) -> float:
@@ -240,17 +248,16 @@ class WindowChainModel(EMModel):
         out, prev = [], np.ones(1)
         for w in range(c.n_windows):
             e = c.edge_window == w
-            size = int(c.edge_to[e].max()) + 1
-            prev = np.bincount(c.edge_to[e], prev[np.maximum(c.edge_from[e], 0)] * t[e], minlength=size)
+            prev = np.bincount(c.edge_to[e], prev[np.maximum(c.edge_from[e], 0)] * t[e], minlength=c.n_haplotypes[w])
             out.append(prev)
         return out
 
-    def path_probability(self, data: WindowChain, params: ChainParams, rows: np.ndarray) -> np.ndarray:
+    def path_probability(self, params: ChainParams, rows: np.ndarray) -> np.ndarray:
         """Probability of chromosomes given as (m, W) window-haplotype rows
         (-1: not a candidate), ``prod_w t_w(s_w | s_{w-1})``; 0 for a move the
         chain does not have."""
-        index = {key: e for e, key in enumerate(zip(data.edge_window.tolist(), data.edge_from.tolist(),
-                                                    data.edge_to.tolist()))}
+        c = self.chain
+        index = {key: e for e, key in enumerate(zip(c.edge_window.tolist(), c.edge_from.tolist(), c.edge_to.tolist()))}
         t = params.transitions
         out = np.ones(rows.shape[0])
         for k, row in enumerate(rows.tolist()):
@@ -262,15 +269,10 @@ class WindowChainModel(EMModel):
     # -- decoding -------------------------------------------------------------------------
     def state_posteriors(self, data: WindowChain, params: ChainParams) -> list[np.ndarray]:
         """Posterior probability of each ordered state, per window."""
-        t = params.transitions
-        alphas, scales, _ = self._forward(data, t)
+        alphas, scales, _ = self._forward(data, params.transitions)
         out = [None] * data.n_windows
-        beta = np.ones(data.states[-1][0].size)
-        for w in range(data.n_windows - 1, -1, -1):
+        for w, beta, _ in self._backward(data, params.transitions, scales):
             out[w] = alphas[w] * beta
-            b = data.boundaries[w]
-            move = t[b.edge1] * t[b.edge2] * beta[b.dst] / scales[w][b.individual]
-            beta = np.bincount(b.src, move, minlength=alphas[w - 1].size if w else data.n_individuals)
         return out
 
     def viterbi(self, data: WindowChain, params: ChainParams) -> list[np.ndarray]:

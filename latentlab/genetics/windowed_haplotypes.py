@@ -19,11 +19,14 @@ window's frequencies, fitted alone); the most likely phase is the Viterbi path.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from .._validation import check_fraction, check_positive_int
+from .._validation import check_fraction, check_positive, check_positive_int
 from ..em import EMEstimator, fit_em
+from ..em.engine import user_stacklevel
 from .haplotypes import encode_and_report, progressive_fit
 from .window_chain import WindowChainModel, build_chain
 
@@ -49,7 +52,8 @@ class WindowedHaplotypeEM(EMEstimator):
         :class:`~latentlab.genetics.HaplotypeEM`, for the fit of each window.
     min_posterior : a window's pairs with posterior below this, in the window's
         own fit, are trimmed before the chain is fitted (default 1e-3).
-    stage_tol : convergence tolerance of the windows' own fits.
+    stage_tol : convergence tolerance of the windows' own fits (the larger of
+        it and ``tol``; they share ``max_iter``).
     tol, max_iter, n_init, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em` for the chain (restarts draw random
         transitions; the first starts from linkage equilibrium between windows).
@@ -92,7 +96,8 @@ class WindowedHaplotypeEM(EMEstimator):
         self.genotypes_ = coded
         codes = coded.codes[self._used]
         L = codes.shape[1]
-        settings = dict(tol=max(self.stage_tol, self.tol), max_iter=self.max_iter, accelerate=self.accelerate)
+        stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
+        settings = dict(tol=stage_tol, max_iter=self.max_iter, accelerate=self.accelerate)
 
         def window_fit(model, pairs, init):
             return fit_em(model, pairs, init_params=init, **settings)
@@ -100,9 +105,14 @@ class WindowedHaplotypeEM(EMEstimator):
         self.windows_, self._window_codes, frequencies, pairs = [], [], [], []
         for start in range(0, L, size):
             stop = min(start + size, L)
-            cands, freqs, _, _ = progressive_fit(
-                codes[:, start:stop], coded.n_alleles[start:stop], batch_size=batch, min_posterior=min_post,
-                max_pairs=max_pairs, stage_fit=window_fit, final_fit=window_fit, trim_last=True)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cands, freqs, _, _ = progressive_fit(
+                    codes[:, start:stop], coded.n_alleles[start:stop], batch_size=batch, min_posterior=min_post,
+                    max_pairs=max_pairs, stage_fit=window_fit, final_fit=window_fit, trim_last=True)
+            for w in caught:  # name the window
+                warnings.warn(f"window of loci {start}-{stop - 1}: {w.message}", w.category,
+                              stacklevel=user_stacklevel())
             self.windows_.append((start, stop))
             self._window_codes.append(cands.haplotypes)
             frequencies.append(freqs / freqs.sum())
@@ -141,11 +151,14 @@ class WindowedHaplotypeEM(EMEstimator):
             "probability": self.result_.params.transitions,
         })
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
+    def _no_standard_errors(self, *args, **kwargs):
         raise NotImplementedError(
             "WindowedHaplotypeEM has one parameter per transition between window haplotypes and no standard "
             "errors; for haplotype frequencies with standard errors fit HaplotypeEM to the loci of interest"
         )
+
+    summary = _no_standard_errors
+    covariance_ = property(_no_standard_errors)
 
     def most_likely_haplotypes(self) -> np.ndarray:
         """(individuals, 2, loci) allele labels of each individual's most probable
@@ -204,7 +217,7 @@ class WindowedHaplotypeEM(EMEstimator):
             raise ValueError(f"haplotypes must be an (m, {L}) array of allele labels; got shape {h.shape}")
         codes = np.column_stack([_codes_of(self.genotypes_.alleles[j], h[:, j]) for j in range(L)])
         rows = [_rows_of(self._window_codes[w], codes[:, start:stop]) for w, (start, stop) in enumerate(self.windows_)]
-        return self.model_.path_probability(self._data, self.result_.params, np.column_stack(rows))
+        return self.model_.path_probability(self.result_.params, np.column_stack(rows))
 
 
 def _codes_of(alleles: tuple, labels: np.ndarray) -> np.ndarray:

@@ -286,3 +286,24 @@ def test_phase_posteriors_are_distributions_with_one_best_pair_each():
     phased = est.most_likely_haplotypes().astype(int)
     typed = sim.genotypes >= 0
     assert np.array_equal(phased.sum(axis=1)[typed], sim.genotypes[typed])
+
+
+def test_a_batch_is_cut_short_before_listing_too_many_pairs(monkeypatch):
+    """Missing genotypes at multi-allelic loci multiply the candidate pairs
+    (K^2 assignments each); the insertion fits and trims early instead of
+    listing more than PAIR_BUDGET pairs, and says which locus when even that
+    cannot help."""
+    from latentlab.genetics import haplotypes
+
+    rng = np.random.default_rng(4)
+    G = rng.integers(1, 5, size=(60, 5, 2))  # 4 alleles per locus
+    G[rng.random((60, 5)) < 0.2] = 0  # both alleles missing
+    whole = HaplotypeEM(missing_values=(0,), random_state=0).fit(G)
+    assert whole.insertion_log_.loci.tolist() == ["0-4"]  # 35,318 pairs in one batch
+    monkeypatch.setattr(haplotypes, "PAIR_BUDGET", 5_000)
+    cut = HaplotypeEM(missing_values=(0,), random_state=0).fit(G)
+    assert len(cut.insertion_log_) > 1
+    assert (cut.insertion_log_.pairs <= 5_000).all()
+    monkeypatch.setattr(haplotypes, "PAIR_BUDGET", 100)
+    with pytest.raises(MemoryError, match=r"inserting locus \d would list .* individuals miss both alleles there"):
+        HaplotypeEM(missing_values=(0,)).fit(G)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from latentlab.exceptions import ConvergenceWarning
 from latentlab.genetics import HaplotypeEM, WindowedHaplotypeEM, simulate_haplotypes, switch_error
 
 EXHAUSTIVE = dict(min_posterior=0.0, max_pairs=10_000)
@@ -115,6 +116,14 @@ def test_bad_inputs_and_missing_individuals():
         WindowedHaplotypeEM(window=0).fit(G)
     with pytest.raises(ValueError, match="counts|0, 1 or 2|0..2"):
         WindowedHaplotypeEM().fit(np.where(G == 2, 3, G))
+    for bad in (-1.0, float("nan"), "a"):
+        with pytest.raises(ValueError, match="stage_tol must be a positive number"):
+            WindowedHaplotypeEM(stage_tol=bad).fit(G)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        WindowedHaplotypeEM(window=2, max_iter=1, accelerate=None).fit(G)
+    assert {str(w.message).split(":")[0] for w in caught if w.category is ConvergenceWarning} >= {
+        "window of loci 0-1", "window of loci 2-3", "window of loci 4-5"}
     G = G.copy()
     G[7] = -1
     with pytest.warns(UserWarning, match="no typed allele"):
@@ -125,6 +134,8 @@ def test_bad_inputs_and_missing_individuals():
     assert 7 not in set(est.phase_posteriors().individual)
     with pytest.raises(NotImplementedError, match="standard errors"):
         est.summary()
+    with pytest.raises(NotImplementedError, match="standard errors"):
+        est.covariance_
     with pytest.raises(ValueError, match="haplotypes must be"):
         est.frequency(np.zeros((2, 3)))
     with warnings.catch_warnings():
