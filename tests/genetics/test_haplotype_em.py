@@ -154,9 +154,9 @@ def test_partition_ligation_recovers_a_multi_block_region_like_progressive_inser
 
 
 # -- published values: haplo.stats, hla.demo, loci DQB, DRB, B ------------------------------------
-def _hla():
+def _hla(loci=("DQB", "DRB", "B")):
     d = pd.read_csv(DATA)
-    loci = ["DQB", "DRB", "B"]
+    loci = list(loci)
     return np.stack([d[[f"{l}.a1", f"{l}.a2"]].to_numpy() for l in loci], axis=1), loci
 
 
@@ -307,3 +307,15 @@ def test_a_batch_is_cut_short_before_listing_too_many_pairs(monkeypatch):
     monkeypatch.setattr(haplotypes, "PAIR_BUDGET", 100)
     with pytest.raises(MemoryError, match=r"inserting locus \d would list .* individuals miss both alleles there"):
         HaplotypeEM(missing_values=(0,)).fit(G)
+
+
+def test_all_eleven_hla_loci_fit_within_the_pair_budget():
+    """hla.demo's 11 loci (up to 31 alleles, missing genotypes): the second batch of
+    6 loci once tried to list 3 billion pairs; now batches are cut short."""
+    from latentlab.genetics.haplotypes import PAIR_BUDGET
+
+    G, loci = _hla(("DPB", "DPA", "DMA", "DMB", "TAP1", "TAP2", "DQB", "DQA", "DRB", "B", "A"))
+    est = HaplotypeEM(missing_values=(0,), random_state=0).fit(G, loci=loci)
+    assert np.isfinite(est.loglik_)
+    assert (est.insertion_log_.pairs <= PAIR_BUDGET).all()
+    assert est.insertion_log_.loci.iloc[-1].endswith("-10")
