@@ -24,7 +24,7 @@ from .candidates import Candidates, empty_candidates, extended_size, insert_locu
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
 
-__all__ = ["HaplotypeEM"]
+__all__ = ["HaplotypeEM", "PhasingEstimator"]
 
 #: most candidate pairs one insertion may list (roughly 100 bytes each while they
 #: are built); a batch is cut short before an insertion that would list more
@@ -174,7 +174,37 @@ def partition_ligation_fit(codes: np.ndarray, n_alleles, *, atom_size: int, batc
 _METHODS = {"progressive": progressive_fit, "partition-ligation": partition_ligation_fit}
 
 
-class HaplotypeEM(EMEstimator):
+class PhasingEstimator(EMEstimator):
+    """What :class:`HaplotypeEM` and :class:`~latentlab.genetics.WindowedHaplotypeEM`
+    share: the settings of the candidate pairs (progressive insertion with
+    trimming), their validation, and the coding of the genotypes."""
+
+    def _set_candidate_settings(self, *, batch_size, min_posterior, max_pairs, missing_values, stage_tol):
+        self.batch_size = batch_size
+        self.min_posterior = min_posterior
+        self.max_pairs = max_pairs
+        self.missing_values = missing_values
+        self.stage_tol = stage_tol
+
+    def _prepare(self, G, loci) -> dict:
+        """Validate the settings, code ``G`` (setting ``genotypes_``,
+        ``all_missing_`` and the rows fitted) and return the keyword arguments
+        of :func:`progressive_fit` but ``final_fit``; ``stage_fit`` runs the EM
+        to ``max(stage_tol, tol)``."""
+        settings = dict(batch_size=check_positive_int(self.batch_size, "batch_size"),
+                        min_posterior=check_fraction(self.min_posterior, "min_posterior", upper=0.5),
+                        max_pairs=check_positive_int(self.max_pairs, "max_pairs"))
+        stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
+        self.genotypes_, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
+
+        def stage_fit(model, pairs, init):
+            return fit_em(model, pairs, init_params=init, tol=stage_tol, max_iter=self.max_iter,
+                          accelerate=self.accelerate)
+
+        return {**settings, "stage_fit": stage_fit}
+
+
+class HaplotypeEM(PhasingEstimator):
     """Haplotype frequencies by EM over the phases compatible with each genotype.
 
     ``method="progressive"`` (default): loci are inserted ``batch_size`` at a
@@ -228,11 +258,8 @@ class HaplotypeEM(EMEstimator):
                  accelerate: str | None = "squarem", random_state=None, progress: bool = False):
         self.method = method
         self.atom_size = atom_size
-        self.batch_size = batch_size
-        self.min_posterior = min_posterior
-        self.max_pairs = max_pairs
-        self.missing_values = missing_values
-        self.stage_tol = stage_tol
+        self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
+                                     missing_values=missing_values, stage_tol=stage_tol)
         self._set_engine_settings(
             tol=tol, max_iter=max_iter, n_init=n_init,
             accelerate=accelerate, random_state=random_state, progress=progress,
@@ -243,26 +270,17 @@ class HaplotypeEM(EMEstimator):
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}; got {self.method!r}")
-        batch = check_positive_int(self.batch_size, "batch_size")
         atom = check_positive_int(self.atom_size, "atom_size")
-        min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
-        max_pairs = check_positive_int(self.max_pairs, "max_pairs")
-        coded, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
-        self.genotypes_ = coded
-        stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
-        stage_settings = dict(tol=stage_tol, max_iter=self.max_iter, accelerate=self.accelerate)
-
-        def stage_fit(model, pairs, init):
-            return fit_em(model, pairs, init_params=init, **stage_settings)
+        settings = self._prepare(G, loci)
 
         def final_fit(model, pairs, init):
             return self._fit_em(model, pairs, n_obs=pairs.n_individuals, init_params=init)
 
-        settings = dict(batch_size=batch, min_posterior=min_post, max_pairs=max_pairs, stage_fit=stage_fit,
-                        final_fit=final_fit)
+        settings["final_fit"] = final_fit
         if self.method == "partition-ligation":
             settings["atom_size"] = atom
-        cands, _, result, log = _METHODS[self.method](coded.codes[self._used], coded.n_alleles, **settings)
+        codes = self.genotypes_.codes[self._used]
+        cands, _, result, log = _METHODS[self.method](codes, self.genotypes_.n_alleles, **settings)
         self.haplotype_codes_ = cands.haplotypes
         self.frequencies_ = result.params.frequencies
         self.insertion_log_ = pd.DataFrame(log)

@@ -24,16 +24,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import check_fraction, check_positive, check_positive_int
-from ..em import EMEstimator, fit_em
+from .._validation import check_positive_int
 from ..em.engine import user_stacklevel
-from .haplotypes import encode_and_report, progressive_fit
+from .haplotypes import PhasingEstimator, progressive_fit
 from .window_chain import WindowChainModel, build_chain
 
 __all__ = ["WindowedHaplotypeEM"]
 
 
-class WindowedHaplotypeEM(EMEstimator):
+class WindowedHaplotypeEM(PhasingEstimator):
     """Haplotypes as a first-order Markov chain over windows of ``window``
     consecutive loci (model and E-/M-steps in
     :mod:`latentlab.genetics.window_chain`).
@@ -75,11 +74,8 @@ class WindowedHaplotypeEM(EMEstimator):
                  missing_values=(-1,), stage_tol: float = 1e-6, tol: float = 1e-8, max_iter: int = 5000,
                  n_init: int = 1, accelerate: str | None = "squarem", random_state=None, progress: bool = False):
         self.window = window
-        self.batch_size = batch_size
-        self.min_posterior = min_posterior
-        self.max_pairs = max_pairs
-        self.missing_values = missing_values
-        self.stage_tol = stage_tol
+        self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
+                                     missing_values=missing_values, stage_tol=stage_tol)
         self._set_engine_settings(
             tol=tol, max_iter=max_iter, n_init=n_init,
             accelerate=accelerate, random_state=random_state, progress=progress,
@@ -89,27 +85,17 @@ class WindowedHaplotypeEM(EMEstimator):
     def fit(self, G, loci=None) -> "WindowedHaplotypeEM":
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
         size = check_positive_int(self.window, "window")
-        batch = check_positive_int(self.batch_size, "batch_size")
-        min_post = check_fraction(self.min_posterior, "min_posterior", upper=0.5)
-        max_pairs = check_positive_int(self.max_pairs, "max_pairs")
-        coded, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
-        self.genotypes_ = coded
+        settings = self._prepare(G, loci)
+        coded = self.genotypes_
         codes = coded.codes[self._used]
         L = codes.shape[1]
-        stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
-        settings = dict(tol=stage_tol, max_iter=self.max_iter, accelerate=self.accelerate)
-
-        def window_fit(model, pairs, init):
-            return fit_em(model, pairs, init_params=init, **settings)
-
         self.windows_, self._window_codes, frequencies, pairs = [], [], [], []
         for start in range(0, L, size):
             stop = min(start + size, L)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                cands, freqs, _, _ = progressive_fit(
-                    codes[:, start:stop], coded.n_alleles[start:stop], batch_size=batch, min_posterior=min_post,
-                    max_pairs=max_pairs, stage_fit=window_fit, final_fit=window_fit, trim_last=True)
+                cands, freqs, _, _ = progressive_fit(codes[:, start:stop], coded.n_alleles[start:stop], **settings,
+                                                     final_fit=settings["stage_fit"], trim_last=True)
             for w in caught:  # name the window
                 warnings.warn(f"window of loci {start}-{stop - 1}: {w.message}", w.category,
                               stacklevel=user_stacklevel())
