@@ -1,6 +1,7 @@
 """The EM engine: one loop, one convergence rule, SQUAREM, restarts and
 standard errors for every model. See :mod:`latentlab.em.engine` for the rule
-and :mod:`latentlab.em.model` for the contract a model implements."""
+and :mod:`latentlab.em.model` for the contract a model implements;
+:func:`latentlab.em.testing.check_model` checks a model against it."""
 
 from .constraints import Constraint, GroupedSimplex, Positive, PositiveDefinite, Real, Simplex, UnitInterval
 from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
@@ -8,10 +9,16 @@ from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
 from .result import EMResult
+from .settings import DEFAULTS as ENGINE_DEFAULTS
+from .stats import Stats
+from .test_result import TestResult
 
 __all__ = [
     "EMModel",
     "EMResult",
+    "Stats",
+    "TestResult",
+    "ENGINE_DEFAULTS",
     "EMEstimator",
     "NotFittedError",
     "ParamSpace",

@@ -19,7 +19,8 @@ a fit has converged when the gain of that step plus the gains still to come,
 
 or when the gain is at round-off level, ``gain <= 1e-15 * (1 + |loglik|)``.
 It is a relative change of the *total* log-likelihood, so it does not depend on
-the sample size. On the first step (no previous step) ``rho = 0``. Under
+the sample size. ``tol=0`` switches the rule off: the loop runs exactly
+``max_iter`` iterations (and does not warn about reaching them). On the first step (no previous step) ``rho = 0``. Under
 SQUAREM the same test is applied to the two EM steps every cycle starts with,
 once that cycle starts from a point EM produced rather than an extrapolation
 (see ``_Run.squarem``), so both schemes stop by one rule (:func:`has_converged`,
@@ -28,6 +29,19 @@ once that cycle starts from a point EM produced rather than an extrapolation
 A model may add a first-order optimality test of its own
 (``model.is_stationary(data, params, stats)``, e.g. Kuhn-Tucker conditions on a
 simplex); the loop then stops only when both hold.
+
+Fixed parameters
+----------------
+``fit_em(..., fixed=mask)`` holds the entries that ``mask`` (a params-shaped
+dataclass of booleans) marks at their starting values: the model's M-step sees
+the mask, the engine copies those entries from the current point after every
+M-step (so SQUAREM's steps are zero in them), and the covariance gives them no
+standard error. It is the one mechanism for holding parameters fixed.
+
+Label order
+-----------
+The returned parameters are ``model.canonical(params)`` (components by rate,
+states by mean, ...), applied once at the end; the trace is unaffected.
 
 Monotonicity guard
 ------------------
@@ -40,18 +54,17 @@ exact maximiser proves for that step) the loop raises
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from .._validation import check_positive
+from .._warn import user_stacklevel
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .model import EMModel
 from .result import EMResult
+from .settings import check_engine_settings
 from .squarem import StepLength, extrapolate
 
 __all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "em_rate", "lowered"]
@@ -89,18 +102,6 @@ def lowered(ll_old, ll_new, rtol: float):
     return ll_new < ll_old - rtol * (1.0 + np.abs(ll_old))
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def user_stacklevel() -> int:
-    """``stacklevel`` for :func:`warnings.warn` that points at the first caller
-    outside latentlab (the user's line, not an estimator's internals)."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def as_generator(random_state) -> np.random.Generator:
     """A Generator from None, an int, a SeedSequence or a Generator (returned as is)."""
     if isinstance(random_state, np.random.Generator):
@@ -126,8 +127,8 @@ def restart_generators(random_state, n: int) -> list[np.random.Generator]:
 class _Run:
     """One restart: the current point, its E-step output and the bookkeeping."""
 
-    def __init__(self, model: EMModel, data: Any, restart: int, bar, callback):
-        self.model, self.data, self.restart = model, data, restart
+    def __init__(self, model: EMModel, data: Any, restart: int, bar, callback, fixed):
+        self.model, self.data, self.restart, self.fixed = model, data, restart, fixed
         self.space = model.space
         self.bar, self.callback = bar, callback
         self.n_evals = 0
@@ -153,8 +154,8 @@ class _Run:
             )
         return stats, ll
 
-    def m_step(self, stats):
-        params = self.model.m_step(stats)
+    def m_step(self, stats, current):
+        params = self.space.hold(self.model.m_step(stats, current, self.fixed), current, self.fixed)
         self.slack = float(self.model.monotone_slack(stats, params))
         if not self.space.is_valid(params):
             raise NumericalError(
@@ -174,6 +175,8 @@ class _Run:
     def converged(self, gain: float, ll_new: float, tol: float, rate: float, params, stats) -> bool:
         """The rule (:func:`has_converged`) and the model's own stationarity test
         at the new point ``params`` (``stats`` its E-step output)."""
+        if tol == 0:  # tol=0 runs exactly max_iter iterations
+            return False
         return bool(has_converged(gain, ll_new, tol, rate)) and self.model.is_stationary(self.data, params, stats)
 
     def record(self, params, ll: float, change: float) -> None:
@@ -191,7 +194,7 @@ class _Run:
         self.trace, self.trace_evals = [ll], [self.n_evals]
         x, previous_step = self.space.flatten(params), np.inf
         for self.iteration in range(1, max_iter + 1):
-            new = self.m_step(stats)
+            new = self.m_step(stats, params)
             stats, ll_new = self.evaluate(new)
             self.guard(ll_new, ll)
             x_new = self.space.flatten(new)
@@ -215,10 +218,10 @@ class _Run:
         self.trace, self.trace_evals = [ll0], [self.n_evals]
         from_em = True
         for self.iteration in range(1, max_iter + 1):
-            p1 = self.m_step(stats0)
+            p1 = self.m_step(stats0, params)
             stats1, ll1 = self.evaluate(p1)
             self.guard(ll1, ll0)
-            p2 = self.m_step(stats1)
+            p2 = self.m_step(stats1, p1)
             x0, x1, x2 = (self.space.flatten(p) for p in (params, p1, p2))
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
             rate = em_rate(np.linalg.norm(r + v), np.linalg.norm(r))
@@ -248,15 +251,6 @@ class _Run:
         return params, ll0, False
 
 
-def _check_settings(tol, max_iter, n_init, accelerate):
-    check_positive(tol, "tol")
-    for name, value in (("max_iter", max_iter), ("n_init", n_init)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    if accelerate not in (None, "squarem"):
-        raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
-
-
 def fit_em(
     model: EMModel,
     data: Any,
@@ -267,6 +261,7 @@ def fit_em(
     accelerate: str | None = None,
     random_state=None,
     init_params=None,
+    fixed=None,
     progress: bool = False,
     callback: Callable[[int, Any, float], None] | None = None,
     std_errors: bool = False,
@@ -287,20 +282,25 @@ def fit_em(
         :mod:`latentlab.em.squarem`).
     init_params : a starting point for the first restart instead of
         ``model.initialize`` (later restarts still draw their own).
+    fixed : None, or a params-shaped dataclass of booleans: entries held at
+        their starting values (module docstring, "Fixed parameters").
     progress : show a progress bar with the log-likelihood and its change.
     callback : called as ``callback(iteration, params, loglik)`` after every
         iteration.
     std_errors : also compute the covariance of the parameters from the
         observed information (:func:`latentlab.em.inference.covariance`).
     """
-    _check_settings(tol, max_iter, n_init, accelerate)
+    if not isinstance(model, EMModel):
+        raise TypeError(f"model must be an EMModel (the contract in latentlab.em.model); got {type(model).__name__}")
+    check_engine_settings(tol, max_iter, n_init, accelerate, random_state, progress)
     rngs = restart_generators(random_state, n_init)
     start = time.perf_counter()
     outcomes, errors = [], []
     for i, rng in enumerate(rngs):
         params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
+        mask = model.space.check_fixed(fixed, params0)
         bar = _progress_bar(model, i, n_init, max_iter) if progress else None
-        run = _Run(model, data, i, bar, callback)
+        run = _Run(model, data, i, bar, callback, mask)
         try:
             scheme = run.plain if accelerate is None else run.squarem
             params, ll, converged = scheme(params0, tol, max_iter)
@@ -322,7 +322,7 @@ def fit_em(
     for ll, i, *_ in outcomes:
         restart_ll[i] = ll
     ll, best, params, converged, run = max(outcomes, key=lambda o: (o[0], -o[1]))
-    if not converged:
+    if not converged and tol > 0:
         warnings.warn(
             f"{model.name}: EM reached max_iter={max_iter} before converging "
             f"(last change of the log-likelihood above tol={tol:g} relative); "
@@ -330,7 +330,14 @@ def fit_em(
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )
-    result = EMResult(
+    params = model.canonical(params)
+    mask = model.space.check_fixed(fixed, params)
+    cov = None
+    if std_errors:
+        from .inference import covariance
+
+        cov = covariance(model, data, params, fixed=mask)
+    return EMResult(
         params=params,
         loglik=ll,
         n_iter=run.iteration,
@@ -343,12 +350,9 @@ def fit_em(
         best_restart=best,
         accelerate=accelerate,
         model_name=model.name,
+        fixed=mask,
+        covariance=cov,
     )
-    if std_errors:
-        from .inference import covariance
-
-        result.covariance = covariance(model, data, params)
-    return result
 
 
 def _progress_bar(model, restart, n_init, max_iter):

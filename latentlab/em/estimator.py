@@ -1,8 +1,18 @@
-"""What every user-facing estimator shares: fitting through the engine, the
-fitted attributes that mirror :class:`EMResult`, information criteria and the
-``summary()`` table of estimates with standard errors and Wald intervals."""
+"""What every user-facing estimator shares: scikit-learn's parameter protocol
+(``get_params``/``set_params``, a ``repr`` of non-default settings, tags),
+fitting through the engine, the fitted attributes that mirror
+:class:`EMResult`, information criteria, and one ``summary()`` /
+``print_summary()`` convention.
+
+scikit-learn is never imported at run time: ``clone``, ``Pipeline`` and
+``GridSearchCV`` need only ``get_params``/``set_params`` and
+``__sklearn_tags__``, which imports scikit-learn's tag classes when (and only
+when) scikit-learn itself asks for them.
+"""
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 import pandas as pd
@@ -10,43 +20,111 @@ import pandas as pd
 from .engine import fit_em
 from .inference import covariance, wald_table
 from .model import EMModel
+from .settings import DEFAULTS
 
-__all__ = ["EMEstimator", "NotFittedError"]
+__all__ = ["EMEstimator", "NotFittedError", "SUMMARY_COLUMNS"]
+
+#: the columns every ``summary()`` starts with (fields may add more after them)
+SUMMARY_COLUMNS = ["parameter", "estimate", "std_error", "ci_lower", "ci_upper"]
 
 
-class NotFittedError(AttributeError):
-    """An estimator was used before ``fit``."""
-
-
-#: the settings of :func:`fit_em` an estimator may take, with the engine's defaults
-ENGINE_SETTINGS = dict(tol=1e-8, max_iter=1000, n_init=1, accelerate=None, random_state=None, progress=False)
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before ``fit`` (a ValueError and an
+    AttributeError, as scikit-learn's)."""
 
 
 class EMEstimator:
-    """Mixin for estimators built on one :class:`EMModel`.
+    """Base of the estimators built on one :class:`EMModel`.
 
-    A subclass stores its settings in ``__init__`` (the engine's through
-    :meth:`_set_engine_settings`), builds a model and validated data in ``fit``
-    and calls :meth:`_fit_em`.
+    A subclass's ``__init__`` stores its arguments unchanged under their own
+    names (scikit-learn's convention; the engine settings among them), builds
+    a model and validated data in ``fit`` and calls :meth:`_fit_em`.
+
+    Class attributes a subclass may set: ``_estimator_type`` (scikit-learn's:
+    ``"clusterer"``, ``"density_estimator"``, ...), ``_allow_nan`` (NaN marks
+    a missing value in its input), ``_engine_name`` for settings stored under
+    another name (the HMMs' ``n_iter``).
     """
 
+    _estimator_type: str | None = None
+    _allow_nan = False
+    #: engine setting -> the constructor argument holding it, where they differ
+    _engine_name: dict[str, str] = {}
+
+    # -- scikit-learn's parameter protocol --------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        names = []
+        for name, p in sig.parameters.items():
+            if name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs (scikit-learn's convention)")
+            names.append(name)
+        return sorted(names)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor arguments and their current values."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor arguments by name; returns ``self``."""
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{name!r} is not a parameter of {type(self).__name__}; its parameters are {valid}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        shown = []
+        for name, p in sig.parameters.items():
+            if name == "self" or not hasattr(self, name):
+                continue
+            value = getattr(self, name)
+            if p.default is not inspect.Parameter.empty and _same(value, p.default):
+                continue
+            shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (called by scikit-learn only, which is then installed)."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=False),
+            input_tags=InputTags(allow_nan=self._allow_nan),
+        )
+
+    # -- fitting ----------------------------------------------------------------------------
     def _set_engine_settings(self, **settings) -> None:
-        """Keep engine settings (a subset of ``ENGINE_SETTINGS``) as attributes
-        of the same names, as given (scikit-learn's constructor convention)."""
-        unknown = set(settings) - set(ENGINE_SETTINGS)
+        """Store engine settings (names from :data:`~latentlab.em.settings.DEFAULTS`)
+        as attributes of the same names, as given; :func:`fit_em` validates them."""
+        unknown = set(settings) - set(DEFAULTS)
         if unknown:
             raise TypeError(f"not engine settings: {sorted(unknown)}")
         for name, value in settings.items():
             setattr(self, name, value)
 
-    def _fit_em(self, model: EMModel, data, n_obs: int, init_params=None, **overrides):
+    def _engine_settings(self) -> dict:
+        """The engine settings stored on this estimator (defaults where it has none)."""
+        return {
+            name: getattr(self, self._engine_name.get(name, name), default) for name, default in DEFAULTS.items()
+        }
+
+    def _fit_em(self, model: EMModel, data, n_obs: float, init_params=None, fixed=None, **overrides):
         """Run the engine with this estimator's settings; set ``result_``."""
-        settings = {name: getattr(self, name, default) for name, default in ENGINE_SETTINGS.items()}
-        settings.update(overrides)
+        settings = {**self._engine_settings(), **overrides}
         self.model_ = model
         self._data = data
+        self._covariance = None
         self.n_obs_ = n_obs  # observations (a sum of frequency weights may be fractional)
-        self.result_ = fit_em(model, data, init_params=init_params, **settings)
+        self.result_ = fit_em(model, data, init_params=init_params, fixed=fixed, **settings)
         return self.result_
 
     # -- mirrors of the EMResult --------------------------------------------------
@@ -70,21 +148,36 @@ class EMEstimator:
         return self.result_.converged
 
     # -- inference ------------------------------------------------------------------
+    def _covariance_fixed(self):
+        """The mask of entries without a standard error: those held in the fit
+        (subclasses may hold more, e.g. a start distribution on a vertex)."""
+        return self.result_.fixed
+
     @property
     def covariance_(self) -> np.ndarray:
         """Covariance of the flattened parameters from the observed information
         (computed on first use and kept)."""
         self._check_fitted()
-        if self.result_.covariance is None:
-            self.result_.covariance = covariance(self.model_, self._data, self.result_.params)
-        return self.result_.covariance
+        if self._covariance is None:
+            if self.result_.covariance is not None:
+                self._covariance = self.result_.covariance
+            else:
+                self._covariance = covariance(self.model_, self._data, self.result_.params, self._covariance_fixed())
+        return self._covariance
+
+    @property
+    def covariance_method_(self) -> str:
+        """How :attr:`covariance_` is computed (shown by :meth:`print_summary`)."""
+        self._check_fitted()
+        if type(self.model_).analytic_covariance is not EMModel.analytic_covariance:
+            return "analytic observed information"
+        return "observed information (numerical Hessian)"
 
     @property
     def n_parameters_(self) -> int:
         """Number of free parameters (a simplex of k weights counts k - 1)."""
         self._check_fitted()
-        params = self.result_.params
-        return self.model_.space.n_parameters(params, self.model_.fixed_mask(params))
+        return self.model_.space.n_parameters(self.result_.params, self.result_.fixed)
 
     def aic(self) -> float:
         """Akaike's criterion ``-2 loglik + 2 k`` of the fitted model."""
@@ -101,8 +194,9 @@ class EMEstimator:
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Estimates with standard errors and Wald intervals at ``level``.
 
-        Columns: parameter, estimate, std_error, ci_lower, ci_upper. Intervals
-        are on the log scale for rates and the logit scale for probabilities.
+        Columns: parameter, estimate, std_error, ci_lower, ci_upper
+        (:data:`SUMMARY_COLUMNS`). Intervals are on the log scale for rates and
+        the logit scale for probabilities.
         """
         self._check_fitted()
         table = wald_table(self.model_, self.result_.params, self.covariance_, level)
@@ -110,3 +204,42 @@ class EMEstimator:
         if labels is not None:
             table["parameter"] = labels
         return table
+
+    def _summary_header(self) -> list[tuple[str, str]]:
+        """(label, value) lines above the table of :meth:`print_summary`."""
+        r = self.result_
+        return [
+            ("model", type(self).__name__ if r.model_name == type(self).__name__ else f"{type(self).__name__} ({r.model_name})"),
+            ("observations", f"{self.n_obs_:g}"),
+            ("log-likelihood", f"{r.loglik:.4f}"),
+            ("AIC", f"{EMEstimator.aic(self):.4f}"),
+            ("BIC", f"{EMEstimator.bic(self):.4f}"),
+            ("free parameters", str(self.n_parameters_)),
+            ("iterations", f"{r.n_iter} ({r.n_evals} E-steps, {r.accelerate or 'plain EM'})"),
+            ("converged", str(r.converged)),
+            ("covariance", self.covariance_method_),
+        ]
+
+    def print_summary(self, level: float = 0.95, decimals: int = 4) -> None:
+        """Print a header (model, observations, log-likelihood, AIC, BIC,
+        iterations, convergence, how the covariance was computed) and the
+        :meth:`summary` table, as statsmodels does. Returns None."""
+        self._check_fitted()
+        table = self.summary(level)
+        header = self._summary_header()
+        width = max(len(k) for k, _ in header)
+        lines = [f"{k:<{width}}  {v}" for k, v in header]
+        body = table.to_string(index=False, float_format=lambda x: f"{x:.{decimals}g}")
+        rule = "=" * max(max(map(len, lines)), max(map(len, body.splitlines())))
+        print("\n".join([rule, *lines, rule, body, rule]))
+
+
+def _same(value, default) -> bool:
+    """Whether a constructor argument still has its default (arrays compared by value)."""
+    if value is default:
+        return True
+    try:
+        return bool(np.array_equal(np.asarray(value, dtype=object), np.asarray(default, dtype=object))) and \
+            type(value) is type(default)
+    except Exception:
+        return False

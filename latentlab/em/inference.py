@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .._warn import user_stacklevel
 from ..exceptions import BoundaryWarning, NumericalError
-from .engine import user_stacklevel
 from .model import EMModel
 
 __all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
@@ -106,30 +106,26 @@ def invert_information(info: np.ndarray, name: str) -> np.ndarray:
     return inv_chol.T @ inv_chol
 
 
-def covariance(model: EMModel, data, params) -> np.ndarray:
+def covariance(model: EMModel, data, params, fixed=None) -> np.ndarray:
     """Covariance of the flattened natural parameters at the MLE ``params``.
 
-    Entries on the boundary of their space, or held fixed by the model, get
-    NaN variance (with a :class:`BoundaryWarning` for the boundary ones).
+    ``fixed`` (None, or a params-shaped dataclass of booleans) marks entries
+    held fixed. Entries held fixed, or on the boundary of their space, get NaN
+    (co)variances, with a :class:`BoundaryWarning` for the boundary ones; the
+    rule is the same whether the model's analytic covariance or the numerical
+    Hessian is used.
     """
+    space = model.space
+    fixed = space.check_fixed(fixed, params)
+    masks = space.free_masks(params, fixed)
     analytic = model.analytic_covariance(data, params)
     if analytic is not None:
-        return np.asarray(analytic, dtype=float)
-    space = model.space
-    masks = space.free_masks(params, model.fixed_mask(params))
-    u0 = space.to_free(params, masks)
-
-    def loglik(u):
-        return model.loglik(data, space.from_free(u, params, masks))
-
-    cov_u = invert_information(-numerical_hessian(loglik, u0), model.name)
-    J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
-    cov = J @ cov_u @ J.T
-    not_free = ~space.flatten_mask(masks)
-    fixed = model.fixed_mask(params)
+        cov = np.array(analytic, dtype=float)
+    else:
+        cov = _numerical_covariance(model, data, params, masks)
     on_boundary = ~space.flatten_mask(space.free_masks(params))
-    if fixed is not None:  # entries the model holds fixed are not estimates on a boundary
-        on_boundary &= ~space.flatten_mask({f: np.asarray(getattr(fixed, f), dtype=bool) for f in space.fields})
+    if fixed is not None:  # entries held fixed are not estimates on a boundary
+        on_boundary &= ~space.flatten(fixed).astype(bool)
     if np.any(on_boundary):
         labels = [lab for lab, b in zip(space.labels(params), on_boundary) if b]
         warnings.warn(
@@ -138,9 +134,24 @@ def covariance(model: EMModel, data, params) -> np.ndarray:
             BoundaryWarning,
             stacklevel=user_stacklevel(),
         )
+    not_free = ~space.flatten_mask(masks)
     cov[not_free, :] = np.nan
     cov[:, not_free] = np.nan
     return cov
+
+
+def _numerical_covariance(model: EMModel, data, params, masks) -> np.ndarray:
+    """``J I(u)^{-1} J'`` with the Hessian in the free coordinates ``u`` of the
+    entries in ``masks`` (module docstring)."""
+    space = model.space
+    u0 = space.to_free(params, masks)
+
+    def loglik(u):
+        return model.loglik(data, space.from_free(u, params, masks))
+
+    cov_u = invert_information(-numerical_hessian(loglik, u0), model.name)
+    J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
+    return J @ cov_u @ J.T
 
 
 def wald_table(model: EMModel, params, cov: np.ndarray, level: float = 0.95) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The model contract of the EM engine.
+"""The model contract of the EM engine (contract v2).
 
 A model is an object that knows one family of distributions and nothing about
 the loop that fits it. It declares its parameters as a frozen dataclass of numpy
@@ -11,24 +11,35 @@ implements three methods:
 ``e_step(data, params) -> (stats, loglik)``
     the expected complete-data sufficient statistics given the observed data at
     ``params``, summed over independent units, and the observed-data
-    log-likelihood at ``params``.
-``m_step(stats) -> params``
+    log-likelihood at ``params``. ``stats`` is a :class:`~latentlab.em.Stats`:
+    the statistics of two disjoint sets of units add up to those of their union.
+``m_step(stats, current, fixed) -> params``
     the complete-data maximum likelihood estimate from expected statistics.
+    ``current`` is the point of the E-step that produced ``stats``: it supplies
+    the values of held parameters, the previous values of a component that
+    received no weight, and the other blocks of a conditional maximisation
+    (ECM). ``fixed`` is None or a params-shaped dataclass of booleans, True
+    for entries held at their current values; the engine copies those entries
+    from ``current`` after the M-step, so a model reads ``fixed`` only when a
+    free field's maximiser depends on whether another is held.
 
 ``loglik(data, params)`` defaults to the E-step's second output; override it
 when the log-likelihood alone is cheaper. Flattening to a vector and back, the
-validity check and the unconstrained coordinates used for standard errors all
-come from ``constraints`` (see :mod:`latentlab.em.constraints`).
+validity check and the unconstrained coordinates used for SQUAREM's
+backtracking and standard errors all come from ``constraints`` (see
+:mod:`latentlab.em.constraints`).
 
 Hooks with defaults a model may override:
 
-``fixed_mask(params) -> params or None``
-    a params-shaped dataclass of booleans, True for entries the model holds
-    fixed (they get no standard error and are not perturbed).
+``canonical(params) -> params``
+    the same distribution with its labels in a canonical order (components by
+    rate, states by mean, ...); the engine applies it once, to the parameters
+    it returns. It must not change the likelihood.
 ``analytic_covariance(data, params) -> ndarray or None``
     the covariance matrix of the flattened natural parameters, when the model
     has an analytic observed information (e.g. Louis' method); it replaces the
-    engine's numerical Hessian.
+    engine's numerical Hessian. The engine still applies its rule for entries
+    on the boundary or held fixed (NaN, with a warning for the boundary).
 ``monotone_rtol``
     relative round-off allowed by the monotonicity guard (default 1e-10).
 ``monotone_slack(stats, params) -> float``
@@ -42,6 +53,8 @@ Hooks with defaults a model may override:
     E-step output there), for models whose likelihood change is a poor guide,
     e.g. masses on a simplex with many zeros at the MLE. The engine stops only
     when both its change rule and this test hold (default: always True).
+
+:func:`latentlab.em.testing.check_model` checks all of this on data.
 """
 
 from __future__ import annotations
@@ -76,8 +89,12 @@ class EMModel:
     def e_step(self, data: Any, params) -> tuple[Any, float]:
         raise NotImplementedError
 
-    def m_step(self, stats: Any):
+    def m_step(self, stats: Any, current, fixed=None):
         raise NotImplementedError
+
+    def canonical(self, params):
+        """``params`` with labels in canonical order (default: unchanged)."""
+        return params
 
     def loglik(self, data: Any, params) -> float:
         """Observed-data log-likelihood at ``params``."""
@@ -91,10 +108,6 @@ class EMModel:
     def is_stationary(self, data: Any, params, stats: Any) -> bool:
         """Model-specific optimality test joined to the engine's rule (default True)."""
         return True
-
-    def fixed_mask(self, params):
-        """Entries held fixed (None: all estimated)."""
-        return None
 
     def analytic_covariance(self, data: Any, params) -> np.ndarray | None:
         """Covariance of the flattened parameters, if the model has one in
@@ -157,6 +170,38 @@ class ParamSpace:
             np.full(np.size(getattr(params, f)), self.constraints[f].scale, dtype=object)
             for f in self.fields
         ])
+
+    # --- fixed entries ---------------------------------------------------------------
+    def check_fixed(self, fixed, params):
+        """``fixed`` (None, or a params-shaped dataclass of booleans) checked
+        against ``params``; returns it with every field a bool array."""
+        if fixed is None:
+            return None
+        if not isinstance(fixed, self.params_type):
+            raise TypeError(f"fixed must be None or a {self.params_type.__name__} of booleans; got {type(fixed).__name__}")
+        values = {}
+        for f in self.fields:
+            m = np.asarray(getattr(fixed, f))
+            if m.dtype != bool or m.shape != np.shape(getattr(params, f)):
+                raise ValueError(
+                    f"fixed.{f} must be a boolean array of shape {np.shape(getattr(params, f))}; "
+                    f"got dtype {m.dtype}, shape {m.shape}"
+                )
+            values[f] = m
+        return dataclasses.replace(fixed, **values)
+
+    def none_fixed(self, params):
+        """A mask holding nothing fixed, shaped like ``params``."""
+        return self.params_type(**{f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in self.fields})
+
+    def hold(self, new, current, fixed):
+        """``new`` with the entries that ``fixed`` marks copied from ``current``."""
+        if fixed is None:
+            return new
+        return dataclasses.replace(new, **{
+            f: np.where(getattr(fixed, f), getattr(current, f), getattr(new, f))
+            for f in self.fields if np.any(getattr(fixed, f))
+        })
 
     # --- free (unconstrained) coordinates ---------------------------------------
     def free_masks(self, params, fixed=None) -> dict[str, np.ndarray]:

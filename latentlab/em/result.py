@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["EMResult"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class EMResult:
     """What :func:`latentlab.em.fit_em` returns.
 
@@ -30,8 +30,11 @@ class EMResult:
     best_restart : index of the kept restart.
     accelerate : ``None`` or ``"squarem"``.
     model_name : the model's name, for messages.
+    fixed : the params-shaped boolean mask of entries held fixed, or None.
     covariance : covariance of the flattened natural parameters, when standard
         errors were computed (see :func:`latentlab.em.inference.covariance`).
+
+    The record is frozen: nothing changes it after the fit.
     """
 
     params: Any
@@ -46,6 +49,7 @@ class EMResult:
     best_restart: int
     accelerate: str | None
     model_name: str
+    fixed: Any = field(default=None, repr=False)
     covariance: np.ndarray | None = field(default=None, repr=False)
 
     def plot_trace(self, ax=None, optimum: float | None = None, label: str | None = None):

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.special import gammaln, logsumexp, xlogy
 
 from .._validation import as_array, check_counts, check_n_components, check_sample_weight
-from ..em import EMEstimator, EMModel, Positive, Simplex, as_generator
+from ..em import EMEstimator, EMModel, Positive, Simplex, Stats, as_generator
 
 __all__ = ["PoissonMixture", "PoissonMixtureParams", "PoissonMixtureModel", "simulate_poisson_mixture"]
 
@@ -46,10 +46,9 @@ class _Tabulated:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     mass: np.ndarray  # N_k
     total: np.ndarray  # S_k
-    mean: float  # overall mean, for empty components
 
 
 class PoissonMixtureModel(EMModel):
@@ -78,21 +77,22 @@ class PoissonMixtureModel(EMModel):
         lj = self.log_joint(data.values, params)
         log_px = logsumexp(lj, axis=1)
         resp = np.exp(lj - log_px[:, None]) * data.freq[:, None]
-        stats = _Stats(resp.sum(axis=0), resp.T @ data.values, float(np.average(data.values, weights=data.freq)))
+        stats = _Stats(resp.sum(axis=0), resp.T @ data.values)
         return stats, float(data.freq @ log_px)
 
     def loglik(self, data: _Tabulated, params: PoissonMixtureParams) -> float:
         return float(data.freq @ logsumexp(self.log_joint(data.values, params), axis=1))
 
-    def m_step(self, stats: _Stats) -> PoissonMixtureParams:
+    def m_step(self, stats: _Stats, current: PoissonMixtureParams, fixed=None) -> PoissonMixtureParams:
         empty = stats.mass <= 0
-        rates = np.where(empty, stats.mean, stats.total / np.where(empty, 1.0, stats.mass))
+        mean = stats.total.sum() / stats.mass.sum()
+        rates = np.where(empty, mean, stats.total / np.where(empty, 1.0, stats.mass))
         return PoissonMixtureParams(stats.mass / stats.mass.sum(), rates)
 
-
-def _order_by_rate(params: PoissonMixtureParams) -> PoissonMixtureParams:
-    order = np.argsort(params.rates, kind="stable")
-    return PoissonMixtureParams(params.weights[order], params.rates[order])
+    def canonical(self, params: PoissonMixtureParams) -> PoissonMixtureParams:
+        """Components in increasing order of rate."""
+        order = np.argsort(params.rates, kind="stable")
+        return PoissonMixtureParams(params.weights[order], params.rates[order])
 
 
 class PoissonMixture(EMEstimator):
@@ -178,7 +178,6 @@ class PoissonMixture(EMEstimator):
         k = check_n_components(self.n_components, data.values.size)
         model = PoissonMixtureModel(k)
         result = self._fit_em(model, data, n_obs=round(data.freq.sum()), init_params=self._initial_params())
-        result.params = _order_by_rate(result.params)
         self.weights_ = result.params.weights
         self.rates_ = result.params.rates
         return self

@@ -63,8 +63,8 @@ def test_max_iter_warns(hasselblad, start):
 class _BrokenPoisson(PoissonMixtureModel):
     """An M-step that overshoots the rates: EM with it must be caught."""
 
-    def m_step(self, stats):
-        p = super().m_step(stats)
+    def m_step(self, stats, current, fixed=None):
+        p = super().m_step(stats, current, fixed)
         return dataclasses.replace(p, rates=p.rates * 1.3)
 
 
@@ -75,8 +75,8 @@ def test_guard_catches_a_wrong_m_step(hasselblad, start):
 
 
 class _NaNPoisson(PoissonMixtureModel):
-    def m_step(self, stats):
-        p = super().m_step(stats)
+    def m_step(self, stats, current, fixed=None):
+        p = super().m_step(stats, current, fixed)
         return dataclasses.replace(p, rates=p.rates * np.nan)
 
 
@@ -131,16 +131,25 @@ def test_callback_and_progress(hasselblad, start, capsys):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(tol=0), "tol"),
+        (dict(tol=-1e-8), "tol"),
         (dict(tol=np.nan), "tol"),
+        (dict(tol=np.inf), "tol"),
+        (dict(tol=True), "tol"),
         (dict(max_iter=0), "max_iter"),
+        (dict(max_iter=True), "max_iter"),
+        (dict(max_iter=10.0), "max_iter"),
         (dict(n_init=1.5), "n_init"),
+        (dict(n_init=False), "n_init"),
         (dict(accelerate="aitken"), "accelerate"),
+        (dict(random_state=-3), "random_state"),
+        (dict(random_state=1.5), "random_state"),
+        (dict(random_state=True), "random_state"),
+        (dict(progress="yes"), "progress"),
     ],
 )
 def test_bad_settings(hasselblad, kwargs, match):
     model, data = hasselblad
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         fit_em(model, data, **kwargs)
 
 

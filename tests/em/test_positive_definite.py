@@ -72,8 +72,8 @@ class _InexactPoisson(PoissonMixtureModel):
     slack = 0.0
     calls = 0
 
-    def m_step(self, stats):
-        p = super().m_step(stats)
+    def m_step(self, stats, current, fixed=None):
+        p = super().m_step(stats, current, fixed)
         self.calls += 1
         return dataclasses.replace(p, rates=p.rates * (1.01 if self.calls % 2 else 0.99))
 
