@@ -46,7 +46,9 @@ states by mean, ...), applied once at the end; the trace is unaffected.
 Monotonicity guard
 ------------------
 EM never lowers the observed log-likelihood. When a plain EM step lowers it by
-more than ``model.monotone_rtol * (1 + |loglik|)`` (plus the bound
+more than ``model.monotone_rtol * (1 + m)``, with ``m`` the magnitude of the
+sum the log-likelihood was computed from (``model.loglik_magnitude``; by
+default ``|loglik|``),  (plus the bound
 ``model.monotone_slack(stats, params)`` that a model whose M-step is not an
 exact maximiser proves for that step) the loop raises
 :class:`latentlab.MonotonicityError` naming the model and the iteration.
@@ -67,7 +69,7 @@ from .result import EMResult
 from .settings import check_engine_settings
 from .squarem import StepLength, extrapolate
 
-__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "em_rate", "lowered"]
+__all__ = ["fit_em", "restart_generators", "as_generator", "has_converged", "em_rate", "lowered", "guard_fails"]
 
 
 #: a gain below this share of ``1 + |loglik|`` is round-off
@@ -124,6 +126,23 @@ def restart_generators(random_state, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in seed.spawn(n)]
 
 
+def guard_fails(model: EMModel, data, ll_old: float, ll_new: float, params_old, params_new, slack: float = 0.0) -> bool:
+    """The monotonicity guard (module docstring): did an EM step lower the
+    log-likelihood by more than round-off and the model's ``slack``?
+
+    Round-off is judged against the sum each log-likelihood was computed from:
+    ``monotone_rtol * (1 + m)`` with ``m`` the larger of the two points'
+    ``model.loglik_magnitude`` (the sum of the absolute values of the terms;
+    by default ``|loglik|``). A log-likelihood of -12 summed from terms of
+    size 1e4 carries round-off far above 1e-10 * 12; the magnitudes are only
+    computed when the cheap test has already failed.
+    """
+    if not lowered(ll_old, ll_new + slack, model.monotone_rtol):
+        return False
+    magnitude = max(model.loglik_magnitude(data, params_old, ll_old), model.loglik_magnitude(data, params_new, ll_new))
+    return bool(ll_new + slack < ll_old - model.monotone_rtol * (1.0 + magnitude))
+
+
 class _Run:
     """One restart: the current point, its E-step output and the bookkeeping."""
 
@@ -164,8 +183,8 @@ class _Run:
             )
         return params
 
-    def guard(self, ll_new: float, ll_old: float) -> None:
-        if lowered(ll_old, ll_new + self.slack, self.model.monotone_rtol):
+    def guard(self, ll_new: float, ll_old: float, params_new, params_old) -> None:
+        if guard_fails(self.model, self.data, ll_old, ll_new, params_old, params_new, self.slack):
             raise MonotonicityError(
                 f"{self.model.name}: plain EM lowered the log-likelihood at iteration {self.iteration} "
                 f"(restart {self.restart}) from {ll_old!r} to {ll_new!r}; EM never does this, so the "
@@ -196,7 +215,7 @@ class _Run:
         for self.iteration in range(1, max_iter + 1):
             new = self.m_step(stats, params)
             stats, ll_new = self.evaluate(new)
-            self.guard(ll_new, ll)
+            self.guard(ll_new, ll, new, params)
             x_new = self.space.flatten(new)
             step = np.linalg.norm(x_new - x)
             done = self.converged(ll_new - ll, ll_new, tol, em_rate(step, previous_step), new, stats)
@@ -220,7 +239,7 @@ class _Run:
         for self.iteration in range(1, max_iter + 1):
             p1 = self.m_step(stats0, params)
             stats1, ll1 = self.evaluate(p1)
-            self.guard(ll1, ll0)
+            self.guard(ll1, ll0, p1, params)
             p2 = self.m_step(stats1, p1)
             x0, x1, x2 = (self.space.flatten(p) for p in (params, p1, p2))
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
@@ -244,7 +263,7 @@ class _Run:
             if from_em:
                 new = p2
                 stats_new, ll_new = self.evaluate(p2)
-                self.guard(ll_new, ll1)
+                self.guard(ll_new, ll1, p2, p1)
             change = ll_new - ll0
             params, stats0, ll0 = new, stats_new, ll_new
             self.record(params, ll0, change)

@@ -42,6 +42,12 @@ Hooks with defaults a model may override:
     on the boundary or held fixed (NaN, with a warning for the boundary).
 ``monotone_rtol``
     relative round-off allowed by the monotonicity guard (default 1e-10).
+``loglik_magnitude(data, params, loglik) -> float``
+    the sum of the absolute values of the terms the log-likelihood is summed
+    from (default ``|loglik|``): the guard's round-off allowance scales with
+    it, so a model whose log-likelihood is a small difference of large terms
+    (a log-factorial of the population size, say) is not stopped by
+    round-off. Called only when a step appears to lower the log-likelihood.
 ``monotone_slack(stats, params) -> float``
     for an M-step that is not an exact maximiser of the expected complete-data
     log-likelihood (a regularised or approximate one): a proven upper bound on
@@ -99,6 +105,10 @@ class EMModel:
     def loglik(self, data: Any, params) -> float:
         """Observed-data log-likelihood at ``params``."""
         return self.e_step(data, params)[1]
+
+    def loglik_magnitude(self, data: Any, params, loglik: float) -> float:
+        """Sum of the absolute values of the log-likelihood's terms (default ``|loglik|``)."""
+        return abs(loglik)
 
     def monotone_slack(self, stats: Any, params) -> float:
         """Largest possible fall of the log-likelihood in the step ``params =

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .engine import fit_em, lowered
+from .engine import fit_em, guard_fails
 from .inference import _numerical_covariance, covariance
 from .model import EMModel
 from .stats import Stats, stats_allclose
@@ -76,7 +76,7 @@ def check_model(
         stats_new, ll_new = model.e_step(data, new)
         slack = float(model.monotone_slack(stats, new))
         _require(
-            not lowered(ll, ll_new + slack, model.monotone_rtol), name,
+            not guard_fails(model, data, ll, ll_new, current, new, slack), name,
             f"plain EM step {step} lowered the log-likelihood from {ll!r} to {ll_new!r}",
         )
         _check_loglik(model, data, new, ll_new, loglik_rtol)

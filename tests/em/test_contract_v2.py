@@ -127,3 +127,22 @@ def test_check_model_catches(hasselblad, cls, match):
     parts = [_Tabulated(DEATHS[:4], DAYS[:4]), _Tabulated(DEATHS[4:], DAYS[4:])]
     with pytest.raises(AssertionError, match=match):
         check_model(cls(2), data, parts=parts)
+
+
+# -- the guard judges round-off against the sum the log-likelihood came from ------------------------
+class _LargeTerms(PoissonMixtureModel):
+    """A log-likelihood near -12 summed from terms of size 1e4 (as a capture
+    model's log-factorials of the population size)."""
+
+    def loglik_magnitude(self, data, params, loglik):
+        return 1e4
+
+
+def test_guard_allows_roundoff_of_large_terms_but_not_a_real_drop(hasselblad, start):
+    _, data = hasselblad
+    from latentlab.em.engine import guard_fails
+
+    ll = -12.47
+    assert guard_fails(PoissonMixtureModel(2), data, ll, ll - 1.4e-9, start, start)
+    assert not guard_fails(_LargeTerms(2), data, ll, ll - 1.4e-9, start, start)
+    assert guard_fails(_LargeTerms(2), data, ll, ll - 1e-4, start, start)
