@@ -46,7 +46,7 @@ their classes. One iteration from ``(U, theta)``:
 Both CM-steps raise the observed likelihood, so the iteration is monotone and
 the engine's guard applies. ``N`` is therefore estimated jointly inside the EM;
 the profile likelihood of :mod:`latentlab.ecology.profile` re-runs the same EM
-with ``U`` held fixed (``fixed_unseen``).
+with ``U`` held fixed (the engine's ``fixed`` mask; :meth:`ClosedPopulationModel.held`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit, gammaln, logsumexp
 
-from ..em import EMModel, Positive, Real, Simplex, UnitInterval
+from ..em import EMModel, Positive, Real, Simplex, Stats, UnitInterval
 from .histories import CaptureData
 
 __all__ = [
@@ -145,11 +145,15 @@ class MixtureTimeParams:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
+    """Sums over the animals caught, plus the ``U`` unseen animals' expected
+    class sizes in ``mass``. The unseen animals belong to no subset of the
+    caught ones (and the likelihood's multinomial coefficient couples them),
+    so unlike most models these statistics do not split over animals."""
+
     mass: np.ndarray  # m_k, expected class sizes (sum to N)
     captures: np.ndarray  # c_kt, expected captures per class and occasion
     n_caught: float  # n
-    params: object  # the point of the E-step (a warm start for iterative M-steps)
 
 
 # --------------------------------------------------------------------------- base
@@ -159,7 +163,8 @@ class ClosedPopulationModel(EMModel):
     Subclasses define ``probabilities(params) -> (weights (K,), p (K, T))``,
     ``_theta(stats) -> dict`` (CM-step 1: the fields other than ``n_unseen``) and
     ``_initial_theta(data, rng) -> dict``.
-    ``fixed_unseen`` holds ``U = N - n`` fixed (EM over theta only).
+    ``U = N - n`` is held fixed (EM over theta only, for the profile
+    likelihood) through the engine's mask: ``fit_em(..., fixed=model.held(params, unseen=True))``.
     """
 
     label: str
@@ -167,9 +172,8 @@ class ClosedPopulationModel(EMModel):
     #: whether capture probabilities differ between occasions
     varies_by_time: bool = False
 
-    def __init__(self, n_occasions: int, fixed_unseen: float | None = None):
+    def __init__(self, n_occasions: int):
         self.n_occasions = int(n_occasions)
-        self.fixed_unseen = None if fixed_unseen is None else float(fixed_unseen)
 
     @property
     def name(self) -> str:
@@ -197,11 +201,22 @@ class ClosedPopulationModel(EMModel):
             return float(logsumexp(np.log(w) + np.log1p(-p).sum(axis=-1)))
 
     @staticmethod
-    def _full_loglik(data: CaptureData, u: float, log_ph: np.ndarray, log_p0: float) -> float:
+    def _loglik_terms(data: CaptureData, u: float, log_ph: np.ndarray, log_p0: float) -> np.ndarray:
+        """The terms the log-likelihood sums: ``log (N! / U!)`` less the
+        histories' log-factorials, the caught animals' and the unseen ones'."""
         n = data.freq.sum()
         unseen_term = u * log_p0 if u > 0 else 0.0
-        coef = log_arrangements(n, u) - gammaln(data.freq + 1.0).sum()
-        return float(coef + data.freq @ log_ph + unseen_term)
+        return np.array([log_arrangements(n, u), -gammaln(data.freq + 1.0).sum(), data.freq @ log_ph, unseen_term])
+
+    def _full_loglik(self, data: CaptureData, u: float, log_ph: np.ndarray, log_p0: float) -> float:
+        return float(self._loglik_terms(data, u, log_ph, log_p0).sum())
+
+    def loglik_magnitude(self, data: CaptureData, params, loglik: float) -> float:
+        """``sum |terms|``: ``log(N!/U!)`` grows with N while the log-likelihood
+        stays small, so its round-off is the guard's yardstick."""
+        lj, l0 = self._log_parts(data, params)
+        terms = self._loglik_terms(data, float(params.n_unseen), logsumexp(lj, axis=1), float(logsumexp(l0)))
+        return float(np.abs(terms).sum())
 
     def e_step(self, data: CaptureData, params):
         lj, l0 = self._log_parts(data, params)
@@ -210,7 +225,7 @@ class ClosedPopulationModel(EMModel):
         u = float(params.n_unseen)
         resp = np.exp(lj - log_ph[:, None]) * data.freq[:, None]
         resp0 = np.exp(l0 - log_p0) * u if u > 0 else np.zeros_like(l0)
-        stats = _Stats(resp.sum(axis=0) + resp0, resp.T @ data.histories, float(data.freq.sum()), params)
+        stats = _Stats(resp.sum(axis=0) + resp0, resp.T @ data.histories, float(data.freq.sum()))
         return stats, self._full_loglik(data, u, log_ph, log_p0)
 
     def loglik(self, data: CaptureData, params) -> float:
@@ -218,46 +233,40 @@ class ClosedPopulationModel(EMModel):
         return self._full_loglik(data, float(params.n_unseen), logsumexp(lj, axis=1), float(logsumexp(l0)))
 
     # -- EM -------------------------------------------------------------------------
-    def _theta(self, stats: _Stats) -> dict:
+    def _theta(self, stats: _Stats, current) -> dict:
+        """CM-step 1: the fields other than ``n_unseen`` (``current`` is the
+        E-step's point, a warm start for iterative maximisers)."""
         raise NotImplementedError
 
     def _initial_theta(self, data: CaptureData, rng: np.random.Generator) -> dict:
         raise NotImplementedError
 
-    def _with_unseen(self, theta: dict, n_caught: float):
-        """Params from theta with ``U`` fixed, or maximised given theta (CM-step 2)."""
+    def _with_unseen(self, theta: dict, n_caught: float, held_unseen=None):
+        """Params from theta with ``U`` maximised given theta (CM-step 2), or
+        at ``held_unseen`` when the engine holds it."""
         params = self.params_type(n_unseen=np.array(0.0), **theta)
-        u = self.fixed_unseen
+        u = held_unseen
         if u is None:
             u = optimal_unseen(n_caught, self.log_prob_unseen(params))
-        return dataclasses.replace(params, n_unseen=np.array(u))
+        return dataclasses.replace(params, n_unseen=np.array(u, dtype=float))
 
-    def m_step(self, stats: _Stats):
-        return self._with_unseen(self._theta(stats), stats.n_caught)
+    def m_step(self, stats: _Stats, current, fixed=None):
+        held = current.n_unseen if fixed is not None and bool(fixed.n_unseen) else None
+        return self._with_unseen(self._theta(stats, current), stats.n_caught, held)
 
     def initialize(self, data: CaptureData, rng: np.random.Generator):
         return self._with_unseen(self._initial_theta(data, rng), data.freq.sum())
 
-    def order_classes(self, params):
-        """The same parameters with classes in increasing mean capture probability
-        (undoes label switching between restarts); K = 1: unchanged."""
-        return params
-
-    def fixed_mask(self, params):
+    def held(self, params, unseen: bool = False):
+        """The mask of entries held fixed: those the model's structure fixes
+        (a reference level; none by default) and, with ``unseen``, ``U``."""
         mask = {f.name: np.zeros(np.shape(getattr(params, f.name)), dtype=bool) for f in dataclasses.fields(params)}
-        mask["n_unseen"] = np.array(self.fixed_unseen is not None)
-        self._fix_more(mask)
+        mask["n_unseen"] = np.array(bool(unseen))
+        self._hold_structure(mask)
         return self.params_type(**mask)
 
-    def _fix_more(self, mask: dict) -> None:
-        """Entries a structure holds fixed besides ``n_unseen`` (none by default)."""
-
-    def with_fixed_unseen(self, u: float | None) -> "ClosedPopulationModel":
-        """A copy of this model with ``U`` held at ``u`` (None: estimated)."""
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        other.fixed_unseen = None if u is None else float(u)
-        return other
+    def _hold_structure(self, mask: dict) -> None:
+        """Entries the structure holds fixed besides ``n_unseen`` (none by default)."""
 
 
 def _mean_capture_rate(data: CaptureData) -> float:
@@ -275,7 +284,7 @@ class M0Model(ClosedPopulationModel):
     def probabilities(self, params):
         return np.ones(1), np.full((1, self.n_occasions), float(params.p))
 
-    def _theta(self, stats):
+    def _theta(self, stats, current):
         return {"p": np.array(stats.captures.sum() / (self.n_occasions * stats.mass.sum()))}
 
     def _initial_theta(self, data, rng):
@@ -293,7 +302,7 @@ class MtModel(ClosedPopulationModel):
     def probabilities(self, params):
         return np.ones(1), np.asarray(params.p, dtype=float)[None, :]
 
-    def _theta(self, stats):
+    def _theta(self, stats, current):
         return {"p": stats.captures[0] / stats.mass.sum()}
 
     def _initial_theta(self, data, rng):
@@ -320,8 +329,8 @@ class MhModel(ClosedPopulationModel):
     params_type = MixtureParams
     constraints = {"n_unseen": Positive(), "weights": Simplex(), "p": UnitInterval()}
 
-    def __init__(self, n_occasions: int, n_classes: int, fixed_unseen: float | None = None):
-        super().__init__(n_occasions, fixed_unseen)
+    def __init__(self, n_occasions: int, n_classes: int):
+        super().__init__(n_occasions)
         self.n_classes = int(n_classes)
         self.label = f"Mh{self.n_classes}"
 
@@ -329,14 +338,14 @@ class MhModel(ClosedPopulationModel):
         p = np.asarray(params.p, dtype=float)
         return _normalised(params.weights), np.repeat(p[:, None], self.n_occasions, axis=1)
 
-    def _theta(self, stats):
+    def _theta(self, stats, current):
         m = stats.mass
         empty = m <= 0
         overall = stats.captures.sum() / (self.n_occasions * m.sum())
         p = np.where(empty, overall, stats.captures.sum(axis=1) / (self.n_occasions * np.where(empty, 1.0, m)))
         return {"weights": m / m.sum(), "p": p}
 
-    def order_classes(self, params):
+    def canonical(self, params):
         order = np.argsort(params.p, kind="stable")
         return dataclasses.replace(params, weights=params.weights[order], p=params.p[order])
 
@@ -358,8 +367,8 @@ class MthModel(ClosedPopulationModel):
     newton_tol = 1e-11
     newton_max_iter = 100
 
-    def __init__(self, n_occasions: int, n_classes: int, fixed_unseen: float | None = None):
-        super().__init__(n_occasions, fixed_unseen)
+    def __init__(self, n_occasions: int, n_classes: int):
+        super().__init__(n_occasions)
         self.n_classes = int(n_classes)
         self.label = f"Mth{self.n_classes}"
 
@@ -367,10 +376,10 @@ class MthModel(ClosedPopulationModel):
         eta = np.asarray(params.class_effect, dtype=float)[:, None] + np.asarray(params.time_effect, dtype=float)
         return _normalised(params.weights), expit(eta)
 
-    def _fix_more(self, mask):
+    def _hold_structure(self, mask):
         mask["class_effect"][0] = True
 
-    def order_classes(self, params):
+    def canonical(self, params):
         """Classes in increasing ``eta_k``, re-referenced so the first has ``eta = 0``."""
         eta = np.asarray(params.class_effect, dtype=float)
         order = np.argsort(eta, kind="stable")
@@ -418,10 +427,10 @@ class MthModel(ClosedPopulationModel):
             x, f = x + step, f_new
         return split(x)
 
-    def _theta(self, stats):
+    def _theta(self, stats, current):
         m = stats.mass
         tau, eta = self._effects(
-            stats.captures, m, np.asarray(stats.params.time_effect, float), np.asarray(stats.params.class_effect, float)
+            stats.captures, m, np.asarray(current.time_effect, float), np.asarray(current.class_effect, float)
         )
         return {"weights": m / m.sum(), "class_effect": eta, "time_effect": tau}
 

@@ -133,8 +133,8 @@ class CaptureRecapture(EMEstimator):
             data = as_capture_data(histories, freq)
         model = make_model(self.model, data.n_occasions)
         n_init = self.n_init if self.n_init is not None else (1 if model.n_classes == 1 else 10)
-        result = self._fit_em(model, data, n_obs=data.n_caught, n_init=n_init)
-        result.params = model.order_classes(result.params)
+        shape_of = model.initialize(data, np.random.default_rng(0))  # the mask needs only the shapes
+        result = self._fit_em(model, data, n_obs=data.n_caught, n_init=n_init, fixed=model.held(shape_of))
         self.n_caught_, self.n_occasions_ = data.n_caught, data.n_occasions
         self.weights_, self.p_ = model.probabilities(result.params)
         self._warn_boundary()
@@ -177,7 +177,7 @@ class CaptureRecapture(EMEstimator):
         except NumericalError as err:
             warnings.warn(f"{err}", BoundaryWarning, stacklevel=3)
             size = self.model_.space.flatten(self.result_.params).size
-            cov = self.result_.covariance = np.full((size, size), np.nan)
+            cov = self._covariance = np.full((size, size), np.nan)
         self.N_se_ = float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else np.nan
 
     def _population_size(self):
@@ -213,8 +213,8 @@ class CaptureRecapture(EMEstimator):
             u = float(N) - n
             start = fitted[min(fitted, key=lambda x: abs(x - N))]
             res = fit_em(
-                base.with_fixed_unseen(u), data,
-                init_params=dataclasses.replace(start, n_unseen=np.array(u)),
+                base, data, init_params=dataclasses.replace(start, n_unseen=np.array(u)),
+                fixed=base.held(start, unseen=True),
                 tol=self.tol, max_iter=self.max_iter, accelerate=self.accelerate, n_init=1,
             )
             fitted[float(N)] = res.params
@@ -253,7 +253,7 @@ class CaptureRecapture(EMEstimator):
             return self.model_.probabilities(space.unflatten(x, params))[1]
 
         cov = self.covariance_.copy()
-        fixed = self.model_.fixed_mask(params)
+        fixed = self.result_.fixed
         if fixed is not None:  # held fixed: known exactly (variance 0), not unknown
             held = space.flatten(fixed).astype(bool)
             cov[held, :] = 0.0

@@ -2,7 +2,7 @@
 
 The profile log-likelihood is ``l_p(N) = max_theta log L(N, theta)``; each
 evaluation is an EM fit with ``U = N - n`` held fixed (the models of
-:mod:`latentlab.ecology.capture_models` with ``fixed_unseen``). The
+:mod:`latentlab.ecology.capture_models` with ``U`` held by the engine's ``fixed`` mask). The
 ``level`` interval is ``{N >= n : l_p(N) >= l_p(N_hat) - chi2_1(level) / 2}``
 (Venzon & Moolgavkar 1988; for capture-recapture Cormack 1992, Biometrics 48:567-576).
 

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["DEFAULTS", "engine_defaults", "check_engine_settings", "check_random_state"]
+__all__ = ["DEFAULTS", "engine_defaults", "check_engine_settings", "check_random_state", "check_int", "check_tol"]
 
 #: the engine's defaults (see :func:`latentlab.em.fit_em` for their meaning)
 DEFAULTS = dict(tol=1e-8, max_iter=1000, n_init=1, accelerate=None, random_state=None, progress=False)
@@ -29,7 +29,7 @@ def engine_defaults(**overrides) -> dict:
     return {**DEFAULTS, **overrides}
 
 
-def _check_int(value, name: str, minimum: int) -> int:
+def check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
     if value < minimum:
@@ -63,8 +63,8 @@ def check_random_state(random_state, name: str = "random_state"):
 def check_engine_settings(tol, max_iter, n_init, accelerate, random_state, progress) -> None:
     """Raise ``TypeError``/``ValueError`` naming the first bad setting."""
     check_tol(tol)
-    _check_int(max_iter, "max_iter", 1)
-    _check_int(n_init, "n_init", 1)
+    check_int(max_iter, "max_iter", 1)
+    check_int(n_init, "n_init", 1)
     if not (accelerate is None or (isinstance(accelerate, str) and accelerate in ACCELERATIONS)):
         raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
     check_random_state(random_state)

@@ -9,16 +9,21 @@ their union:
 
 which is what lets an E-step be computed chunk by chunk (or on many machines)
 and summed before one M-step. A model's statistics subclass :class:`Stats`, a
-frozen dataclass whose fields are numbers, numpy arrays, nested :class:`Stats`
-or None; ``+`` adds them field by field.
+frozen dataclass whose fields are numbers, numpy arrays, tuples of arrays, nested
+:class:`Stats` or None; ``+`` adds them field by field.
 
 Statistics hold sums only: no parameters (the M-step receives the current
-parameters itself) and no means (keep the sum and the count instead).
+parameters itself) and no means (keep the sum and the count instead). A field
+that describes how the sums were taken rather than being one (the centre the
+data were shifted by before summing, say) is named in the class attribute
+``shared``: it is carried, not added, and two statistics with different values
+of it cannot be added.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
@@ -29,15 +34,25 @@ __all__ = ["Stats", "stats_allclose"]
 class Stats:
     """Base of every model's sufficient statistics (a frozen dataclass).
 
-    Subclasses declare their fields with ``@dataclass(frozen=True)``.
+    Subclasses declare their fields with ``@dataclass(frozen=True)``;
+    ``shared`` names the fields that are carried rather than added.
     """
 
-    def __add__(self, other: "Stats") -> "Stats":
+    shared: ClassVar[tuple[str, ...]] = ()
+
+    def __add__(self, other: Stats) -> Stats:
         if type(other) is not type(self):
             return NotImplemented
-        return dataclasses.replace(
-            self, **{f.name: _add(getattr(self, f.name), getattr(other, f.name), f.name) for f in dataclasses.fields(self)}
-        )
+        values = {}
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name in self.shared:
+                if not np.array_equal(a, b):
+                    raise ValueError(f"cannot add statistics taken with different {f.name!r}: {a!r} and {b!r}")
+                values[f.name] = a
+            else:
+                values[f.name] = _add(a, b, f.name)
+        return dataclasses.replace(self, **values)
 
     def __radd__(self, other):
         # sum([s1, s2, ...]) starts from 0
@@ -53,6 +68,8 @@ def _add(a, b, name: str):
         raise TypeError(f"statistic {name!r} is None on one side only; cannot add")
     if isinstance(a, Stats):
         return a + b
+    if isinstance(a, tuple):  # a tuple of arrays adds entry by entry
+        return tuple(_add(x, y, name) for x, y in zip(a, b, strict=True))
     return a + b
 
 
@@ -65,6 +82,11 @@ def stats_allclose(a, b, rtol: float = 1e-9, atol: float = 1e-9) -> list[str]:
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, Stats):
             bad.extend(f"{f.name}.{n}" for n in stats_allclose(x, y, rtol, atol))
+        elif isinstance(x, tuple):
+            if len(x) != len(y) or not all(
+                np.shape(u) == np.shape(v) and np.allclose(u, v, rtol=rtol, atol=atol) for u, v in zip(x, y)
+            ):
+                bad.append(f.name)
         elif x is None or y is None:
             if (x is None) != (y is None):
                 bad.append(f.name)

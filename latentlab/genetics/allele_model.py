@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..em import EMModel, Simplex, UnitInterval
+from ..em import EMModel, Simplex, Stats, UnitInterval
 from .genotypes import allele_content, genotype_alleles, homozygote_index
 
 __all__ = [
@@ -84,7 +84,7 @@ class LocusData:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     genotype_counts: np.ndarray  # (..., G) n_g
     autozygous: np.ndarray | None  # (..., K) z_a, or None under HWE
     n: np.ndarray  # (...,) N
@@ -178,7 +178,7 @@ class AlleleFrequencyModel(EMModel):
     def loglik(self, data: LocusData, params):
         return _loglik_from_marginal(data, _marginal(data, self.prior(params)))
 
-    def m_step(self, stats: _Stats):
+    def m_step(self, stats: _Stats, current=None, fixed=None):
         alleles = stats.genotype_counts @ self._content
         if not self.inbreeding:
             return AlleleFrequencyParams(alleles / (2.0 * stats.n[..., None]))

@@ -162,7 +162,7 @@ class AlleleFrequencies(EMEstimator):
         rows = []
         for it in range(1, n_steps + 1):
             stats, ll = self.model_.e_step(self.observations_.data, params)
-            params = self.model_.m_step(stats)
+            params = self.model_.m_step(stats, params)
             row = {"iteration": it, "loglik": float(ll)}
             row.update({f"E[n {g}]": c for g, c in zip(labels, stats.genotype_counts)})
             row.update({f"p[{a}]": f for a, f in zip(self.alleles_, params.frequencies)})

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from ..em import EMModel, Simplex
+from ..em import EMModel, Simplex, Stats
 from ..exceptions import BoundaryWarning
 from .candidates import PhasePairs
 
@@ -65,7 +65,7 @@ class HaplotypeParams:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     counts: np.ndarray  # expected haplotype counts n_h (sum 2N)
 
 
@@ -101,7 +101,7 @@ class HaplotypeModel(EMModel):
         with np.errstate(divide="ignore"):
             return float(np.sum(np.log(np.bincount(data.individual, w, minlength=data.n_individuals))))
 
-    def m_step(self, stats: _Stats) -> HaplotypeParams:
+    def m_step(self, stats: _Stats, current=None, fixed=None) -> HaplotypeParams:
         return HaplotypeParams(stats.counts / stats.counts.sum())
 
     def free_haplotypes(self, data: PhasePairs, params: HaplotypeParams) -> np.ndarray:

@@ -18,7 +18,7 @@ from scipy import stats as sps
 
 from .._validation import check_fraction, check_positive, check_positive_int
 from ..em import EMEstimator, fit_em
-from ..em.engine import user_stacklevel
+from .._warn import user_stacklevel
 from .allele_coding import encode_genotypes
 from .candidates import Candidates, empty_candidates, extended_size, insert_locus, ligate, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams

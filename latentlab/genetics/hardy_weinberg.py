@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..em import EMModel, Simplex, fit_em
+from ..em import EMModel, Simplex, Stats, fit_em
 from .allele_model import LocusData, expected_genotype_counts
 from .genotypes import n_genotypes
 
@@ -90,6 +90,11 @@ class GenotypeFrequencyParams:
     frequencies: np.ndarray  # (G,) genotype frequencies, on the simplex
 
 
+@dataclass(frozen=True)
+class GenotypeCounts(Stats):
+    counts: np.ndarray  # (G,) expected genotype counts n_g
+
+
 class GenotypeFrequencyModel(EMModel):
     """Free genotype frequencies ``P_g`` (the alternative of the LRT).
 
@@ -107,10 +112,11 @@ class GenotypeFrequencyModel(EMModel):
         return GenotypeFrequencyParams(rng.dirichlet(np.full(self.n_geno, 2.0 * self.n_geno)))
 
     def e_step(self, data: LocusData, params):
-        return expected_genotype_counts(data, params.frequencies)
+        counts, ll = expected_genotype_counts(data, params.frequencies)
+        return GenotypeCounts(counts), ll
 
-    def m_step(self, stats):
-        return GenotypeFrequencyParams(stats / stats.sum())
+    def m_step(self, stats, current=None, fixed=None):
+        return GenotypeFrequencyParams(stats.counts / stats.counts.sum())
 
 
 def hwe_lrt(obs, kind: str, loglik_hwe: float, n_alleles: int, tol: float) -> pd.Series:

@@ -110,7 +110,7 @@ def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, ma
     active = np.arange(ll.size)
     previous_step = np.full(ll.size, np.inf)
     for it in range(1, max_iter + 1):
-        new = model.m_step(_take(stats, active))
+        new = model.m_step(_take(stats, active), _take(params, active))
         new_stats, ll_new = model.e_step(_take(data, active), new)
         if not np.all(np.isfinite(ll_new)):
             bad = active[~np.isfinite(ll_new)]

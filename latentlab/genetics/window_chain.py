@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..em import EMModel, GroupedSimplex
+from ..em import EMModel, GroupedSimplex, Stats
 from .candidates import PhasePairs
 
 __all__ = ["WindowChain", "ChainParams", "WindowChainModel", "build_chain"]
@@ -157,7 +157,7 @@ class ChainParams:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     counts: np.ndarray  # (E,) expected number of chromosomes taking each transition
 
 
@@ -237,7 +237,7 @@ class WindowChainModel(EMModel):
     def loglik(self, data: WindowChain, params: ChainParams) -> float:
         return self._forward(data, params.transitions)[2]
 
-    def m_step(self, stats: _Stats) -> ChainParams:
+    def m_step(self, stats: _Stats, current=None, fixed=None) -> ChainParams:
         return ChainParams(self._normalise(stats.counts))
 
     # -- the fitted chain ---------------------------------------------------------------

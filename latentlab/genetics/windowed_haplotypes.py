@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_positive_int
-from ..em.engine import user_stacklevel
+from .._warn import user_stacklevel
 from .haplotypes import PhasingEstimator, progressive_fit
 from .window_chain import WindowChainModel, build_chain
 

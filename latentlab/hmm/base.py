@@ -27,7 +27,9 @@ state does not enter it), and a :class:`~latentlab.BoundaryWarning` says so.
 
 Parameters named in ``params`` (hmmlearn's letters: ``s`` start, ``t``
 transitions, and the emission letters of each model) are estimated; the others
-are held at their initial values.
+are held at their initial values through the engine's ``fixed`` mask
+(:meth:`HMMModel.held`), as are the zeros of a given ``startprob`` or
+``transmat``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_lengths
-from ..em import EMModel, Simplex
+from ..em import EMModel, Simplex, Stats
 from ..exceptions import BoundaryWarning
 from . import _kernels
 
@@ -79,15 +81,14 @@ class HMMData:
 
 
 @dataclass(frozen=True)
-class HMMStats:
-    """Expected sufficient statistics summed over sequences (module docstring);
-    ``previous`` is the point of the E-step, for empty states and fixed fields."""
+class HMMStats(Stats):
+    """Expected sufficient statistics summed over sequences (module docstring):
+    the statistics of two sets of whole sequences add."""
 
     start: np.ndarray
     trans: np.ndarray
     post: np.ndarray
-    emission: Any
-    previous: Any
+    emission: Any  # an array or a tuple of arrays, per emission family
 
 
 class HMMModel(EMModel):
@@ -97,7 +98,7 @@ class HMMModel(EMModel):
     emission fields), ``constraints``, ``letters`` (field -> hmmlearn letter),
     ``log_emission(X, params, out)``, ``emission_features(X)``,
     ``emission_stats(moments, X, weights)``,
-    ``emission_m_step(stats, post, previous) -> dict``,
+    ``emission_m_step(stats, post, current, held) -> dict``,
     ``init_emission(data, rng) -> dict`` and ``sample_emission(states, params, rng)``.
     """
 
@@ -106,7 +107,7 @@ class HMMModel(EMModel):
 
     def __init__(self, n_components: int, params: str, given: dict[str, np.ndarray] | None = None):
         self.n_components = n_components
-        self.params = params
+        self.params = params  # hmmlearn's letters of the estimated fields (see held())
         self.given = dict(given or {})
         self._work: dict[str, np.ndarray] = {}
         self._features_of: HMMData | None = None
@@ -157,7 +158,9 @@ class HMMModel(EMModel):
         K), the posteriors (zero on missing rows)."""
         raise NotImplementedError
 
-    def emission_m_step(self, stats, post: np.ndarray, previous) -> dict[str, np.ndarray]:
+    def emission_m_step(self, stats, post: np.ndarray, current, held: set) -> dict[str, np.ndarray]:
+        """Emission fields from their statistics; states with no posterior mass
+        keep ``current``'s values; ``held`` names fields the engine holds."""
         raise NotImplementedError
 
     def init_emission(self, data: HMMData, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -233,7 +236,6 @@ class HMMModel(EMModel):
             trans=xi.sum(axis=0),
             post=post,
             emission=self.emission_stats(moments[:, 1:], data.X, gamma),
-            previous=params,
         )
         return stats, total
 
@@ -255,19 +257,24 @@ class HMMModel(EMModel):
         return float(best.sum()), path
 
     # -- M-step -------------------------------------------------------------------------
-    def m_step(self, stats: HMMStats):
-        prev = stats.previous
+    def m_step(self, stats: HMMStats, current, fixed=None):
+        """Baum-Welch's M-step; fields the mask holds whole are not computed
+        (the engine keeps their current values)."""
+        def free(field):
+            return fixed is None or not np.all(getattr(fixed, field))
+
         values = {}
-        if "s" in self.params:
+        if free("startprob"):
             values["startprob"] = stats.start / stats.start.sum()
-        if "t" in self.params:
-            values["transmat"] = self._transmat_m_step(stats.trans, prev.transmat)
+        if free("transmat"):
+            values["transmat"] = self._transmat_m_step(stats.trans, current.transmat)
         empty = stats.post <= EMPTY
         if empty.any():
             _warn_empty(np.flatnonzero(empty), self.name)
-        emission = self.emission_m_step(stats.emission, stats.post, prev)
-        values.update({f: v for f, v in emission.items() if self.letters[f] in self.params})
-        return dataclasses.replace(prev, **values)
+        held = {f for f in self.letters if not free(f)}
+        emission = self.emission_m_step(stats.emission, stats.post, current, held)
+        values.update({f: v for f, v in emission.items() if f not in held})
+        return dataclasses.replace(current, **values)
 
     def _transmat_m_step(self, trans: np.ndarray, previous: np.ndarray) -> np.ndarray:
         rows = trans.sum(axis=1)
@@ -277,12 +284,11 @@ class HMMModel(EMModel):
         return out
 
     # -- fixed entries ------------------------------------------------------------------
-    def fixed_mask(self, params):
-        """Fields outside ``params`` are fixed; so are the zeros of a given
-        ``startprob`` or ``transmat`` (structural zeros)."""
+    def held(self):
+        """The engine's ``fixed`` mask: fields outside ``params`` are held; so are
+        the zeros of a given ``startprob`` or ``transmat`` (structural zeros)."""
         masks = {}
-        for f in (fl.name for fl in dataclasses.fields(params)):
-            shape = np.shape(getattr(params, f))
+        for f, shape in self.field_shapes().items():
             mask = np.full(shape, self.letters[f] not in self.params)
             if f in ("startprob", "transmat") and f in self.given:
                 mask |= np.asarray(self.given[f]) == 0

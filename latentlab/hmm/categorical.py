@@ -43,7 +43,8 @@ class CategoricalHMMModel(HMMModel):
     def emission_stats(self, moments, X, weights):
         return np.stack([np.bincount(X[:, 0], weights=w, minlength=self.n_features) for w in weights.T])
 
-    def emission_m_step(self, stats, post, previous):
+    def emission_m_step(self, stats, post, current, held):
+        previous = current
         empty = post <= EMPTY
         rows = stats.sum(axis=1, keepdims=True)
         probs = stats / np.where(empty[:, None], 1.0, rows)

@@ -10,13 +10,14 @@ change of the total log-likelihood), restarts (``n_init``), SQUAREM
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from .._validation import check_n_components
-from ..em import EMEstimator, as_generator, covariance
+from ..em import EMEstimator, as_generator
+from ..em.settings import check_int
 from .base import HMMData, HMMModel
 
 __all__ = ["HMMEstimator"]
@@ -32,6 +33,7 @@ class HMMEstimator(EMEstimator):
     """
 
     _letters: str
+    _engine_name = {"max_iter": "n_iter"}  # hmmlearn's name
 
     def _init_common(self, n_components, n_iter, tol, params, init_params, n_init, accelerate, random_state, progress):
         self.n_components = n_components
@@ -67,8 +69,7 @@ class HMMEstimator(EMEstimator):
                 raise ValueError(
                     f"{name} must be a string of the letters {self._letters!r}; got {value!r}"
                 )
-        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be an integer >= 1; got {self.n_iter!r}")
+        check_int(self.n_iter, "n_iter", 1)
 
     def _as_data(self, X, lengths) -> HMMData:
         X2d, missing, fill = self._validate_X(X)
@@ -102,7 +103,7 @@ class HMMEstimator(EMEstimator):
         probe = self._make_model(self._n_features(data.X), {})
         model = self._make_model(self._n_features(data.X), self._given(probe))
         try:
-            result = self._fit_em(model, data, n_obs=data.n_observed, max_iter=self.n_iter)
+            result = self._fit_em(model, data, n_obs=data.n_observed, fixed=model.held())
         finally:
             model.release()
         for field in model.letters:
@@ -196,18 +197,16 @@ class HMMEstimator(EMEstimator):
             )
         return super().summary(level)
 
+    def _covariance_fixed(self):
+        """The covariance is conditional on the start distribution: with few
+        sequences its MLE sits at a vertex of the simplex, where the information
+        is singular, so ``startprob`` is held and gets no standard error (NaN)."""
+        fixed = self.result_.fixed
+        return dataclasses.replace(fixed, startprob=np.ones_like(fixed.startprob, dtype=bool))
+
     @property
     def covariance_(self) -> np.ndarray:
-        """Covariance of the flattened parameters from the observed information,
-        conditional on the start distribution: with few sequences its MLE sits at
-        a vertex of the simplex, where the information is singular, so
-        ``startprob`` gets no standard error (NaN)."""
-        self._check_fitted()
-        if self.result_.covariance is None:
-            model = copy.copy(self.model_)
-            model.params = self.model_.params.replace("s", "")
-            try:
-                self.result_.covariance = covariance(model, self._data, self.result_.params)
-            finally:
-                model.release()
-        return self.result_.covariance
+        try:
+            return super().covariance_
+        finally:
+            self.model_.release()

@@ -77,11 +77,12 @@ class GaussianHMMModel(HMMModel):
         first, second = moments[:, :d], moments[:, d:]
         return first, (second if self.covariance_type == "diag" else second.reshape(k, d, d))
 
-    def emission_m_step(self, stats, post, previous):
+    def emission_m_step(self, stats, post, current, held):
+        previous = current
         first, second = stats
         empty = post <= EMPTY
         n = np.where(empty, 1.0, post)
-        means = first / n[:, None] if "m" in self.params else previous.means
+        means = first / n[:, None] if "means" not in held else previous.means
         means = np.where(empty[:, None], previous.means, means)
         if self.covariance_type == "diag":
             cov = (second - 2 * means * first + means**2 * n[:, None]) / n[:, None]

@@ -56,7 +56,8 @@ class PoissonHMMModel(HMMModel):
     def emission_stats(self, moments, X, weights):
         return moments
 
-    def emission_m_step(self, stats, post, previous):
+    def emission_m_step(self, stats, post, current, held):
+        previous = current
         empty = post <= EMPTY
         lambdas = stats / np.where(empty, 1.0, post)[:, None]
         lambdas[empty] = previous.lambdas[empty]

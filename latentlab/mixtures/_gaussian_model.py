@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..em import EMModel, Positive, PositiveDefinite, Real, Simplex
+from ..em import EMModel, Positive, PositiveDefinite, Real, Simplex, Stats
 from ..exceptions import NumericalError
 from . import _gaussian_missing as missing
 from ._kmeans import initial_responsibilities
@@ -88,7 +88,11 @@ class GaussianMixtureParams:
 
 
 @dataclass(frozen=True)
-class GaussianStats:
+class GaussianStats(Stats):
+    """Sums over rows, taken around the centre ``shift`` (carried, not added:
+    parts of one data set are centred at the same point)."""
+
+    shared = ("shift",)
     n: np.ndarray  # (K,) expected counts n_k
     s1: np.ndarray  # (K, D) sum of w r x (centred data)
     s2: np.ndarray  # (K, D, D) for full/tied, (K, D) diagonals for diag/spherical
@@ -239,7 +243,7 @@ class GaussianMixtureModel(EMModel):
             s2 = wr.T @ (X * X)
         else:
             s2 = np.stack([(X * wr[:, k, None]).T @ X for k in range(self.n_components)])
-        params = self.m_step(GaussianStats(n, s1, s2, data.shift))
+        params = self.m_step(GaussianStats(n, s1, s2, data.shift), None)
         if self.user_init:
             params = GaussianMixtureParams(**{**params.__dict__, **self.user_init})
         return params
@@ -318,7 +322,7 @@ class GaussianMixtureModel(EMModel):
             ll += sum(float(p.weights @ missing.pattern_log_density(p, *inputs)[1]) for p in data.patterns)
         return ll
 
-    def m_step(self, stats: GaussianStats) -> GaussianMixtureParams:
+    def m_step(self, stats: GaussianStats, current=None, fixed=None) -> GaussianMixtureParams:
         mass = stats.n + _MASS_FLOOR
         mu = stats.s1 / mass[:, None]
         reg = self.reg_covar

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_array, check_finite, check_n_components, check_sample_weight
-from ..em import EMEstimator, EMModel, Real
+from ..em import EMEstimator, EMModel, Real, Stats
 
 __all__ = ["KMeans", "KMeansModel", "KMeansParams", "kmeans_plusplus", "initial_responsibilities"]
 
@@ -77,10 +77,9 @@ class _KMeansData:
 
 
 @dataclass(frozen=True)
-class _KMeansStats:
+class _KMeansStats(Stats):
     counts: np.ndarray  # (K,) weight assigned to each centre
     sums: np.ndarray  # (K, D) weighted sums of the assigned rows
-    previous: np.ndarray  # (K, D) centres before the step (kept when empty)
 
 
 class KMeansModel(EMModel):
@@ -100,13 +99,14 @@ class KMeansModel(EMModel):
         labels = d2.argmin(axis=1)
         onehot = np.zeros_like(d2)
         onehot[np.arange(d2.shape[0]), labels] = data.weights
-        stats = _KMeansStats(onehot.sum(axis=0), onehot.T @ data.X, params.centers)
+        stats = _KMeansStats(onehot.sum(axis=0), onehot.T @ data.X)
         return stats, -0.5 * float(data.weights @ d2[np.arange(d2.shape[0]), labels])
 
-    def m_step(self, stats: _KMeansStats) -> KMeansParams:
+    def m_step(self, stats: _KMeansStats, current: KMeansParams, fixed=None) -> KMeansParams:
+        """Each centre moves to the mean of its rows; an empty one stays put."""
         empty = stats.counts <= 0
         centers = stats.sums / np.where(empty, 1.0, stats.counts)[:, None]
-        return KMeansParams(np.where(empty[:, None], stats.previous, centers))
+        return KMeansParams(np.where(empty[:, None], current.centers, centers))
 
 
 class KMeans(EMEstimator):

@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
-from ..em import EMEstimator, EMModel, Positive, UnitInterval
+from ..em import EMEstimator, EMModel, Positive, Stats, UnitInterval
 from ..exceptions import BoundaryWarning
 from . import _censoring as cens
 from .exponential import CensoredExponential
@@ -63,7 +63,7 @@ class CureParams:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     uncured: float  # U
     time: float  # S
     n: int
@@ -115,7 +115,7 @@ class ExponentialCureModel(EMModel):
     def is_stationary(self, data: cens.Intervals, params: CureParams, stats: _Stats) -> bool:
         return bool(np.max(np.abs(self.score(data, params))) <= self.score_tol * data.n)
 
-    def m_step(self, stats: _Stats) -> CureParams:
+    def m_step(self, stats: _Stats, current=None, fixed=None) -> CureParams:
         return CureParams(np.asarray(max(1.0 - stats.uncured / stats.n, 0.0)), np.asarray(stats.uncured / stats.time))
 
 

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..em import EMEstimator, EMModel, Real
+from ..em import EMEstimator, EMModel, Real, Stats
 from ..exceptions import NumericalError
 from . import _censoring as cens
 from ._design import Design
@@ -65,9 +65,14 @@ class ExponentialParams:
 
 
 @dataclass(frozen=True)
-class _Stats:
-    times: np.ndarray  # E_i, expected lifetimes
-    coef: np.ndarray  # coefficients at which they were taken (Newton's start)
+class _Stats(Stats):
+    """``E_i`` for every subject: the regression's M-step weighs each
+    subject's expected lifetime by its own rate ``exp(x_i' beta)``, so the
+    statistics are one entry per subject (with covariates these do not reduce
+    to a sum). Statistics of disjoint sets of subjects add when each is laid
+    out over all subjects, zero elsewhere."""
+
+    times: np.ndarray  # (n,) E_i, expected lifetimes
 
 
 class ExponentialModel(EMModel):
@@ -96,7 +101,7 @@ class ExponentialModel(EMModel):
 
     def e_step(self, data: cens.Intervals, params: ExponentialParams):
         rate = self.rate(params)
-        return _Stats(cens.expected_time(data, rate), params.coef), float(np.sum(cens.log_prob(data, rate)))
+        return _Stats(cens.expected_time(data, rate)), float(np.sum(cens.log_prob(data, rate)))
 
     def loglik(self, data: cens.Intervals, params: ExponentialParams) -> float:
         return float(np.sum(cens.log_prob(data, self.rate(params))))
@@ -106,14 +111,14 @@ class ExponentialModel(EMModel):
         with np.errstate(over="ignore"):
             return float(np.sum(eta - np.exp(eta) * times))
 
-    def m_step(self, stats: _Stats) -> ExponentialParams:
+    def m_step(self, stats: _Stats, current: ExponentialParams, fixed=None) -> ExponentialParams:
         """Newton's method on ``Q(beta)``: gradient ``X'(1 - mu)``, Hessian
         ``-X' diag(mu) X`` with ``mu_i = exp(x_i' beta) E_i``. Far from the
         maximum (Newton decrement ``g' H^{-1} g`` above ``_QUADRATIC``) steps are
         halved until ``Q`` rises; inside that region full steps are taken, since
         there the rise of ``Q`` is below its round-off and cannot be tested."""
         X, times = self.X, stats.times
-        coef = stats.coef.astype(float)
+        coef = current.coef.astype(float)  # Newton starts from the E-step's point
         for _ in range(_NEWTON_MAX):
             mu = np.exp(X @ coef) * times
             grad = X.T @ (1.0 - mu)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ..em import EMEstimator, EMModel, Simplex
+from ..em import EMEstimator, EMModel, Simplex, Stats
 from . import _censoring as cens
 
 __all__ = ["Turnbull", "TurnbullModel", "TurnbullParams", "turnbull_intervals"]
@@ -63,7 +63,7 @@ class _Data:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class _Stats(Stats):
     counts: np.ndarray  # N_j = p_j d_j
     gradient: np.ndarray  # d_j
 
@@ -128,7 +128,7 @@ class TurnbullModel(EMModel):
         with np.errstate(divide="ignore"):
             return float(data.weights @ np.log(data.alpha @ params.masses))
 
-    def m_step(self, stats: _Stats) -> TurnbullParams:
+    def m_step(self, stats: _Stats, current=None, fixed=None) -> TurnbullParams:
         return TurnbullParams(stats.counts / stats.counts.sum())
 
     @staticmethod

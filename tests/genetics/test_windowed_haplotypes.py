@@ -1,6 +1,7 @@
 """WindowedHaplotypeEM: the chain likelihood against brute-force enumeration,
 against HaplotypeEM where the two models coincide, simulated truth, bad inputs."""
 
+import dataclasses
 import itertools
 import warnings
 
@@ -37,7 +38,7 @@ def test_chain_likelihood_and_viterbi_equal_brute_force_enumeration(seed):
     est = WindowedHaplotypeEM(window=2, **EXHAUSTIVE).fit(G)
     model, chain = est.model_, est._data
     params = model.initialize(chain, np.random.default_rng(seed))  # a generic point, not the estimate
-    est.result_.params = params
+    est.result_ = dataclasses.replace(est.result_, params=params)  # EMResult is frozen
 
     total, best = 0.0, []
     for g in G:
