@@ -316,8 +316,8 @@ class CensoredExponential(EMEstimator):
         Without covariates: rows ``rate``, ``mean``, ``median`` (estimate,
         std_error by the delta method, Wald interval formed on the log scale).
         With covariates: one row per coefficient with ``estimate`` (the log-rate
-        coefficient), ``exp(coef)`` (the rate ratio), ``std_error``, Wald
-        interval, ``z`` and two-sided ``p``.
+        coefficient), ``std_error``, Wald interval, then ``exp(coef)`` (the rate
+        ratio), ``z`` and two-sided ``p``.
         """
         self._check_fitted()
         z = _z(level)
@@ -339,33 +339,21 @@ class CensoredExponential(EMEstimator):
             {
                 "parameter": self.coef_.index,
                 "estimate": coef,
-                "exp(coef)": np.exp(coef),
                 "std_error": se,
                 "ci_lower": coef - z * se,
                 "ci_upper": coef + z * se,
+                "exp(coef)": np.exp(coef),
                 "z": zs,
                 "p": 2.0 * sps.norm.sf(np.abs(zs)),
             }
         )
 
-    def print_summary(self, level: float = 0.95, decimals: int = 4) -> str:
-        """Print (and return) a header and :meth:`summary`, like lifelines' ``print_summary``."""
-        self._check_fitted()
-        n = self.n_obs_
-        header = [
-            f"<latentlab.survival.CensoredExponential: fitted with {n} observations, "
-            f"{self.n_events_} exact events>",
-            f"  right-censored = {self.n_right_censored_}, left-censored = {self.n_left_censored_}, "
-            f"interval-censored = {self.n_interval_censored_}",
-            f"  log-likelihood = {self.loglik_:.{decimals}f}, AIC = {self.aic():.{decimals}f}, "
-            f"EM iterations = {self.n_iter_} ({'converged' if self.converged_ else 'NOT converged'})",
-            "  model: log(rate) = "
-            + ("intercept" if self.design_ is None else " + ".join(f"{c}" for c in self.coef_.index)),
-            "",
-        ]
-        text = "\n".join(header) + self.summary(level).to_string(index=False, float_format=f"%.{decimals}f")
-        print(text)
-        return text
+    def _summary_header(self) -> list[tuple[str, str]]:
+        """The common header plus the censoring counts and the rate's model."""
+        censoring = (f"{self.n_events_} exact, {self.n_right_censored_} right-, {self.n_left_censored_} left-, "
+                     f"{self.n_interval_censored_} interval-censored")
+        model = "intercept" if self.design_ is None else " + ".join(f"{c}" for c in self.coef_.index)
+        return [*super()._summary_header(), ("observations by kind", censoring), ("log(rate)", model)]
 
     def plot_survival(self, ax=None, covariates=None, level: float = 0.95, label: str | None = None):
         """The fitted survival curve with its band and, overlaid, the nonparametric

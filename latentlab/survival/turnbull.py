@@ -198,12 +198,22 @@ class Turnbull(EMEstimator):
         self.survival_function_ = self.survival_function(times)
         return self
 
-    def summary(self) -> pd.DataFrame:
-        """The Turnbull intervals and their masses (``intervals_``). The NPMLE has
-        no Wald standard errors: its masses sit on a simplex with zeros at the
-        boundary and their number grows with n."""
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """The mass of each Turnbull interval, in the columns every summary has
+        (parameter, estimate, std_error, ci_lower, ci_upper) followed by the
+        interval's ``left``, ``right`` and ``left_open``. The NPMLE has no Wald
+        standard errors (NaN, whatever ``level``): its masses sit on a simplex
+        with zeros at the boundary and their number grows with n."""
         self._check_fitted()
-        return self.intervals_.copy()
+        iv = self.intervals_
+        label = [f"mass{'(' if o else '['}{a:g}, {b:g}]" for a, b, o in zip(iv["left"], iv["right"], iv["left_open"])]
+        nan = np.full(len(iv), np.nan)
+        return pd.DataFrame({"parameter": label, "estimate": iv["mass"].to_numpy(), "std_error": nan, "ci_lower": nan,
+                             "ci_upper": nan, "left": iv["left"], "right": iv["right"], "left_open": iv["left_open"]})
+
+    @property
+    def covariance_method_(self) -> str:
+        return "none (the NPMLE has no Wald standard errors)"
 
     def survival_function(self, times) -> pd.DataFrame:
         """Envelopes of ``S(t) = P(T > t)`` at ``times``: ``upper`` with every mass at

@@ -165,7 +165,7 @@ def test_dataframe_input(cosmesis):
 
 def test_all_right_censored_puts_all_mass_beyond_the_last_time():
     fit = Turnbull().fit([3.0, 5.0, 4.0], [np.inf, np.inf, np.inf])
-    assert fit.summary()[["left", "right", "mass"]].to_numpy().tolist() == [[5.0, np.inf, 1.0]]
+    assert fit.intervals_[["left", "right", "mass"]].to_numpy().tolist() == [[5.0, np.inf, 1.0]]
     assert fit.loglik_ == 0.0
 
 

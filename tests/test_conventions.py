@@ -1,0 +1,126 @@
+"""One estimator convention across the package: every estimator's summary()
+starts with the same columns, print_summary() prints a header and returns
+None, get_params/set_params round-trip and repr shows non-default settings."""
+
+import numpy as np
+import pytest
+
+from latentlab.em.estimator import SUMMARY_COLUMNS
+
+
+def _poisson_mixture():
+    from latentlab.mixtures import PoissonMixture
+
+    return PoissonMixture(2, random_state=0).fit(range(10), weights=[162, 267, 271, 185, 111, 61, 27, 8, 3, 1])
+
+
+def _gaussian_mixture():
+    from latentlab.mixtures import GaussianMixture, simulate_gaussian_mixture
+
+    X, _ = simulate_gaussian_mixture(300, [0.5, 0.5], [[0, 0], [4, 4]], [np.eye(2), np.eye(2)], random_state=0)
+    return GaussianMixture(2, random_state=0).fit(X)
+
+
+def _alleles():
+    from latentlab.genetics import AlleleFrequencies, simulate_genotypes
+
+    return AlleleFrequencies(random_state=0).fit(simulate_genotypes(300, [0.6, 0.3, 0.1], missing=0.1, random_state=0))
+
+
+def _haplotypes():
+    from latentlab.genetics import HaplotypeEM, simulate_haplotypes
+
+    sim = simulate_haplotypes(200, n_blocks=1, snps_per_block=3, haplotypes_per_block=3, random_state=1)
+    return HaplotypeEM(random_state=0).fit(sim.genotypes)
+
+
+def _survival(kind):
+    from latentlab.survival import CensoredExponential, ExponentialCure, Turnbull, simulate_censored_exponential
+
+    df = simulate_censored_exponential(300, 0.5, study_end=6.0, visit_interval=1.0, cure_fraction=0.3, random_state=0)
+    cls = {"exp": CensoredExponential, "cure": ExponentialCure, "turnbull": Turnbull}[kind]
+    return cls().fit_interval_censoring(df["lower"], df["upper"]) if kind != "turnbull" else \
+        cls().fit(df["lower"], df["upper"])
+
+
+def _capture():
+    from latentlab.ecology import CaptureRecapture, simulate_capture_histories
+
+    histories, _ = simulate_capture_histories(200, 5, [(1.0, 0.3)], random_state=0)
+    return CaptureRecapture("M0", random_state=0).fit(histories)
+
+
+def _hmm(kind):
+    from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, simulate_hmm
+
+    start, trans = [0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]]
+    if kind == "gaussian":
+        X, _ = simulate_hmm(400, start, trans, means=[[0.0], [3.0]], covars=[[1.0], [1.0]], random_state=0)
+        return GaussianHMM(2, covariance_type="diag", random_state=0).fit(X)
+    if kind == "poisson":
+        X, _ = simulate_hmm(400, start, trans, lambdas=[[1.0], [6.0]], random_state=0)
+        return PoissonHMM(2, random_state=0).fit(X)
+    X, _ = simulate_hmm(400, start, trans, emissionprob=[[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], random_state=0)
+    return CategoricalHMM(2, random_state=0).fit(X)
+
+
+FITTED = {
+    "PoissonMixture": _poisson_mixture,
+    "GaussianMixture": _gaussian_mixture,
+    "AlleleFrequencies": _alleles,
+    "HaplotypeEM": _haplotypes,
+    "CensoredExponential": lambda: _survival("exp"),
+    "ExponentialCure": lambda: _survival("cure"),
+    "Turnbull": lambda: _survival("turnbull"),
+    "CaptureRecapture": _capture,
+    "GaussianHMM": lambda: _hmm("gaussian"),
+    "PoissonHMM": lambda: _hmm("poisson"),
+    "CategoricalHMM": lambda: _hmm("categorical"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FITTED))
+def fitted(request):
+    with np.errstate(all="ignore"), _quiet():
+        return FITTED[request.param]()
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def test_summary_has_the_same_columns_everywhere(fitted):
+    with _quiet():
+        table = fitted.summary()
+    assert list(table.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    assert len(table) >= 1
+    with _quiet():
+        assert list(fitted.summary(level=0.9).columns[:5]) == SUMMARY_COLUMNS
+
+
+def test_print_summary_prints_a_header_and_returns_none(fitted, capsys):
+    with _quiet():
+        assert fitted.print_summary() is None
+    out = capsys.readouterr().out
+    for label in ("model", "observations", "log-likelihood", "AIC", "BIC", "iterations", "converged", "covariance"):
+        assert label in out, label
+    assert "std_error" in out
+
+
+def test_get_set_params_round_trip(fitted):
+    params = fitted.get_params()
+    twin = type(fitted)(**params)
+    assert twin.get_params().keys() == params.keys()
+    assert repr(twin) == repr(fitted)
+    name = next(iter(params))
+    assert fitted.set_params(**{name: params[name]}) is fitted
+    with pytest.raises(ValueError, match="not a parameter"):
+        fitted.set_params(no_such_setting=1)
