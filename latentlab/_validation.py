@@ -28,19 +28,42 @@ __all__ = [
 
 
 def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
-    """``x`` (array-like or pandas object) as a numpy array with ``ndim`` dimensions."""
+    """``x`` (array-like or pandas object) as a numpy array with ``ndim`` dimensions.
+
+    Refused rather than coerced: sparse matrices, strings (even numeric ones),
+    complex values (their imaginary part would be dropped) and anything else
+    that is not a number."""
+    if hasattr(x, "toarray") or type(x).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array (e.g. {name}.toarray())")
     if isinstance(x, (pd.Series, pd.DataFrame)):
         x = x.to_numpy()
+    raw = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if raw.dtype.kind in "USO" and _has_text(raw):
+        raise TypeError(f"{name} must hold numbers; it holds text such as {_first_text(raw)!r}")
+    if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.ravel())):
+        raise ValueError(f"Complex data not supported: {name} holds complex values (only real numbers are accepted)")
     try:
-        arr = np.asarray(x, dtype=dtype)
+        arr = np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be numeric array-like; got {type(x).__name__} ({err})") from None
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if allowed is not None and arr.ndim not in allowed:
-        raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s); got shape {arr.shape}")
+        hint = " Reshape your data: a single feature is X.reshape(-1, 1), a single row X.reshape(1, -1)." \
+            if 2 in allowed and arr.ndim == 1 else ""
+        raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s); got shape {arr.shape}.{hint}")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty; at least one observation is needed")
     return arr
+
+
+def _has_text(a: np.ndarray) -> bool:
+    return a.dtype.kind in "US" or any(isinstance(v, (str, bytes)) for v in a.ravel())
+
+
+def _first_text(a: np.ndarray):
+    return next(v for v in a.ravel() if isinstance(v, (str, bytes, np.str_, np.bytes_)))
 
 
 def _first_bad(mask: np.ndarray) -> str:

@@ -22,7 +22,7 @@ from .inference import covariance, wald_table
 from .model import EMModel
 from .settings import DEFAULTS
 
-__all__ = ["EMEstimator", "NotFittedError", "SUMMARY_COLUMNS"]
+__all__ = ["Estimator", "EMEstimator", "NotFittedError", "SUMMARY_COLUMNS"]
 
 #: the columns every ``summary()`` starts with (fields may add more after them)
 SUMMARY_COLUMNS = ["parameter", "estimate", "std_error", "ci_lower", "ci_upper"]
@@ -33,23 +33,18 @@ class NotFittedError(ValueError, AttributeError):
     AttributeError, as scikit-learn's)."""
 
 
-class EMEstimator:
-    """Base of the estimators built on one :class:`EMModel`.
+class Estimator:
+    """scikit-learn's parameter protocol, for every estimator in latentlab.
 
     A subclass's ``__init__`` stores its arguments unchanged under their own
-    names (scikit-learn's convention; the engine settings among them), builds
-    a model and validated data in ``fit`` and calls :meth:`_fit_em`.
-
-    Class attributes a subclass may set: ``_estimator_type`` (scikit-learn's:
-    ``"clusterer"``, ``"density_estimator"``, ...), ``_allow_nan`` (NaN marks
-    a missing value in its input), ``_engine_name`` for settings stored under
-    another name (the HMMs' ``n_iter``).
+    names (scikit-learn's convention). Class attributes a subclass may set:
+    ``_estimator_type`` (scikit-learn's: ``"clusterer"``,
+    ``"density_estimator"``, ...) and ``_allow_nan`` (NaN marks a missing
+    value in its input).
     """
 
     _estimator_type: str | None = None
     _allow_nan = False
-    #: engine setting -> the constructor argument holding it, where they differ
-    _engine_name: dict[str, str] = {}
 
     # -- scikit-learn's parameter protocol --------------------------------------------
     @classmethod
@@ -93,13 +88,24 @@ class EMEstimator:
 
     def __sklearn_tags__(self):
         """scikit-learn's tags (called by scikit-learn only, which is then installed)."""
-        from sklearn.utils import InputTags, Tags, TargetTags
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
 
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
             input_tags=InputTags(allow_nan=self._allow_nan),
         )
+
+
+
+class EMEstimator(Estimator):
+    """Base of the estimators built on one :class:`EMModel`: builds a model
+    and validated data in ``fit`` and calls :meth:`_fit_em`. ``_engine_name``
+    maps an engine setting to the constructor argument holding it, where
+    their names differ (the HMMs' ``n_iter``)."""
+
+    _engine_name: dict[str, str] = {}
 
     # -- fitting ----------------------------------------------------------------------------
     def _set_engine_settings(self, **settings) -> None:

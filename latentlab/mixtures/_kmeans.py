@@ -27,6 +27,7 @@ import numpy as np
 
 from .._validation import as_array, check_finite, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Real, Stats
+from ..em.features import check_feature_names, feature_names, set_feature_names
 
 __all__ = ["KMeans", "KMeansModel", "KMeansParams", "kmeans_plusplus", "initial_responsibilities"]
 
@@ -120,6 +121,8 @@ class KMeans(EMEstimator):
     ``inertia_`` (weighted within-cluster sum of squares).
     """
 
+    _estimator_type = "clusterer"
+
     def __init__(self, n_clusters: int = 2, *, n_init: int = 1, max_iter: int = 300, tol: float = 1e-10,
                  random_state=None):
         self.n_clusters = n_clusters
@@ -127,16 +130,19 @@ class KMeans(EMEstimator):
 
     def _rows(self, X) -> np.ndarray:
         X = check_finite(as_array(X, "X", ndim=2), "X")
-        if hasattr(self, "cluster_centers_") and X.shape[1] != self.cluster_centers_.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} columns but the model was fitted on {self.cluster_centers_.shape[1]}")
+        if hasattr(self, "cluster_centers_") and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input")
         return X
 
-    def fit(self, X, sample_weight=None) -> "KMeans":
-        X = self._rows(X)
+    def fit(self, X, y=None, sample_weight=None) -> "KMeans":
+        """Lloyd's hard EM from k-means++ seeds; ``y`` is ignored (scikit-learn's signature)."""
+        names = feature_names(X)
+        X = check_finite(as_array(X, "X", ndim=2), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_clusters, int(np.count_nonzero(w)), "rows with positive weight")
         self._shift = np.average(X, axis=0, weights=w)  # centred: the distance expansion keeps its precision
         result = self._fit_em(KMeansModel(k), _KMeansData(X - self._shift, w), n_obs=X.shape[0])
+        set_feature_names(self, names, X.shape[1])
         self.cluster_centers_ = result.params.centers + self._shift
         self.labels_ = self.predict(X)
         self.inertia_ = -2.0 * result.loglik
@@ -152,5 +158,26 @@ class KMeans(EMEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre of each row."""
+        return self._sq_distances(X).argmin(axis=1)
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then the cluster of each row (``labels_``)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then the distances of each row to each centre."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def transform(self, X) -> np.ndarray:
+        """Distance of each row to each centre, shape (n, K)."""
+        return np.sqrt(self._sq_distances(X))
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Minus the weighted within-cluster sum of squares of ``X`` (scikit-learn's sign)."""
+        d2 = self._sq_distances(X).min(axis=1)
+        return -float(check_sample_weight(sample_weight, d2.size, "sample_weight") @ d2)
+
+    def _sq_distances(self, X) -> np.ndarray:
         self._check_fitted()
-        return _sq_distances(self._rows(X) - self._shift, self.cluster_centers_ - self._shift).argmin(axis=1)
+        check_feature_names(self, X)
+        return _sq_distances(self._rows(X) - self._shift, self.cluster_centers_ - self._shift)

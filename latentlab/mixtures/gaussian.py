@@ -25,6 +25,7 @@ from .._validation import (
     check_simplex,
 )
 from ..em import EMEstimator, PositiveDefinite, as_generator
+from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
 from . import _gaussian_missing as missing
 from ._gaussian_model import COVARIANCE_TYPES, GaussianData, GaussianMixtureModel, GaussianMixtureParams
 
@@ -127,11 +128,18 @@ class GaussianMixture(EMEstimator):
             accelerate=accelerate, random_state=random_state, progress=progress,
         )
 
+    _estimator_type = "density_estimator"
+    _allow_nan = True  # NaN marks a missing coordinate, integrated out
+
     # -- input ------------------------------------------------------------------
     def _rows(self, X) -> np.ndarray:
+        self._check_fitted()
+        check_feature_names(self, X)
         X = check_observed_rows(as_array(X, "X", ndim=2), "X")
-        if hasattr(self, "means_") and X.shape[1] != self.means_.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} columns but the mixture was fitted on {self.means_.shape[1]}")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but GaussianMixture is expecting {self.n_features_in_} features as input"
+            )
         return X
 
     def _user_init(self, k: int, d: int) -> dict:
@@ -156,11 +164,14 @@ class GaussianMixture(EMEstimator):
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, sample_weight=None) -> "GaussianMixture":
+    def fit(self, X, y=None, sample_weight=None) -> "GaussianMixture":
         """Fit by EM; rows may have missing (NaN) coordinates, and
         ``sample_weight`` (non-negative, one per row) weights each row's
-        log-likelihood."""
+        log-likelihood. ``y`` is ignored (scikit-learn's signature). A
+        DataFrame's column names are kept (``feature_names_in_``) and label
+        the summary and the outputs."""
         self._check_settings()
+        names = feature_names(X)
         X = check_observed_rows(as_array(X, "X", ndim=2), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
@@ -171,6 +182,7 @@ class GaussianMixture(EMEstimator):
         # a complete user start needs no draw (as scikit-learn); later restarts still draw
         start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
         result = self._fit_em(model, data, n_obs=float(w.sum()), init_params=start)  # weights count as frequencies
+        set_feature_names(self, names, d)
         p = result.params
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
         self.precisions_ = _invert(p.covariances, self.covariance_type)
@@ -184,7 +196,6 @@ class GaussianMixture(EMEstimator):
         return self.model_.full_covariances(self.result_.params)
 
     def _log_joint(self, X) -> np.ndarray:
-        self._check_fitted()
         X = self._rows(X)
         return self.model_.log_joint(self._new_data(X), self.result_.params)
 
@@ -197,9 +208,31 @@ class GaussianMixture(EMEstimator):
         top = lj.max(axis=1)
         return top + np.log(np.exp(lj - top[:, None]).sum(axis=1))
 
-    def score(self, X) -> float:
-        """Mean log-density per row (scikit-learn's ``score``)."""
+    def score(self, X, y=None) -> float:
+        """Mean log-density per row (scikit-learn's ``score``; ``y`` is ignored)."""
         return float(np.mean(self.score_samples(X)))
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then the most probable component of each row."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _parameter_labels(self) -> list[str]:
+        """``weights[k]``, ``means[k, name]`` and the covariances' entries
+        (``covariances[k, name, name]``; tied ``covariances[name, name]``;
+        diag ``covariances[k, name]``; spherical ``covariances[k]``), features
+        named by the fitted DataFrame's columns (0, 1, ... otherwise)."""
+        names, K = feature_labels(self), self.n_components
+        labels = [f"weights[{k}]" for k in range(K)] + [f"means[{k}, {a}]" for k in range(K) for a in names]
+        t = self.covariance_type
+        if t == "full":
+            labels += [f"covariances[{k}, {a}, {b}]" for k in range(K) for a in names for b in names]
+        elif t == "tied":
+            labels += [f"covariances[{a}, {b}]" for a in names for b in names]
+        elif t == "diag":
+            labels += [f"covariances[{k}, {a}]" for k in range(K) for a in names]
+        else:
+            labels += [f"covariances[{k}]" for k in range(K)]
+        return labels
 
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities ``P(component k | observed part of row i)``, shape (n, K)."""
@@ -211,10 +244,11 @@ class GaussianMixture(EMEstimator):
         """Most probable component of each row."""
         return self.predict_proba(X).argmax(axis=1)
 
-    def impute(self, X) -> np.ndarray:
+    def impute(self, X):
         """``X`` with each missing value replaced by its conditional expectation
-        ``E[x_m | x_o] = sum_k r_k (mu_km + S_mo S_oo^{-1} (x_o - mu_ko))``."""
-        self._check_fitted()
+        ``E[x_m | x_o] = sum_k r_k (mu_km + S_mo S_oo^{-1} (x_o - mu_ko))``; a
+        DataFrame (same index and columns) for a DataFrame."""
+        frame = X if isinstance(X, pd.DataFrame) else None
         X = self._rows(X)
         data = self._new_data(X)
         params = self.result_.params
@@ -227,7 +261,7 @@ class GaussianMixture(EMEstimator):
             resp = np.exp(lj - lj.max(axis=1, keepdims=True))
             resp /= resp.sum(axis=1, keepdims=True)
             out[np.ix_(p.rows, p.miss)] = np.einsum("nk,knm->nm", resp, xhat) + data.shift[p.miss]
-        return out
+        return out if frame is None else pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
     def sample(self, n_samples: int = 1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` rows from the fitted mixture; returns (X, components)."""

@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..em.estimator import Estimator
 from . import _censoring as cens
 
 __all__ = ["KaplanMeier"]
 
 
-class KaplanMeier:
+class KaplanMeier(Estimator):
     """Kaplan-Meier estimate of the survival function of right-censored data.
 
     Attributes (after fit)
@@ -37,12 +38,13 @@ class KaplanMeier:
     """
 
     def __init__(self, level: float = 0.95):
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1); got {level!r}")
         self.level = level
 
     def fit(self, durations, event_observed=None) -> "KaplanMeier":
         """Fit to positive durations with 0/1 event flags (None: all events)."""
+        if isinstance(self.level, (bool, np.bool_)) or not isinstance(self.level, (int, float)) \
+                or not 0 < self.level < 1:
+            raise ValueError(f"level must be in (0, 1); got {self.level!r}")
         data = cens.from_durations(durations, event_observed)
         t, event = data.lower, data.exact
         times, inverse = np.unique(t, return_inverse=True)

@@ -183,7 +183,7 @@ def test_predict_dimension_mismatch_and_unfitted():
     with pytest.raises(AttributeError, match="not fitted"):
         gm.predict(X)
     gm.fit(X)
-    with pytest.raises(ValueError, match="3 columns but the mixture was fitted on 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2 features"):
         gm.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="sample_weight has length"):
         gm.fit(X, sample_weight=np.ones(5))

@@ -34,6 +34,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="event_observed must hold 0 or 1"):
         KaplanMeier().fit([1.0, 2.0], [1, 5])
     with pytest.raises(ValueError, match="level must be in"):
-        KaplanMeier(level=0.0)
+        KaplanMeier(level=0.0).fit([1.0, 2.0])  # checked in fit, as scikit-learn: the constructor only stores
     with pytest.raises(AttributeError, match="not fitted"):
         KaplanMeier().survival_function([1.0])
