@@ -16,12 +16,16 @@ import pandas as pd
 
 from .._validation import as_array
 from ..em import EMEstimator, delta_method, fit_em, wald_intervals
+from ..em.settings import engine_defaults
 from ..exceptions import BoundaryWarning, NumericalError
 from .capture_models import MODEL_NAMES, make_model
 from .histories import CaptureData, InpFile, as_capture_data
 from .profile import ProfileInterval, profile_interval
 
 __all__ = ["CaptureRecapture", "compare_models", "DEFAULT_MODELS"]
+
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=20000, accelerate="squarem" (N converges sublinearly when few animals are recaptured: SQUAREM, and room for many iterations)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=20000, accelerate="squarem")
 
 #: the models ``compare_models`` fits by default
 DEFAULT_MODELS = ("M0", "Mt", "Mh2", "Mh3", "Mth2")
@@ -91,9 +95,9 @@ class CaptureRecapture(EMEstimator):
         cap_factor: float = 50.0,
         level: float = 0.95,
         profile: bool = True,
-        tol: float = 1e-10,
-        max_iter: int = 20000,
-        accelerate: str | None = "squarem",
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):
@@ -114,7 +118,7 @@ class CaptureRecapture(EMEstimator):
         if not (isinstance(self.level, float) and 0 < self.level < 1):
             raise ValueError(f"level must be in (0, 1); got {self.level!r}")
 
-    def fit(self, histories, freq=None) -> "CaptureRecapture":
+    def fit(self, histories, freq=None) -> CaptureRecapture:
         """Fit to capture histories.
 
         ``histories``: an animals x occasions 0/1 array or DataFrame (one row per

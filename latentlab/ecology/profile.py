@@ -24,8 +24,8 @@ continuation that follows the ridge of the likelihood).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

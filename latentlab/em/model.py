@@ -66,7 +66,8 @@ Hooks with defaults a model may override:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -125,7 +126,7 @@ class EMModel:
         return None
 
     @property
-    def space(self) -> "ParamSpace":
+    def space(self) -> ParamSpace:
         return ParamSpace(self.params_type, self.constraints)
 
 

@@ -23,7 +23,7 @@ a simplex is rescaled to sum to one exactly).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -20,7 +20,8 @@ Each failure raises ``AssertionError`` naming the model and the check.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -12,12 +12,16 @@ import numpy as np
 import pandas as pd
 
 from ..em import EMEstimator
+from ..em.settings import engine_defaults
 from .allele_model import AlleleFrequencyModel, posterior_genotypes
 from .genotypes import allele_content, genotype_labels
 from .hardy_weinberg import hwe_exact_test, hwe_lrt
 from .observations import Observations, from_allele_pairs, from_likelihoods, from_phenotypes
 
 __all__ = ["AlleleFrequencies"]
+
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=5000 (a tight tol so that the HWE likelihood-ratio test differences two well-converged fits)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=5000)
 
 
 class AlleleFrequencies(EMEstimator):
@@ -59,10 +63,10 @@ class AlleleFrequencies(EMEstimator):
         alleles=None,
         *,
         inbreeding: bool = False,
-        tol: float = 1e-10,
-        max_iter: int = 5000,
-        n_init: int = 1,
-        accelerate: str | None = None,
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):
@@ -74,13 +78,13 @@ class AlleleFrequencies(EMEstimator):
         )
 
     # -- fitting -----------------------------------------------------------------
-    def fit(self, genotypes, missing_values=(-1,)) -> "AlleleFrequencies":
+    def fit(self, genotypes, missing_values=(-1,)) -> AlleleFrequencies:
         """Fit to allele pairs ``(n, 2)``: complete (``a, b``), half-missing
         (``a, None``) and missing (``None, None``) in one call. An allele is
         missing if it is None, NaN or in ``missing_values``."""
         return self._fit(from_allele_pairs(genotypes, self.alleles, missing_values), "genotypes")
 
-    def fit_phenotypes(self, counts, system="ABO") -> "AlleleFrequencies":
+    def fit_phenotypes(self, counts, system="ABO") -> AlleleFrequencies:
         """Fit to phenotype counts (mapping or Series phenotype -> count) under
         ``system``: ``"ABO"`` (A = {AA, AO}, B = {BB, BO}, AB = {AB}, O = {OO})
         or a mapping phenotype -> list of allele pairs partitioning the
@@ -90,13 +94,13 @@ class AlleleFrequencies(EMEstimator):
             raise ValueError(f"alleles={self.alleles!r} differ from the phenotype system's alleles {obs.alleles}")
         return self._fit(obs, "phenotypes")
 
-    def fit_likelihoods(self, gl, scale: str = "ln") -> "AlleleFrequencies":
+    def fit_likelihoods(self, gl, scale: str = "ln") -> AlleleFrequencies:
         """Fit to genotype likelihoods ``(n, G)`` in VCF genotype order
         (``0/0, 0/1, 1/1, 0/2, ...``) on the ``ln``, ``log10`` (VCF GL) or
         ``phred`` (VCF PL) scale. Rows all NaN are missing individuals."""
         return self._fit(from_likelihoods(gl, scale, self.alleles), "likelihoods")
 
-    def _fit(self, obs: Observations, kind: str) -> "AlleleFrequencies":
+    def _fit(self, obs: Observations, kind: str) -> AlleleFrequencies:
         if not isinstance(self.inbreeding, bool):
             raise TypeError(f"inbreeding must be True or False; got {self.inbreeding!r}")
         model = AlleleFrequencyModel(len(obs.alleles), self.inbreeding)

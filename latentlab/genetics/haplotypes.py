@@ -17,14 +17,18 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._validation import check_fraction, check_positive, check_positive_int
-from ..em import EMEstimator, fit_em
 from .._warn import user_stacklevel
+from ..em import EMEstimator, fit_em
+from ..em.settings import engine_defaults
 from .allele_coding import encode_genotypes
 from .candidates import Candidates, empty_candidates, extended_size, insert_locus, ligate, trim_pairs
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
 
 __all__ = ["HaplotypeEM", "PhasingEstimator"]
+
+#: engine settings: the engine's defaults with max_iter=5000, accelerate="squarem" (EM over many haplotypes crawls near boundaries: SQUAREM by default)
+_ENGINE = engine_defaults(max_iter=5000, accelerate="squarem")
 
 #: most candidate pairs one insertion may list (roughly 100 bytes each while they
 #: are built); a batch is cut short before an insertion that would list more
@@ -254,8 +258,8 @@ class HaplotypeEM(PhasingEstimator):
     """
 
     def __init__(self, *, method: str = "progressive", atom_size: int = 8, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
-                 stage_tol: float = 1e-6, tol: float = 1e-8, max_iter: int = 5000, n_init: int = 1,
-                 accelerate: str | None = "squarem", random_state=None, progress: bool = False):
+                 stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"], n_init: int = _ENGINE["n_init"],
+                 accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool = False):
         self.method = method
         self.atom_size = atom_size
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
@@ -266,7 +270,7 @@ class HaplotypeEM(PhasingEstimator):
         )
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, G, loci=None) -> "HaplotypeEM":
+    def fit(self, G, loci=None) -> HaplotypeEM:
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}; got {self.method!r}")

@@ -283,7 +283,7 @@ class WindowChainModel(EMModel):
             logt = np.log(params.transitions)
         delta = np.zeros(data.n_individuals)
         back = []
-        for (ind, _, _), b in zip(data.states, data.boundaries):
+        for _, b in zip(data.states, data.boundaries):
             score = delta[b.src] + logt[b.edge1] + logt[b.edge2]
             starts = np.flatnonzero(np.r_[True, np.diff(b.dst) != 0])  # every state has a move in
             delta = np.maximum.reduceat(score, starts)

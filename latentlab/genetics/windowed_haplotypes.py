@@ -26,10 +26,14 @@ import pandas as pd
 
 from .._validation import check_positive_int
 from .._warn import user_stacklevel
+from ..em.settings import engine_defaults
 from .haplotypes import PhasingEstimator, progressive_fit
 from .window_chain import WindowChainModel, build_chain
 
 __all__ = ["WindowedHaplotypeEM"]
+
+#: engine settings: the engine's defaults with max_iter=5000, accelerate="squarem" (EM over many haplotypes crawls near boundaries: SQUAREM by default)
+_ENGINE = engine_defaults(max_iter=5000, accelerate="squarem")
 
 
 class WindowedHaplotypeEM(PhasingEstimator):
@@ -71,8 +75,8 @@ class WindowedHaplotypeEM(PhasingEstimator):
     """
 
     def __init__(self, *, window: int = 8, batch_size: int = 6, min_posterior: float = 1e-3, max_pairs: int = 30,
-                 missing_values=(-1,), stage_tol: float = 1e-6, tol: float = 1e-8, max_iter: int = 5000,
-                 n_init: int = 1, accelerate: str | None = "squarem", random_state=None, progress: bool = False):
+                 missing_values=(-1,), stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"],
+                 n_init: int = _ENGINE["n_init"], accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool = False):
         self.window = window
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
                                      missing_values=missing_values, stage_tol=stage_tol)
@@ -82,7 +86,7 @@ class WindowedHaplotypeEM(PhasingEstimator):
         )
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, G, loci=None) -> "WindowedHaplotypeEM":
+    def fit(self, G, loci=None) -> WindowedHaplotypeEM:
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
         size = check_positive_int(self.window, "window")
         settings = self._prepare(G, loci)

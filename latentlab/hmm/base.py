@@ -72,7 +72,7 @@ class HMMData:
         return not bool(self.observed.all())
 
     @classmethod
-    def build(cls, X: np.ndarray, missing: np.ndarray, lengths, fill) -> "HMMData":
+    def build(cls, X: np.ndarray, missing: np.ndarray, lengths, fill) -> HMMData:
         starts, ends = check_lengths(lengths, X.shape[0])
         if missing.any():
             X = X.copy()

@@ -14,11 +14,16 @@ import numpy as np
 
 from .._validation import as_array, missing_rows
 from ..em import Simplex
+from ..em.settings import engine_defaults
+from ..emissions import categorical_log_density, categorical_m_step
 from .base import EMPTY, HMMData, HMMModel, transition_constraints
 from .estimator import HMMEstimator
 from .params import CategoricalHMMParams
 
 __all__ = ["CategoricalHMM", "CategoricalHMMModel"]
+
+#: engine settings: the engine's defaults
+_ENGINE = engine_defaults()
 
 
 class CategoricalHMMModel(HMMModel):
@@ -37,19 +42,13 @@ class CategoricalHMMModel(HMMModel):
         return {"startprob": (k,), "transmat": (k, k), "emissionprob": (k, self.n_features)}
 
     def log_emission(self, X, params, out):
-        with np.errstate(divide="ignore"):
-            return np.take(np.log(params.emissionprob.T), X[:, 0], axis=0, out=out)
+        return categorical_log_density(X[:, 0], params.emissionprob, out)
 
     def emission_stats(self, moments, X, weights):
         return np.stack([np.bincount(X[:, 0], weights=w, minlength=self.n_features) for w in weights.T])
 
     def emission_m_step(self, stats, post, current, held):
-        previous = current
-        empty = post <= EMPTY
-        rows = stats.sum(axis=1, keepdims=True)
-        probs = stats / np.where(empty[:, None], 1.0, rows)
-        probs[empty] = previous.emissionprob[empty]
-        return {"emissionprob": probs}
+        return {"emissionprob": categorical_m_step(stats, current.emissionprob, post <= EMPTY)}
 
     def init_emission(self, data: HMMData, rng):
         """Rows drawn from Dirichlet(1, ..., 1)."""
@@ -86,12 +85,12 @@ class CategoricalHMM(HMMEstimator):
         n_components: int = 1,
         *,
         n_features: int | None = None,
-        n_iter: int = 1000,
-        tol: float = 1e-8,
+        n_iter: int = _ENGINE["max_iter"],
+        tol: float = _ENGINE["tol"],
         params: str = "ste",
         init_params: str = "ste",
-        n_init: int = 1,
-        accelerate: str | None = None,
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):

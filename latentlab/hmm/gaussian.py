@@ -27,12 +27,17 @@ import numpy as np
 
 from .._validation import as_array, missing_rows
 from ..em import Positive, PositiveDefinite, Real
+from ..em.settings import engine_defaults
+from ..emissions import gaussian_log_density, gaussian_means, gaussian_scatter, kmeans_plusplus, lloyd
 from . import _kernels
 from .base import EMPTY, HMMData, HMMModel, transition_constraints
 from .estimator import HMMEstimator
 from .params import GaussianHMMParams
 
 __all__ = ["GaussianHMM", "GaussianHMMModel"]
+
+#: engine settings: the engine's defaults
+_ENGINE = engine_defaults()
 
 COVARIANCE_TYPES = ("diag", "full")
 
@@ -60,12 +65,7 @@ class GaussianHMMModel(HMMModel):
     def log_emission(self, X, params, out):
         if self.covariance_type == "diag":
             return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
-        d = X.shape[1]
-        for k, (mu, cov) in enumerate(zip(params.means, params.covars)):
-            chol = np.linalg.cholesky(cov)
-            z = (X - mu) @ np.linalg.inv(chol).T  # whitened: z_t = L^{-1} (x_t - mu), Sigma = L L'
-            out[:, k] = -0.5 * (d * np.log(2 * np.pi) + 2 * np.log(np.diag(chol)).sum() + (z * z).sum(axis=1))
-        return out
+        return gaussian_log_density(X, params.means, params.covars, self.name, out)
 
     def emission_features(self, X):
         """``[x_t, x_t^2]`` (diag) or ``[x_t, vec(x_t x_t')]`` (full)."""
@@ -78,22 +78,21 @@ class GaussianHMMModel(HMMModel):
         return first, (second if self.covariance_type == "diag" else second.reshape(k, d, d))
 
     def emission_m_step(self, stats, post, current, held):
-        previous = current
+        """The shared Gaussian M-step (:mod:`latentlab.emissions`), covariances
+        about the held means when the means are held, then floored."""
         first, second = stats
         empty = post <= EMPTY
         n = np.where(empty, 1.0, post)
-        means = first / n[:, None] if "means" not in held else previous.means
-        means = np.where(empty[:, None], previous.means, means)
+        means = current.means if "means" in held else gaussian_means(n, first)
+        means = np.where(empty[:, None], current.means, means)
+        scatter = gaussian_scatter(n, first, second, means)
         if self.covariance_type == "diag":
-            cov = (second - 2 * means * first + means**2 * n[:, None]) / n[:, None]
-            cov = np.maximum(cov, self.min_covar)
-            cov = np.where(empty[:, None], previous.covars, cov)
+            cov = np.maximum(scatter / n[:, None], self.min_covar)
+            cov = np.where(empty[:, None], current.covars, cov)
         else:
-            cross = np.einsum("ki,kj->kij", first, means)
-            cov = (second - cross - cross.transpose(0, 2, 1) + n[:, None, None] * np.einsum("ki,kj->kij", means, means))
-            cov = cov / n[:, None, None]
+            cov = scatter / n[:, None, None]
             cov = _floor_eigenvalues(0.5 * (cov + cov.transpose(0, 2, 1)), self.min_covar)
-            cov[empty] = previous.covars[empty]
+            cov[empty] = current.covars[empty]
         return {"means": means, "covars": cov}
 
     def init_emission(self, data: HMMData, rng):
@@ -131,19 +130,8 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, n_steps: int = 10, m
     and ``n_steps`` Lloyd iterations on at most ``max_rows`` random rows."""
     if X.shape[0] > max_rows:
         X = X[rng.choice(X.shape[0], max_rows, replace=False)]
-    centres = [X[rng.integers(X.shape[0])]]
-    dist = ((X - centres[0]) ** 2).sum(axis=1)
-    for _ in range(1, k):
-        p = dist / dist.sum() if dist.sum() > 0 else None
-        centres.append(X[rng.choice(X.shape[0], p=p)])
-        dist = np.minimum(dist, ((X - centres[-1]) ** 2).sum(axis=1))
-    centres = np.array(centres, dtype=float)
-    for _ in range(n_steps):
-        label = ((X[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-        for j in range(k):
-            if np.any(label == j):
-                centres[j] = X[label == j].mean(axis=0)
-    return centres
+    seeds = X[kmeans_plusplus(X, k, np.ones(X.shape[0]), rng)]
+    return lloyd(X, seeds, n_steps)
 
 
 class GaussianHMM(HMMEstimator):
@@ -180,12 +168,12 @@ class GaussianHMM(HMMEstimator):
         covariance_type: str = "diag",
         min_covar: float = 1e-3,
         *,
-        n_iter: int = 1000,
-        tol: float = 1e-8,
+        n_iter: int = _ENGINE["max_iter"],
+        tol: float = _ENGINE["tol"],
         params: str = "stmc",
         init_params: str = "stmc",
-        n_init: int = 1,
-        accelerate: str | None = None,
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):

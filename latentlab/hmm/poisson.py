@@ -12,15 +12,19 @@ plain MLE).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 from .._validation import as_array, check_counts, missing_rows
 from ..em import Positive
+from ..em.settings import engine_defaults
+from ..emissions import poisson_log_density, poisson_m_step
 from .base import EMPTY, HMMData, HMMModel, transition_constraints
 from .estimator import HMMEstimator
 from .params import PoissonHMMParams
 
 __all__ = ["PoissonHMM", "PoissonHMMModel"]
+
+#: engine settings: the engine's defaults
+_ENGINE = engine_defaults()
 
 
 class PoissonHMMModel(HMMModel):
@@ -39,15 +43,8 @@ class PoissonHMMModel(HMMModel):
         return {"startprob": (k,), "transmat": (k, k), "lambdas": (k, self.n_features)}
 
     def log_emission(self, X, params, out):
-        """``sum_d x_td log lambda_kd - lambda_kd - log x_td!`` (with 0 log 0 = 0)."""
-        lam = params.lambdas
-        zero = lam == 0
-        np.matmul(X, np.log(np.where(zero, 1.0, lam)).T, out=out)
-        out -= lam.sum(axis=1)
-        out -= gammaln(X + 1.0).sum(axis=1)[:, None]
-        if zero.any():  # a count above zero is impossible at rate 0
-            out[(X > 0).astype(float) @ zero.T.astype(float) > 0] = -np.inf
-        return out
+        """``sum_d x_td log lambda_kd - lambda_kd - log x_td!`` (:mod:`latentlab.emissions`)."""
+        return poisson_log_density(X, params.lambdas, out)
 
     def emission_features(self, X):
         """The counts ``x_t``."""
@@ -57,11 +54,7 @@ class PoissonHMMModel(HMMModel):
         return moments
 
     def emission_m_step(self, stats, post, current, held):
-        previous = current
-        empty = post <= EMPTY
-        lambdas = stats / np.where(empty, 1.0, post)[:, None]
-        lambdas[empty] = previous.lambdas[empty]
-        return {"lambdas": lambdas}
+        return {"lambdas": poisson_m_step(post, stats, current.lambdas, post <= EMPTY)}
 
     def init_emission(self, data: HMMData, rng):
         """Gamma draws with the mean and variance of each feature (method of
@@ -103,12 +96,12 @@ class PoissonHMM(HMMEstimator):
         self,
         n_components: int = 1,
         *,
-        n_iter: int = 1000,
-        tol: float = 1e-8,
+        n_iter: int = _ENGINE["max_iter"],
+        tol: float = _ENGINE["tol"],
         params: str = "stl",
         init_params: str = "stl",
-        n_init: int = 1,
-        accelerate: str | None = None,
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):

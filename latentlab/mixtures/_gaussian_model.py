@@ -67,11 +67,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..em import EMModel, Positive, PositiveDefinite, Real, Simplex, Stats
+from ..emissions import gaussian_means, gaussian_precisions, gaussian_scatter
 from ..exceptions import NumericalError
 from . import _gaussian_missing as missing
+from ._gaussian_se import observed_covariance
 from ._kmeans import initial_responsibilities
 
-__all__ = ["COVARIANCE_TYPES", "GaussianMixtureParams", "GaussianMixtureModel", "GaussianData", "precisions"]
+__all__ = ["COVARIANCE_TYPES", "GaussianMixtureParams", "GaussianMixtureModel", "GaussianData"]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -148,21 +150,6 @@ class GaussianData:
             yield self.features(self.X[idx]), self.weights[idx]
 
 
-def precisions(covs: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Precision matrices ``P_k = Sigma_k^{-1}`` of a (K, D, D) stack and
-    ``1/2 log |P_k|``, through the Cholesky factor of each ``Sigma_k``."""
-    try:
-        chol = np.linalg.cholesky(covs)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{name}: a covariance matrix is not positive definite (a collapsed component?); "
-            "increase reg_covar or scale the data"
-        ) from None
-    inv_chol = np.linalg.inv(chol)
-    half_log_det = -np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
-    return np.swapaxes(inv_chol, 1, 2) @ inv_chol, half_log_det
-
-
 def _logsumexp_columns(a: np.ndarray):
     """Log-sum-exp over components (axis 0) of ``a`` (K, n), which is
     overwritten by ``exp(a - max)``; returns the log-sums and the sums."""
@@ -214,7 +201,7 @@ class GaussianMixtureModel(EMModel):
             W = np.vstack([-0.5 * prec.T, (prec * mu).T])
             b = -0.5 * np.sum(prec * mu * mu, axis=1) + 0.5 * np.sum(np.log(prec), axis=1)
         else:
-            prec, half_log_det = precisions(self.full_covariances(params), self.name)
+            prec, half_log_det = gaussian_precisions(self.full_covariances(params), self.name)
             rows, cols = np.triu_indices(D)
             quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             pmu = np.einsum("kab,kb->ka", prec, mu)
@@ -309,8 +296,6 @@ class GaussianMixtureModel(EMModel):
     def analytic_covariance(self, data: GaussianData, params) -> np.ndarray:
         """Inverse observed information of all parameters, from the analytic
         score differentiated once (:mod:`._gaussian_se`)."""
-        from ._gaussian_se import observed_covariance  # imported here: _gaussian_se imports this module
-
         return observed_covariance(self, data, params)
 
     def loglik(self, data: GaussianData, params) -> float:
@@ -324,14 +309,14 @@ class GaussianMixtureModel(EMModel):
 
     def m_step(self, stats: GaussianStats, current=None, fixed=None) -> GaussianMixtureParams:
         mass = stats.n + _MASS_FLOOR
-        mu = stats.s1 / mass[:, None]
+        mu = gaussian_means(mass, stats.s1)
+        scatter = gaussian_scatter(stats.n, stats.s1, stats.s2, mu)  # the shared M-step (latentlab.emissions)
         reg = self.reg_covar
         t = self.covariance_type
         if _is_diagonal(t):
-            var = np.maximum(stats.s2 / mass[:, None] - mu * mu, 0.0) + reg
+            var = np.maximum(scatter / mass[:, None], 0.0) + reg
             cov = var if t == "diag" else var.mean(axis=1)
         else:
-            scatter = stats.s2 - mass[:, None, None] * mu[:, :, None] * mu[:, None, :]
             if t == "tied":
                 cov = scatter.sum(axis=0) / mass.sum()
             else:

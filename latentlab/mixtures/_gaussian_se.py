@@ -36,8 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..em import invert_information
+from ..emissions import gaussian_precisions as precisions
 from . import _gaussian_missing as missing
-from ._gaussian_model import precisions
 
 __all__ = ["observed_covariance", "total_score"]
 

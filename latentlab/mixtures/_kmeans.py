@@ -1,4 +1,4 @@
-"""k-means as hard EM, and the k-means++ seeding shared with the Gaussian mixture.
+"""k-means as hard EM, and the starting responsibilities of the Gaussian mixture.
 
 k-means is the limit of EM for a mixture of spherical Gaussians with equal
 weights and a common variance ``s2 -> 0``: the responsibilities become 0/1
@@ -13,10 +13,8 @@ and each Lloyd step cannot lower it: the assignment step minimises over labels,
 the mean step over centres. The engine's monotonicity guard holds it to that.
 A centre that loses all its rows keeps its place.
 
-k-means++ (Arthur & Vassilvitskii 2007): the first centre is a row drawn with
-probability proportional to its weight, each further one with probability
-proportional to ``w_i D(x_i)^2``, the squared distance to the nearest centre
-chosen so far.
+Both start from k-means++ seeds (Arthur & Vassilvitskii 2007;
+:func:`latentlab.emissions.kmeans_plusplus`, shared with the HMMs).
 """
 
 from __future__ import annotations
@@ -28,29 +26,14 @@ import numpy as np
 from .._validation import as_array, check_finite, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Real, Stats
 from ..em.features import check_feature_names, feature_names, set_feature_names
+from ..em.settings import engine_defaults
+from ..emissions import kmeans_plusplus
+from ..emissions import squared_distances as _sq_distances
 
-__all__ = ["KMeans", "KMeansModel", "KMeansParams", "kmeans_plusplus", "initial_responsibilities"]
+__all__ = ["KMeans", "KMeansModel", "KMeansParams", "initial_responsibilities"]
 
-
-def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """``||x_i - c_k||^2``, shape (n, K), by the expansion (clipped at 0)."""
-    d2 = np.sum(X * X, axis=1)[:, None] - 2.0 * X @ centers.T + np.sum(centers * centers, axis=1)
-    return np.maximum(d2, 0.0)
-
-
-def kmeans_plusplus(X: np.ndarray, k: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``k`` k-means++ seeds among the rows of ``X``."""
-    idx = [int(rng.choice(X.shape[0], p=weights / weights.sum()))]
-    closest = _sq_distances(X, X[idx])[:, 0]
-    for _ in range(1, k):
-        score = weights * closest
-        total = score.sum()
-        # all remaining mass sits on chosen points: pick uniformly among unchosen rows
-        p = score / total if total > 0 else np.where(np.isin(np.arange(X.shape[0]), idx), 0.0, 1.0)
-        new = int(rng.choice(X.shape[0], p=p / p.sum()))
-        idx.append(new)
-        closest = np.minimum(closest, _sq_distances(X, X[[new]])[:, 0])
-    return np.asarray(idx)
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=300 (scikit-learn's max_iter; Lloyd's steps end exactly, so a tight tol costs nothing)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=300)
 
 
 def initial_responsibilities(X, weights, k: int, init: str, rng: np.random.Generator) -> np.ndarray:
@@ -123,7 +106,7 @@ class KMeans(EMEstimator):
 
     _estimator_type = "clusterer"
 
-    def __init__(self, n_clusters: int = 2, *, n_init: int = 1, max_iter: int = 300, tol: float = 1e-10,
+    def __init__(self, n_clusters: int = 2, *, n_init: int = _ENGINE["n_init"], max_iter: int = _ENGINE["max_iter"], tol: float = _ENGINE["tol"],
                  random_state=None):
         self.n_clusters = n_clusters
         self._set_engine_settings(tol=tol, max_iter=max_iter, n_init=n_init, random_state=random_state)
@@ -134,7 +117,7 @@ class KMeans(EMEstimator):
             raise ValueError(f"X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input")
         return X
 
-    def fit(self, X, y=None, sample_weight=None) -> "KMeans":
+    def fit(self, X, y=None, sample_weight=None) -> KMeans:
         """Lloyd's hard EM from k-means++ seeds; ``y`` is ignored (scikit-learn's signature)."""
         names = feature_names(X)
         X = check_finite(as_array(X, "X", ndim=2), "X")

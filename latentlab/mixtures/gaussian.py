@@ -26,10 +26,14 @@ from .._validation import (
 )
 from ..em import EMEstimator, PositiveDefinite, as_generator
 from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
+from ..em.settings import engine_defaults
 from . import _gaussian_missing as missing
 from ._gaussian_model import COVARIANCE_TYPES, GaussianData, GaussianMixtureModel, GaussianMixtureParams
 
 __all__ = ["GaussianMixture", "simulate_gaussian_mixture", "delete_at_random", "select_gaussian_mixture"]
+
+#: engine settings: the engine's defaults
+_ENGINE = engine_defaults()
 
 
 def _check_covariance_type(covariance_type: str) -> str:
@@ -109,10 +113,10 @@ class GaussianMixture(EMEstimator):
         means_init=None,
         precisions_init=None,
         reg_covar: float = 1e-6,
-        tol: float = 1e-8,
-        max_iter: int = 1000,
-        n_init: int = 1,
-        accelerate: str | None = None,
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):
@@ -164,7 +168,7 @@ class GaussianMixture(EMEstimator):
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None) -> "GaussianMixture":
+    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
         """Fit by EM; rows may have missing (NaN) coordinates, and
         ``sample_weight`` (non-negative, one per row) weights each row's
         log-likelihood. ``y`` is ignored (scikit-learn's signature). A

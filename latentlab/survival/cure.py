@@ -49,11 +49,15 @@ from scipy import optimize
 from scipy import stats as sps
 
 from ..em import EMEstimator, EMModel, Positive, Stats, UnitInterval
+from ..em.settings import engine_defaults
 from ..exceptions import BoundaryWarning
 from . import _censoring as cens
 from .exponential import CensoredExponential
 
 __all__ = ["ExponentialCure", "ExponentialCureModel", "CureParams"]
+
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=10000, accelerate="squarem" (the cure fraction is weakly identified: SQUAREM and a tight tol for the score test at the boundary)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=10000, accelerate="squarem")
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,10 @@ class ExponentialCure(EMEstimator):
         self,
         *,
         level: float = 0.95,
-        tol: float = 1e-10,
-        max_iter: int = 10000,
-        n_init: int = 1,
-        accelerate: str | None = "squarem",
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
     ):
@@ -157,15 +161,15 @@ class ExponentialCure(EMEstimator):
             accelerate=accelerate, random_state=random_state, progress=progress,
         )
 
-    def fit(self, durations, event_observed=None) -> "ExponentialCure":
+    def fit(self, durations, event_observed=None) -> ExponentialCure:
         """Fit to right-censored durations (``event_observed`` 1 event, 0 censored)."""
         return self._fit(cens.from_durations(durations, event_observed))
 
-    def fit_interval_censoring(self, lower_bound, upper_bound) -> "ExponentialCure":
+    def fit_interval_censoring(self, lower_bound, upper_bound) -> ExponentialCure:
         """Fit to bounds ``lower_bound <= T <= upper_bound`` (``inf``: event-free at the end)."""
         return self._fit(cens.from_bounds(lower_bound, upper_bound))
 
-    def _fit(self, data: cens.Intervals) -> "ExponentialCure":
+    def _fit(self, data: cens.Intervals) -> ExponentialCure:
         if not 0 < self.level < 1:
             raise ValueError(f"level must be in (0, 1); got {self.level!r}")
         rate0 = CensoredExponential(tol=self.tol).fit_interval_censoring(data.lower, data.upper).rate_

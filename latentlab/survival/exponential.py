@@ -47,12 +47,16 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..em import EMEstimator, EMModel, Real, Stats
+from ..em.settings import engine_defaults
 from ..exceptions import NumericalError
 from . import _censoring as cens
 from ._design import Design
 from .kaplan_meier import KaplanMeier
 
 __all__ = ["CensoredExponential", "ExponentialModel", "ExponentialParams"]
+
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=10000, accelerate="squarem" (censoring makes plain EM slow; SQUAREM and a tight tol for agreement with closed forms)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=10000, accelerate="squarem")
 
 _NEWTON_MAX = 100
 _NEWTON_TOL = 1e-13
@@ -220,9 +224,9 @@ class CensoredExponential(EMEstimator):
         self,
         *,
         score_tol: float = 1e-9,
-        tol: float = 1e-10,
-        max_iter: int = 10000,
-        accelerate: str | None = "squarem",
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
         progress: bool = False,
         callback=None,
@@ -235,19 +239,19 @@ class CensoredExponential(EMEstimator):
         )
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, durations, event_observed=None, covariates=None) -> "CensoredExponential":
+    def fit(self, durations, event_observed=None, covariates=None) -> CensoredExponential:
         """Fit to right-censored durations (``event_observed`` 1 event, 0 censored; None: all events)."""
         return self._fit(cens.from_durations(durations, event_observed), covariates)
 
-    def fit_left_censoring(self, durations, event_observed=None, covariates=None) -> "CensoredExponential":
+    def fit_left_censoring(self, durations, event_observed=None, covariates=None) -> CensoredExponential:
         """Fit to left-censored durations (flag 0: the event happened before the duration)."""
         return self._fit(cens.from_durations(durations, event_observed, left=True), covariates)
 
-    def fit_interval_censoring(self, lower_bound, upper_bound, covariates=None) -> "CensoredExponential":
+    def fit_interval_censoring(self, lower_bound, upper_bound, covariates=None) -> CensoredExponential:
         """Fit to bounds ``lower_bound <= T <= upper_bound`` (``inf`` allowed above)."""
         return self._fit(cens.from_bounds(lower_bound, upper_bound), covariates)
 
-    def _fit(self, data: cens.Intervals, covariates) -> "CensoredExponential":
+    def _fit(self, data: cens.Intervals, covariates) -> CensoredExponential:
         _check_identifiable(data)
         if covariates is None:
             self.design_ = None

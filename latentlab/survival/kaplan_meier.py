@@ -40,7 +40,7 @@ class KaplanMeier(Estimator):
     def __init__(self, level: float = 0.95):
         self.level = level
 
-    def fit(self, durations, event_observed=None) -> "KaplanMeier":
+    def fit(self, durations, event_observed=None) -> KaplanMeier:
         """Fit to positive durations with 0/1 event flags (None: all events)."""
         if isinstance(self.level, (bool, np.bool_)) or not isinstance(self.level, (int, float)) \
                 or not 0 < self.level < 1:

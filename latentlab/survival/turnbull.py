@@ -44,9 +44,13 @@ import pandas as pd
 from scipy import sparse
 
 from ..em import EMEstimator, EMModel, Simplex, Stats
+from ..em.settings import engine_defaults
 from . import _censoring as cens
 
 __all__ = ["Turnbull", "TurnbullModel", "TurnbullParams", "turnbull_intervals"]
+
+#: engine settings: the engine's defaults with tol=1e-10, max_iter=100000, accelerate="squarem" (self-consistency EM for the NPMLE crawls (issue 23): SQUAREM and room for many iterations)
+_ENGINE = engine_defaults(tol=1e-10, max_iter=100000, accelerate="squarem")
 
 _CLOSED_LEFT, _RIGHT, _OPEN_LEFT = 0, 1, 2  # order of tied endpoints at one value
 
@@ -172,16 +176,16 @@ class Turnbull(EMEstimator):
         *,
         closed: bool = False,
         kkt_tol: float = 1e-8,
-        tol: float = 1e-10,
-        max_iter: int = 100000,
-        accelerate: str | None = "squarem",
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        accelerate: str | None = _ENGINE["accelerate"],
         progress: bool = False,
     ):
         self.closed = closed
         self.kkt_tol = kkt_tol
         self._set_engine_settings(tol=tol, max_iter=max_iter, accelerate=accelerate, progress=progress)
 
-    def fit(self, lower_bound, upper_bound) -> "Turnbull":
+    def fit(self, lower_bound, upper_bound) -> Turnbull:
         """Fit to bounds (``upper_bound`` may be inf; equal bounds are exact times)."""
         if not isinstance(self.closed, (bool, np.bool_)):
             raise TypeError(f"closed must be True or False; got {self.closed!r}")

@@ -6,9 +6,8 @@ over animals (see capture_models._Stats)."""
 
 import pytest
 
-from latentlab.em.testing import check_model
-
 from latentlab.ecology import CaptureRecapture, simulate_capture_histories
+from latentlab.em.testing import check_model
 
 
 @pytest.mark.parametrize("name", ["M0", "Mt", "Mh2", "Mh3", "Mth2"])

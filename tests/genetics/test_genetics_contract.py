@@ -3,12 +3,16 @@ statistics add over two halves of the individuals (or of the distinct observatio
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 from latentlab.em.testing import check_model
-from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotypeEM, simulate_genotypes, \
-    simulate_haplotypes
+from latentlab.genetics import (
+    AlleleFrequencies,
+    HaplotypeEM,
+    WindowedHaplotypeEM,
+    simulate_genotypes,
+    simulate_haplotypes,
+)
 from latentlab.genetics.allele_model import AlleleFrequencyModel
 from latentlab.genetics.hardy_weinberg import GenotypeFrequencyModel
 

@@ -136,7 +136,7 @@ def test_bad_inputs_and_missing_individuals():
     with pytest.raises(NotImplementedError, match="standard errors"):
         est.summary()
     with pytest.raises(NotImplementedError, match="standard errors"):
-        est.covariance_
+        _ = est.covariance_
     with pytest.raises(ValueError, match="haplotypes must be"):
         est.frequency(np.zeros((2, 3)))
     with warnings.catch_warnings():

@@ -77,7 +77,7 @@ def test_kmeans_estimator_and_hard_limit_of_the_mixture():
     assert km.inertia_ > 0 and km.cluster_centers_.shape == (3, 2)
     with pytest.raises(ValueError, match="non-finite"):
         KMeans(2).fit(np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]))
-    with pytest.raises(ValueError, match="columns"):
+    with pytest.raises(ValueError, match="X has 3 features, but KMeans is expecting 2"):
         km.predict(np.ones((2, 3)))
 
 

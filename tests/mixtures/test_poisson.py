@@ -6,7 +6,7 @@ from scipy.special import gammaln
 
 from latentlab import fit_em
 from latentlab.mixtures import PoissonMixture, simulate_poisson_mixture
-from latentlab.mixtures.poisson import PoissonMixtureModel, PoissonMixtureParams, _Tabulated
+from latentlab.mixtures.poisson import PoissonMixtureModel, _Tabulated
 
 DEATHS = np.arange(10)
 DAYS = np.array([162, 267, 271, 185, 111, 61, 27, 8, 3, 1])

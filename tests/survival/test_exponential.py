@@ -1,9 +1,8 @@
 """CensoredExponential: closed forms, lifelines, an independent Newton MLE,
 simulated truth, monotone EM, bad input."""
 
-import warnings
-
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from latentlab.em import fit_em
 from latentlab.survival import CensoredExponential, ExponentialModel, simulate_censored_exponential
 from latentlab.survival import _censoring as cens
-
 
 COVARIATES = ["trt", "celltype", "karno", "diagtime", "age", "prior"]
 

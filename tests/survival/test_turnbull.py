@@ -14,7 +14,6 @@ from latentlab.em import fit_em
 from latentlab.survival import KaplanMeier, Turnbull, TurnbullModel, simulate_censored_exponential
 from latentlab.survival.turnbull import _Data, turnbull_intervals
 
-
 LIFELINES_L = [1, 8, 8, 7, 7, 17, 37, 46, 46, 45]
 LIFELINES_R = [7, 8, 10, 16, 14, np.inf, 44, np.inf, np.inf, np.inf]
 
