@@ -124,3 +124,18 @@ def test_get_set_params_round_trip(fitted):
     assert fitted.set_params(**{name: params[name]}) is fitted
     with pytest.raises(ValueError, match="not a parameter"):
         fitted.set_params(no_such_setting=1)
+
+
+def test_every_hypothesis_test_returns_a_test_result():
+    from latentlab.em import TestResult
+    from latentlab.genetics import AlleleFrequencies, HaplotypeEM
+
+    rng = np.random.default_rng(1)
+    genotypes = rng.binomial(1, 0.3, size=(200, 2))  # allele pairs of a biallelic locus
+    fit = AlleleFrequencies(random_state=0).fit(genotypes)
+    haplotypes = HaplotypeEM(random_state=0).fit(rng.binomial(2, 0.4, size=(150, 3)))
+    for result in (fit.hwe_test("lrt"), fit.hwe_test("exact"), haplotypes.linkage_equilibrium_test()):
+        assert isinstance(result, TestResult)
+        assert 0.0 <= result["p_value"] <= 1.0
+        assert result.to_series()["p_value"] == result.p_value
+        assert "p =" in str(result)

@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["docs/adding_a_model.md", "docs/engine.md"]
+PAGES = ["README.md"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
@@ -23,7 +23,8 @@ def blocks(page: str) -> list[str]:
 def test_code_blocks_run(page, tmp_path, monkeypatch):
     code = blocks(page)
     assert code, f"{page} has no python block"
-    monkeypatch.chdir(tmp_path)  # anything a block writes lands in a scratch folder
+    monkeypatch.chdir(tmp_path)  # anything a block writes lands in a scratch folder,
+    (tmp_path / "data").symlink_to(ROOT / "data")  # and data/ reads as from the project's root
     namespace = {"__name__": "__docs__"}
     for i, block in enumerate(code):
         exec(compile(block, f"{page}[block {i}]", "exec"), namespace)

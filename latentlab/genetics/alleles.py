@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..em import EMEstimator
+from ..em import EMEstimator, TestResult
 from ..em.settings import engine_defaults
 from .allele_model import AlleleFrequencyModel, posterior_genotypes
 from .genotypes import allele_content, genotype_labels
@@ -182,7 +182,7 @@ class AlleleFrequencies(EMEstimator):
         return pd.Series(stats.genotype_counts @ allele_content(len(self.alleles_)), index=self.alleles_)
 
     # -- Hardy-Weinberg ------------------------------------------------------------------
-    def hwe_test(self, method: str = "lrt") -> pd.Series:
+    def hwe_test(self, method: str = "lrt") -> TestResult:
         """Test of Hardy-Weinberg equilibrium.
 
         ``"lrt"``: likelihood ratio against free genotype frequencies (fitted
@@ -201,7 +201,7 @@ class AlleleFrequencies(EMEstimator):
             return self._exact()
         raise ValueError(f"method must be 'lrt' or 'exact'; got {method!r}")
 
-    def _exact(self) -> pd.Series:
+    def _exact(self) -> TestResult:
         if self.kind_ != "genotypes" or len(self.alleles_) != 2:
             raise ValueError(
                 "the exact test needs complete genotypes of a biallelic locus (fit(genotypes) with two alleles); "
@@ -214,8 +214,8 @@ class AlleleFrequencies(EMEstimator):
                 complete[np.argmax(row)] += w
         n = complete.sum()
         p = (2 * complete[0] + complete[1]) / (2 * n) if n else np.nan
-        return pd.Series(
-            {"method": "exact", "p_value": hwe_exact_test(*complete.astype(int)), "n_used": int(n),
-             "n_half_missing_not_used": int(self.information_["half_missing"]),
-             "observed_heterozygotes": int(complete[1]), "expected_heterozygotes": 2 * p * (1 - p) * n}
+        return TestResult(
+            "Hardy-Weinberg equilibrium", "exact", np.nan, np.nan, float(hwe_exact_test(*complete.astype(int))),
+            {"n_used": int(n), "n_half_missing_not_used": int(self.information_["half_missing"]),
+             "observed_heterozygotes": int(complete[1]), "expected_heterozygotes": 2 * p * (1 - p) * n},
         )

@@ -18,7 +18,7 @@ from scipy import stats as sps
 
 from .._validation import check_fraction, check_positive, check_positive_int
 from .._warn import user_stacklevel
-from ..em import EMEstimator, fit_em
+from ..em import EMEstimator, TestResult, fit_em
 from ..em.settings import engine_defaults
 from .allele_coding import encode_genotypes
 from .candidates import Candidates, empty_candidates, extended_size, insert_locus, ligate, trim_pairs
@@ -429,7 +429,7 @@ class HaplotypeEM(PhasingEstimator):
         values = pairwise_ld(self.haplotype_codes_ == 1, self.frequencies_, measure)
         return pd.DataFrame(values, index=list(self.genotypes_.loci), columns=list(self.genotypes_.loci))
 
-    def linkage_equilibrium_test(self) -> dict:
+    def linkage_equilibrium_test(self) -> TestResult:
         """Likelihood-ratio test of linkage equilibrium.
 
         Under linkage equilibrium (and Hardy-Weinberg) the likelihood factorises
@@ -453,7 +453,8 @@ class HaplotypeEM(PhasingEstimator):
                 stacklevel=2,
             )
         p = float(sps.chi2.sf(lr, df)) if df > 0 else np.nan
-        return {"loglik": self.loglik_, "loglik_equilibrium": l_le, "lr": lr, "df": df, "p_value": p}
+        return TestResult("linkage equilibrium", "lrt", lr, df, p,
+                          {"lr": lr, "loglik": self.loglik_, "loglik_equilibrium": l_le})
 
 
 def _best_pair(pairs, post: np.ndarray) -> np.ndarray:

@@ -29,10 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import stats as sps
 
-from ..em import EMModel, Simplex, Stats, fit_em
+from ..em import EMModel, Simplex, Stats, TestResult, fit_em
 from .allele_model import LocusData, expected_genotype_counts
 from .genotypes import n_genotypes
 
@@ -119,7 +118,7 @@ class GenotypeFrequencyModel(EMModel):
         return GenotypeFrequencyParams(stats.counts / stats.counts.sum())
 
 
-def hwe_lrt(obs, kind: str, loglik_hwe: float, n_alleles: int, tol: float) -> pd.Series:
+def hwe_lrt(obs, kind: str, loglik_hwe: float, n_alleles: int, tol: float) -> TestResult:
     """Likelihood-ratio test of HWE for the observations of a fitted locus
     (module docstring)."""
     if kind == "phenotypes":
@@ -137,7 +136,5 @@ def hwe_lrt(obs, kind: str, loglik_hwe: float, n_alleles: int, tol: float) -> pd
         loglik_free = result.loglik
         df = G - n_alleles
     stat = max(0.0, 2.0 * (loglik_free - loglik_hwe))
-    return pd.Series(
-        {"method": "lrt", "statistic": stat, "df": int(df), "p_value": float(sps.chi2.sf(stat, df)),
-         "loglik_hwe": loglik_hwe, "loglik_free": loglik_free}
-    )
+    return TestResult("Hardy-Weinberg equilibrium", "lrt", stat, int(df), float(sps.chi2.sf(stat, df)),
+                      {"loglik_hwe": loglik_hwe, "loglik_free": loglik_free})
