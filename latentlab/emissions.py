@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .exceptions import NumericalError
+from ._linalg import inverse_cholesky
 
 __all__ = [
     "poisson_log_density",
@@ -90,15 +90,12 @@ def gaussian_precisions(covs: np.ndarray, name: str) -> tuple[np.ndarray, np.nda
     ``1/2 log |P_k|``, through the Cholesky factor of each ``Sigma_k``; a
     matrix that is not positive definite raises :class:`NumericalError`
     naming ``name``."""
-    try:
-        chol = np.linalg.cholesky(covs)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{name}: a covariance matrix is not positive definite (a collapsed component?); "
-            "increase the regularisation (reg_covar, min_covar) or scale the data"
-        ) from None
-    inv_chol = np.linalg.inv(chol)
-    half_log_det = -np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    inv_chol = inverse_cholesky(
+        covs,
+        f"{name}: a covariance matrix is not positive definite (a collapsed component?); "
+        "increase the regularisation (reg_covar, min_covar) or scale the data",
+    )
+    half_log_det = np.sum(np.log(np.diagonal(inv_chol, axis1=1, axis2=2)), axis=1)
     return np.swapaxes(inv_chol, 1, 2) @ inv_chol, half_log_det
 
 

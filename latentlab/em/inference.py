@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .._linalg import inverse_cholesky
 from .._warn import user_stacklevel
-from ..exceptions import BoundaryWarning, NumericalError
+from ..exceptions import BoundaryWarning
 from .model import EMModel
 
 __all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
@@ -94,15 +95,12 @@ def delta_method(g, x: np.ndarray, cov: np.ndarray) -> np.ndarray:
 def invert_information(info: np.ndarray, name: str) -> np.ndarray:
     """``info^{-1}`` through its Cholesky factor; raises :class:`NumericalError`
     (naming ``name``) when the information is not positive definite."""
-    try:
-        chol = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        raise NumericalError(
-            f"{name}: the observed information is not positive definite at these parameters, "
-            "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
-            "no standard errors"
-        ) from None
-    inv_chol = np.linalg.inv(chol)
+    inv_chol = inverse_cholesky(
+        info,
+        f"{name}: the observed information is not positive definite at these parameters, "
+        "so they are not a strict local maximum of the likelihood (or the model is not identifiable there); "
+        "no standard errors",
+    )
     return inv_chol.T @ inv_chol
 
 
