@@ -89,18 +89,19 @@ def log_arrangements(n: float, u: float) -> float:
     return float(np.log(u + np.arange(1.0, n + 1.0)).sum())
 
 
-def optimal_unseen(n: float, log_p0: float) -> float:
-    """The ``U >= 0`` maximising ``log(N! / U!) + U log P0`` with ``N = n + U``.
+def optimal_unseen(n: float, log_p0: float, limit: float = _U_LIMIT) -> float:
+    """The ``U`` in ``[0, limit]`` maximising ``log(N! / U!) + U log P0`` with ``N = n + U``.
 
     The derivative ``digamma(n + U + 1) - digamma(U + 1) + log P0 = sum_{i=1}^{n}
     1 / (U + i) + log P0`` decreases in ``U`` from ``H_n + log P0`` (``H_n`` the
     n-th harmonic number) to ``log P0``: ``U = 0`` when it is already <= 0 at 0,
     otherwise the root is bracketed by doubling and found by Brent's method.
-    ``P0 -> 1`` sends ``U`` to infinity; beyond ``1e12`` the value ``1e12`` is
-    returned (the estimator reports such an ``N`` as unbounded).
+    The function is concave, so when the root lies beyond ``limit`` the
+    constrained maximum is ``limit`` itself (``P0 -> 1`` sends the root to
+    infinity; the estimator reports an ``N`` at its cap as unbounded).
     """
     if not log_p0 < 0:
-        return _U_LIMIT
+        return limit
     steps = np.arange(1.0, n + 1.0)
 
     def slope(u):
@@ -108,12 +109,12 @@ def optimal_unseen(n: float, log_p0: float) -> float:
 
     if slope(0.0) <= 0:
         return 0.0
+    if slope(limit) >= 0:
+        return limit
     p0 = np.exp(log_p0)
-    hi = max(1.0, 2.0 * n * p0 / (1.0 - p0))
+    hi = min(limit, max(1.0, 2.0 * n * p0 / (1.0 - p0)))
     while slope(hi) > 0:
-        if hi > _U_LIMIT:
-            return _U_LIMIT
-        hi *= 2.0
+        hi = min(limit, 2.0 * hi)
     return brentq(slope, 0.0, hi, xtol=1e-13 * max(1.0, hi), rtol=4 * np.finfo(float).eps)
 
 
@@ -165,6 +166,9 @@ class ClosedPopulationModel(EMModel):
     ``_initial_theta(data, rng) -> dict``.
     ``U = N - n`` is held fixed (EM over theta only, for the profile
     likelihood) through the engine's mask: ``fit_em(..., fixed=model.held(params, unseen=True))``.
+    ``max_unseen`` bounds ``U`` (the estimator's cap on N less the number
+    caught): where the likelihood keeps rising towards ``N = inf`` the fit
+    stops at the bound instead of chasing it.
     """
 
     label: str
@@ -172,8 +176,10 @@ class ClosedPopulationModel(EMModel):
     #: whether capture probabilities differ between occasions
     varies_by_time: bool = False
 
-    def __init__(self, n_occasions: int):
+    def __init__(self, n_occasions: int, max_unseen: float = _U_LIMIT):
         self.n_occasions = int(n_occasions)
+        self.max_unseen = float(max_unseen)
+        self.constraints = {**type(self).constraints, "n_unseen": Positive(upper=self.max_unseen)}
 
     @property
     def name(self) -> str:
@@ -247,7 +253,7 @@ class ClosedPopulationModel(EMModel):
         params = self.params_type(n_unseen=np.array(0.0), **theta)
         u = held_unseen
         if u is None:
-            u = optimal_unseen(n_caught, self.log_prob_unseen(params))
+            u = optimal_unseen(n_caught, self.log_prob_unseen(params), self.max_unseen)
         return dataclasses.replace(params, n_unseen=np.array(u, dtype=float))
 
     def m_step(self, stats: _Stats, current, fixed=None):
@@ -329,8 +335,8 @@ class MhModel(ClosedPopulationModel):
     params_type = MixtureParams
     constraints = {"n_unseen": Positive(), "weights": Simplex(), "p": UnitInterval()}
 
-    def __init__(self, n_occasions: int, n_classes: int):
-        super().__init__(n_occasions)
+    def __init__(self, n_occasions: int, n_classes: int, max_unseen: float = _U_LIMIT):
+        super().__init__(n_occasions, max_unseen)
         self.n_classes = int(n_classes)
         self.label = f"Mh{self.n_classes}"
 
@@ -367,8 +373,8 @@ class MthModel(ClosedPopulationModel):
     newton_tol = 1e-11
     newton_max_iter = 100
 
-    def __init__(self, n_occasions: int, n_classes: int):
-        super().__init__(n_occasions)
+    def __init__(self, n_occasions: int, n_classes: int, max_unseen: float = _U_LIMIT):
+        super().__init__(n_occasions, max_unseen)
         self.n_classes = int(n_classes)
         self.label = f"Mth{self.n_classes}"
 
@@ -445,17 +451,18 @@ _MODEL_PATTERN = re.compile(r"(Mth|Mh)(\d+)")
 MODEL_NAMES = ("M0", "Mt", "Mh2", "Mh3", "Mth2", "Mth3")
 
 
-def make_model(name: str, n_occasions: int) -> ClosedPopulationModel:
-    """The model called ``name``: ``M0``, ``Mt``, ``Mh<K>`` or ``Mth<K>`` (K >= 2)."""
+def make_model(name: str, n_occasions: int, max_unseen: float = _U_LIMIT) -> ClosedPopulationModel:
+    """The model called ``name``: ``M0``, ``Mt``, ``Mh<K>`` or ``Mth<K>`` (K >= 2),
+    with ``U = N - n`` bounded by ``max_unseen``."""
     if not isinstance(name, str):
         raise TypeError(f"model must be a string such as 'M0', 'Mt', 'Mh2', 'Mth2'; got {name!r}")
     if name == "M0":
-        return M0Model(n_occasions)
+        return M0Model(n_occasions, max_unseen)
     if name == "Mt":
-        return MtModel(n_occasions)
+        return MtModel(n_occasions, max_unseen)
     match = _MODEL_PATTERN.fullmatch(name)
     if match is None or int(match.group(2)) < 2:
         raise ValueError(f"model must be 'M0', 'Mt', 'Mh<K>' or 'Mth<K>' with K >= 2 classes; got {name!r}")
     cls = MthModel if match.group(1) == "Mth" else MhModel
-    return cls(n_occasions, int(match.group(2)))
+    return cls(n_occasions, int(match.group(2)), max_unseen)
 

@@ -54,12 +54,12 @@ class CaptureRecapture(EMEstimator):
         or ``"Mth<K>"`` (classes and occasions, additive on the logit scale).
     n_init : EM restarts from random starting points; default 1 for M0 and Mt
         (concave problems) and 10 for the mixtures (multimodal likelihoods).
-    cap_factor : the profile-likelihood search for the upper limit of N stops at
-        ``cap_factor * n`` (``n`` the number caught), default 50. If the profile
-        is still above its cut-off there, the upper limit is ``inf`` and a
-        :class:`~latentlab.BoundaryWarning` says so; an estimate of N beyond the
-        cap is likewise reported as ``inf`` (the likelihood increases towards
-        an infinite population).
+    cap_factor : N is bounded by ``cap_factor * n`` (``n`` the number caught),
+        default 50: the EM fit and the profile-likelihood search for the upper
+        limit of N stop there. An estimate of N at the cap is reported as
+        ``inf`` (the likelihood increases towards an infinite population) and a
+        profile still above its cut-off at the cap gives an upper limit of
+        ``inf``; a :class:`~latentlab.BoundaryWarning` says so in both cases.
     level : level of the profile interval for N and the Wald intervals (0.95).
     profile : compute the profile-likelihood interval for N (default True).
     tol, max_iter, accelerate, random_state, progress : passed to
@@ -135,7 +135,7 @@ class CaptureRecapture(EMEstimator):
             data = histories
         else:
             data = as_capture_data(histories, freq)
-        model = make_model(self.model, data.n_occasions)
+        model = make_model(self.model, data.n_occasions, max_unseen=self.cap_factor * data.n_caught - data.n_caught)
         n_init = self.n_init if self.n_init is not None else (1 if model.n_classes == 1 else 10)
         shape_of = model.initialize(data, np.random.default_rng(0))  # the mask needs only the shapes
         result = self._fit_em(model, data, n_obs=data.n_caught, n_init=n_init, fixed=model.held(shape_of))
@@ -187,7 +187,7 @@ class CaptureRecapture(EMEstimator):
     def _population_size(self):
         n_hat = self.n_caught_ + float(self.result_.params.n_unseen)
         self.N_ = n_hat
-        if n_hat >= self._cap:
+        if n_hat >= self._cap * (1 - 1e-9):  # the fit stopped at the bound on N (model.max_unseen)
             warnings.warn(
                 f"{self.model_.name}: the likelihood keeps increasing towards N = inf (the EM estimate "
                 f"{n_hat:.4g} is beyond the cap {self._cap:.4g} = cap_factor x n); N_ is reported as inf",

@@ -93,22 +93,28 @@ class Real(_Elementwise):
 
 
 class Positive(_Elementwise):
-    """Values in [0, inf); free coordinate log(x); intervals on the log scale."""
+    """Values in [0, upper] (``upper`` infinite by default); free coordinate
+    log(x), or log(x / (upper - x)) under a finite bound; intervals on the log
+    scale."""
 
     scale = "log"
 
+    def __init__(self, upper: float = np.inf):
+        self.upper = float(upper)
+
     def is_valid(self, x):
         x = np.asarray(x)
-        return bool(np.all(np.isfinite(x)) and np.all(x >= 0))
+        return bool(np.all(np.isfinite(x)) and np.all(x >= 0) and np.all(x <= self.upper))
 
     def interior(self, x):
-        return np.asarray(x) > 0
+        x = np.asarray(x)
+        return (x > 0) & (x < self.upper)
 
     def _forward(self, x):
-        return np.log(x)
+        return np.log(x) if np.isinf(self.upper) else np.log(x) - np.log(self.upper - x)
 
     def _inverse(self, u):
-        return np.exp(u)
+        return np.exp(u) if np.isinf(self.upper) else self.upper / (1.0 + np.exp(-u))
 
 
 class UnitInterval(_Elementwise):

@@ -38,22 +38,41 @@ from .genotypes import n_genotypes
 __all__ = ["hwe_exact_test", "hwe_lrt", "GenotypeFrequencyModel", "GenotypeFrequencyParams"]
 
 _TIE_RTOL = 1e-7
-_CHUNK = 512
+_CHUNK = 512  # loci per block at most
+_CELLS = 2**22  # heterozygote states per block at most (32 MiB per float array)
+#: the exact test enumerates ``n_A / 2 + 1`` tables; past this many copies of the
+#: rarer allele it is refused (use the likelihood-ratio test, which is exact enough there)
+MAX_EXACT_RARE_ALLELES = 2_000_000
 
 
 def hwe_exact_test(n_aa, n_ab, n_bb) -> np.ndarray | float:
     """Exact HWE p-value(s) of biallelic genotype counts (arrays broadcast;
-    a scalar in, a float out). Loci with no genotypes, or monomorphic, get 1."""
+    a scalar in, a float out). Loci with no genotypes, or monomorphic, get 1.
+    Memory is bounded (blocks of at most ``2**22`` tables); a locus with more
+    than ``MAX_EXACT_RARE_ALLELES`` copies of its rarer allele is refused."""
     n_aa, n_ab, n_bb = (np.asarray(x) for x in np.broadcast_arrays(n_aa, n_ab, n_bb))
     for name, x in (("n_aa", n_aa), ("n_ab", n_ab), ("n_bb", n_bb)):
         if not (np.all(x >= 0) and np.all(x == np.round(x))):
             raise ValueError(f"{name} must hold non-negative integer genotype counts; got {x}")
     shape = n_aa.shape
     aa, ab, bb = (x.ravel().astype(np.int64) for x in (n_aa, n_ab, n_bb))
+    n_a = 2 * aa + ab
+    rare = np.minimum(n_a, 2 * (aa + ab + bb) - n_a)
+    if rare.size and rare.max() > MAX_EXACT_RARE_ALLELES:
+        raise ValueError(
+            f"hwe_exact_test: a locus has {int(rare.max()):,} copies of its rarer allele; the exact test enumerates "
+            f"half as many tables and is limited to {MAX_EXACT_RARE_ALLELES:,} copies: use the likelihood-ratio "
+            "test (AlleleFrequencies(...).hwe_test('lrt')), which the sample size makes accurate"
+        )
     out = np.empty(aa.size)
-    for start in range(0, aa.size, _CHUNK):
-        sl = slice(start, start + _CHUNK)
+    order = np.argsort(rare, kind="stable")  # blocks of similar width: memory stays below _CELLS per array
+    start = 0
+    while start < aa.size:
+        end = min(start + _CHUNK, aa.size)
+        end = start + max(1, min(end - start, _CELLS // (int(rare[order[end - 1]]) // 2 + 1)))
+        sl = order[start:end]
         out[sl] = _exact_chunk(aa[sl], ab[sl], bb[sl])
+        start = end
     return float(out[0]) if shape == () else out.reshape(shape)
 
 

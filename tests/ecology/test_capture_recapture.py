@@ -172,3 +172,17 @@ def test_an_occasion_without_captures_is_a_boundary_warning(deermice):
     with pytest.warns(BoundaryWarning, match="occasion 7 is 0 \\(on the boundary"):
         fit = CaptureRecapture("Mt").fit(h)
     assert fit.p_[0, 6] == 0 and np.all(np.isfinite(fit.p_))
+
+
+@pytest.mark.parametrize("model", ["M0", "Mt", "Mh2", "Mh3", "Mth2"])
+def test_sparse_data_stop_at_the_cap_on_n_with_n_infinite(model):
+    """Three animals each caught once: the likelihood rises towards N = inf.
+    The fit stops at the bound cap_factor x n on N within a few dozen
+    iterations (it used to chase N for minutes) and reports N = inf."""
+    h = np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0]])
+    with pytest.warns(BoundaryWarning, match="towards N = inf"):
+        fit = CaptureRecapture(model, random_state=0).fit(h)
+    assert fit.N_ == np.inf and np.isnan(fit.N_se_)
+    assert fit.N_interval_[1] == np.inf
+    assert fit.result_.params.n_unseen <= fit.cap_factor * 3 - 3
+    assert fit.n_iter_ < 100

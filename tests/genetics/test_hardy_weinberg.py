@@ -131,3 +131,13 @@ def test_hwe_test_bad_requests():
         AlleleFrequencies(inbreeding=True, random_state=0).fit(g).hwe_test()
     with pytest.raises(ValueError, match="non-negative integer"):
         hwe_exact_test(1.5, 2, 3)
+
+
+def test_exact_test_refuses_a_size_it_cannot_enumerate_and_bounds_its_memory():
+    with pytest.raises(ValueError, match="limited to 2,000,000 copies.*likelihood-ratio"):
+        hwe_exact_test(1e9, 1e9, 1e9)
+    # one large locus among small ones: blocks are sized by width, and the small loci keep their values
+    small = hwe_exact_test([10, 30], [20, 40], [30, 50])
+    mixed = hwe_exact_test([10, 400_000, 30], [20, 500_000, 40], [30, 100_000, 50])
+    np.testing.assert_array_equal(mixed[[0, 2]], small)
+    assert 0.0 <= mixed[1] <= 1.0
