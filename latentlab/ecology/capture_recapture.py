@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import as_array
+from .._warn import user_stacklevel
 from ..em import EMEstimator, delta_method, fit_em, wald_intervals
 from ..em.settings import engine_defaults
 from ..exceptions import BoundaryWarning, NumericalError
@@ -156,14 +157,14 @@ class CaptureRecapture(EMEstimator):
             if w < _BOUNDARY_ATOL:
                 warnings.warn(
                     f"{name}: class {k} has weight {w:.3g} (on the boundary): the data support fewer classes",
-                    BoundaryWarning, stacklevel=3,
+                    BoundaryWarning, stacklevel=user_stacklevel(),
                 )
         never = (self.p_ < _BOUNDARY_ATOL).all(axis=1) & (self.weights_ >= _BOUNDARY_ATOL)
         for k in np.flatnonzero(never):
             warnings.warn(
                 f"{name}: class {k} (weight {self.weights_[k]:.3g}) has capture probability ~0 on every occasion: "
                 "its animals are never caught and N is not identifiable",
-                BoundaryWarning, stacklevel=3,
+                BoundaryWarning, stacklevel=user_stacklevel(),
             )
         edge = ((self.p_ < _BOUNDARY_ATOL) | (self.p_ > 1 - _BOUNDARY_ATOL)) & ~never[:, None]
         if edge.any():
@@ -171,7 +172,7 @@ class CaptureRecapture(EMEstimator):
             warnings.warn(
                 f"{name}: capture probability of class {k} on occasion {t + 1} is {self.p_[k, t]:.3g} "
                 f"(on the boundary; {int(edge.sum())} such value(s))",
-                BoundaryWarning, stacklevel=3,
+                BoundaryWarning, stacklevel=user_stacklevel(),
             )
 
     def _standard_errors(self):
@@ -179,7 +180,7 @@ class CaptureRecapture(EMEstimator):
         try:
             cov = self.covariance_
         except NumericalError as err:
-            warnings.warn(f"{err}", BoundaryWarning, stacklevel=3)
+            warnings.warn(f"{err}", BoundaryWarning, stacklevel=user_stacklevel())
             size = self.model_.space.flatten(self.result_.params).size
             cov = self._covariance = np.full((size, size), np.nan)
         self.N_se_ = float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else np.nan
@@ -191,7 +192,7 @@ class CaptureRecapture(EMEstimator):
             warnings.warn(
                 f"{self.model_.name}: the likelihood keeps increasing towards N = inf (the EM estimate "
                 f"{n_hat:.4g} is beyond the cap {self._cap:.4g} = cap_factor x n); N_ is reported as inf",
-                BoundaryWarning, stacklevel=3,
+                BoundaryWarning, stacklevel=user_stacklevel(),
             )
             self.N_, self.N_se_ = np.inf, np.nan
         self.profile_ = None
@@ -204,7 +205,7 @@ class CaptureRecapture(EMEstimator):
                     f"{self.model_.name}: the profile likelihood of N stays above its {self.level:.0%} cut-off up to "
                     f"the cap {self._cap:.4g} (= cap_factor {self.cap_factor:g} x {self.n_caught_} caught): the upper "
                     "limit is unbounded and reported as inf (too few recaptures to bound N)",
-                    BoundaryWarning, stacklevel=3,
+                    BoundaryWarning, stacklevel=user_stacklevel(),
                 )
 
     def _profile_function(self):
@@ -226,7 +227,7 @@ class CaptureRecapture(EMEstimator):
                 warnings.warn(
                     f"{base.name}: the profile at N = {N:.4g} reached log-likelihood {res.loglik:.6f}, above the fit's "
                     f"{ll_hat:.6f}: the EM fit is a local maximum; raise n_init",
-                    BoundaryWarning, stacklevel=4,
+                    BoundaryWarning, stacklevel=user_stacklevel(),
                 )
             return res.loglik
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from .._warn import user_stacklevel
 from ..em import EMModel, Simplex, Stats
 from ..exceptions import BoundaryWarning
 from .candidates import PhasePairs
@@ -163,7 +164,7 @@ class HaplotypeModel(EMModel):
                 f"{self.name}: the information is singular along {n_ridge} haplotype frequencies "
                 "(not identifiable from these data at this estimate); no standard error for them",
                 BoundaryWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         return kept, cov
 

@@ -450,7 +450,7 @@ class HaplotypeEM(PhasingEstimator):
                 f"linkage_equilibrium_test: only {int(np.sum(self.frequencies_ > _PRESENT))} haplotypes are present, "
                 f"so df = {df} <= 0 and the LR statistic ({lr:.4g}) has no chi-square reference; p_value is NaN",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         p = float(sps.chi2.sf(lr, df)) if df > 0 else np.nan
         return TestResult("linkage equilibrium", "lrt", lr, df, p,

@@ -45,6 +45,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._warn import user_stacklevel
 from ..em import as_generator, em_rate, has_converged, lowered
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .allele_model import AlleleFrequencyModel, LocusData
@@ -154,7 +155,7 @@ def _fit_loci(data: LocusData, n_alleles: int, inbreeding, tol, max_iter, random
         warnings.warn(
             f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     out = {f"freq_{a}": params.frequencies[:, a] for a in range(n_alleles)}
     if inbreeding:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_lengths
+from .._warn import user_stacklevel
 from ..em import EMModel, Simplex, Stats
 from ..exceptions import BoundaryWarning
 from . import _kernels
@@ -312,7 +313,7 @@ def _warn_empty(states: np.ndarray, name: str) -> None:
         f"{name}: state(s) {states.tolist()} received no posterior mass; their emission parameters "
         "keep their previous values (consider fewer states or other starting values)",
         BoundaryWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
+from .._warn import user_stacklevel
 from ..em import EMEstimator, EMModel, Positive, Stats, UnitInterval
 from ..em.settings import engine_defaults
 from ..exceptions import BoundaryWarning
@@ -185,7 +186,7 @@ class ExponentialCure(EMEstimator):
                 f"ExponentialCure: the cure fraction is estimated at the boundary 0 (score at 0 is {score0:.4g} "
                 "<= 0); no Wald interval, the interval is from the profile likelihood",
                 BoundaryWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             self.cure_fraction_ci_ = (0.0, self._profile_upper(model, data))
         else:
