@@ -14,7 +14,6 @@ Gene counting by EM under Hardy-Weinberg equilibrium in four settings:
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -173,15 +172,16 @@ wide logit-scale intervals, as they should."""
     report.table(table.drop(columns="parameter"), "HLA-DQB allele frequencies (EM), with SEs and 95% intervals", floatfmt=".4f")
 
 
-def run(full: bool = False) -> Path:
-    start = time.perf_counter()
-    report = Report(NAME, __doc__.strip().splitlines()[0])
+def run(full: bool = False, outdir=None) -> Path:
+    report = Report(NAME, __doc__.strip().splitlines()[0], outdir)
     report.text(__doc__.strip().split("\n", 1)[1])
-    abo_section(report)
-    missing_section(report, full)
-    sequencing_section(report, full)
-    hla_section(report)
-    report.text(f"*Run time {time.perf_counter() - start:.1f} s ({'full' if full else 'default'} mode).*")
+    report.run_steps({
+        "ABO blood groups": lambda: abo_section(report),
+        "missing genotypes": lambda: missing_section(report, full),
+        "sequencing depth": lambda: sequencing_section(report, full),
+        "HLA loci": lambda: hla_section(report),
+    })
+    report.text(f"*{'Full' if full else 'Default'} mode (`latentlab run {NAME}{' --full' if full else ''}`).*")
     return report.write()
 
 

@@ -10,7 +10,6 @@ with Turnbull curves for both arms.
 from __future__ import annotations
 
 import pathlib
-import time
 import warnings
 
 import matplotlib.pyplot as plt
@@ -225,18 +224,19 @@ comparison. Shaded boxes mark where the NPMLE is not unique (inside a Turnbull i
     report.figure(fig, "cosmesis", "Breast cosmesis: Turnbull NPMLE by arm, exponential fits dashed.")
 
 
-def run(full: bool = False) -> pathlib.Path:
-    start = time.perf_counter()
-    report = Report("clinical_trial_survival", __doc__.strip().splitlines()[0])
+def run(full: bool = False, outdir=None) -> pathlib.Path:
+    report = Report("clinical_trial_survival", __doc__.strip().splitlines()[0], outdir)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean run: no convergence or boundary warnings
-        _em_iterates(report)
-        _coverage(report, full)
-        _cure(report, full)
-        _drug6mp(report)
-        _veteran(report)
-        _cosmesis(report)
-    report.text(f"*Run time {time.perf_counter() - start:.1f} s ({'full' if full else 'default'} mode).*")
+        report.run_steps({
+            "EM iterates": lambda: _em_iterates(report),
+            "interval coverage": lambda: _coverage(report, full),
+            "cure model": lambda: _cure(report, full),
+            "6-MP trial": lambda: _drug6mp(report),
+            "veteran lung cancer": lambda: _veteran(report),
+            "breast cosmesis": lambda: _cosmesis(report),
+        })
+    report.text(f"*{'Full' if full else 'Default'} mode.*")
     return report.write()
 
 

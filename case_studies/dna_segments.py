@@ -16,7 +16,6 @@ number of states by BIC and plots the decoded regimes.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -55,15 +54,14 @@ def boundary_errors(true_segs: np.ndarray, found_segs: np.ndarray) -> np.ndarray
 
 def part_dna(report: Report, full: bool) -> None:
     X, truth = simulate_hmm(N_BASES, TRUE_PI, TRUE_A, emissionprob=TRUE_E, random_state=20251122)
-    t0 = time.perf_counter()
-    fit = CategoricalHMM(2, n_features=4, n_init=5, accelerate="squarem", random_state=1).fit(X)
-    seconds = time.perf_counter() - t0
+    with report.timed("DNA fit"):
+        fit = CategoricalHMM(2, n_features=4, n_init=5, accelerate="squarem", random_state=1).fit(X)
     island = int(np.argmax(fit.emissionprob_[:, 1] + fit.emissionprob_[:, 2]))  # the GC-rich state
     order = [1 - island, island]
     report.text(
         "## Part 1: simulated GC-rich islands\n\n"
         f"{N_BASES:,} bases simulated from the two-state model below. The fit used 5 restarts with "
-        f"SQUAREM and took {seconds:.1f} s (best restart: {fit.n_iter_} "
+        f"SQUAREM (best restart: {fit.n_iter_} "
         f"SQUAREM cycles, {fit.result_.n_evals} E-steps; final log-likelihoods of the restarts: "
         f"{', '.join(f'{v:.2f}' for v in fit.result_.restart_logliks)}). States are relabelled so that 0 is "
         "the background and 1 the island."
@@ -207,11 +205,13 @@ def _stationary(A: np.ndarray) -> np.ndarray:
     return v / v.sum()
 
 
-def run(full: bool = False) -> Path:
-    report = Report("dna_segments", __doc__.splitlines()[0])
+def run(full: bool = False, outdir=None) -> Path:
+    report = Report("dna_segments", __doc__.splitlines()[0], outdir)
     report.text(__doc__.split("\n", 2)[2])
-    part_dna(report, full)
-    part_geyser(report, full)
+    report.run_steps({
+        "simulated DNA": lambda: part_dna(report, full),
+        "Old Faithful geyser": lambda: part_geyser(report, full),
+    })
     return report.write()
 
 

@@ -9,7 +9,6 @@ with haplo.stats' published fit.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -30,9 +29,8 @@ def _region(report: Report, full: bool) -> None:
                               recombination=0.3, mutation=0.003, random_state=20)
     n_fit = 1000
     G, truth = sim.genotypes[:n_fit], sim.haplotypes[:n_fit]
-    start = time.perf_counter()
-    est = HaplotypeEM(random_state=0).fit(G)
-    seconds = time.perf_counter() - start
+    with report.timed("simulated region fit"):
+        est = HaplotypeEM(random_state=0).fit(G)
     table = est.haplotypes_
     haps = table[list(est.genotypes_.loci)].to_numpy(dtype=int)
     table = table.assign(true_frequency=sim.frequency(haps))
@@ -43,7 +41,7 @@ def _region(report: Report, full: bool) -> None:
 {n_fit} individuals typed at 24 SNPs in 3 LD blocks of 8 (`simulate_haplotypes`: 5 founder haplotypes
 with Dirichlet frequencies, recombination probability 0.3 at each block boundary, mutation 0.003
 per allele, seed 20). `HaplotypeEM()` with its defaults (loci inserted 6 at a time, pairs with
-posterior below 1e-9 trimmed, SQUAREM) fitted them in {seconds:.1f} s: {table.shape[0]} candidate
+posterior below 1e-9 trimmed, SQUAREM) fitted them: {table.shape[0]} candidate
 haplotypes, log-likelihood {est.loglik_:.2f}. The largest difference between an estimated and a true
 frequency (exact, from the simulation model) over all candidates is **{err:.4f}**.
 """)
@@ -111,9 +109,8 @@ def _hla(report: Report, full: bool) -> None:
     G = np.stack([d[[f"{name}.a1", f"{name}.a2"]].to_numpy() for name in loci], axis=1)
     n_missing = int((G == 0).sum())
     restarts = 100 if full else 20
-    start = time.perf_counter()
-    est = HaplotypeEM(missing_values=(0,), n_init=restarts, random_state=1).fit(G, loci=loci)
-    seconds = time.perf_counter() - start
+    with report.timed("HLA fit"):
+        est = HaplotypeEM(missing_values=(0,), n_init=restarts, random_state=1).fit(G, loci=loci)
     table = est.haplotypes_
     top = table.iloc[0]
     logliks = np.sort(est.result_.restart_logliks)[::-1]
@@ -125,7 +122,7 @@ def _hla(report: Report, full: bool) -> None:
 haplo.stats does. The log-likelihood is the same quantity as haplo.stats' `lnlike`:
 `sum_i log sum_{{h,k}} c_hk p_h p_k` over the compatible pairs, no constant terms. This likelihood
 has many local maxima: {restarts} restarts (random pair posteriors; the first starts from the
-progressive-insertion estimate) took {seconds:.1f} s and ended between {logliks[-1]:.3f} and
+progressive-insertion estimate) ended between {logliks[-1]:.3f} and
 {logliks[0]:.3f}.
 
 | | latentlab | haplo.stats (vignette) |
@@ -148,16 +145,15 @@ frequencies near zero.
 """)
 
 
-def run(full: bool = False) -> Path:
-    report = Report("haplotype_phase", "Haplotype phase and linkage disequilibrium from unphased genotypes")
+def run(full: bool = False, outdir=None) -> Path:
+    report = Report("haplotype_phase", "Haplotype phase and linkage disequilibrium from unphased genotypes", outdir)
     report.text("""
 `latentlab.genetics.HaplotypeEM` estimates haplotype frequencies by EM over the haplotype pairs
 compatible with each unphased genotype (Excoffier & Slatkin 1995), inserting loci progressively and
 trimming improbable pairs (haplo.stats' `haplo.em`), so the cost grows about linearly with the number
 of loci.
 """)
-    _region(report, full)
-    _hla(report, full)
+    report.run_steps({"simulated region": lambda: _region(report, full), "HLA loci": lambda: _hla(report, full)})
     return report.write()
 
 

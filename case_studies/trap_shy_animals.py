@@ -11,7 +11,7 @@ interval.
 
 Modes: the default run fits one simulated population and both real data sets,
 and reports the replicate study from its results file
-``docs/case_studies/data/trap_shy_animals_replicates.csv`` (written by
+``case_studies/results/trap_shy_animals_replicates.csv`` (written by
 ``run(full=True)`` or by the slow test ``tests/ecology/test_replicate_study_slow.py``;
 the same seeds give the same numbers). Without that file it runs 20 replicates.
 ``full=True`` recomputes all 200 replicates and rewrites the file.
@@ -19,7 +19,6 @@ the same seeds give the same numbers). Without that file it runs 20 replicates.
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -27,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from latentlab.ecology import CaptureRecapture, compare_models, simulate_capture_histories
-from latentlab.report import DOCS_DIR, Report
+from latentlab.report import Report
 
 NAME = "trap_shy_animals"
 TRUE_N, OCCASIONS = 500, 6
 CLASSES = [(0.3, 0.6), (0.7, 0.1)]  # (weight, capture probability): trap-happy, trap-shy
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-RESULTS = DOCS_DIR / "data" / f"{NAME}_replicates.csv"
+RESULTS = Path(__file__).resolve().parent / "results" / f"{NAME}_replicates.csv"
 SEED = 2026
 
 
@@ -141,9 +140,8 @@ def _real_data(report: Report, title: str, histories: pd.DataFrame, text: str) -
         report.text("Warnings raised by these fits:\n\n" + "\n".join(f"- {m}" for m in notes))
 
 
-def run(full: bool = False) -> Path:
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    report = Report(NAME, "Trap-shy animals: latent classes of catchability and the unseen population")
+def run(full: bool = False, outdir=None) -> Path:
+    report = Report(NAME, "Trap-shy animals: latent classes of catchability and the unseen population", outdir)
     report.text(
         "A closed population of N animals is trapped on T occasions; only animals caught at least once are "
         "seen. The full likelihood in N (Otis et al. 1978) multiplies the multinomial coefficient "
@@ -155,8 +153,15 @@ def run(full: bool = False) -> Path:
         "fit with N fixed. Log-likelihoods include the full multinomial coefficient, so they compare "
         "across models; AIC counts N as a parameter."
     )
+    report.run_steps({
+        "one simulated population": lambda: _simulated_population(report),
+        "replicate study": lambda: _replicates(report, full),
+        "deer mice and prinia": lambda: _real_data_sets(report),
+    })
+    return report.write()
 
-    # -- one simulated population ------------------------------------------------------------
+
+def _simulated_population(report: Report) -> None:
     h, z = simulate_capture_histories(TRUE_N, OCCASIONS, CLASSES, random_state=SEED)
     table = compare_models(h, models=("M0", "Mt", "Mh2", "Mh3", "Mth2"), random_state=0)
     report.text(
@@ -169,7 +174,8 @@ def run(full: bool = False) -> Path:
     report.table(fits["Mh2"].summary(), "Mh2 estimates (truth: weights 0.7 / 0.3, p = 0.1 / 0.6, N = 500)")
     _profile_figure({m: fits[m] for m in ("M0", "Mh2")}, report)
 
-    # -- replicate study ------------------------------------------------------------------------
+
+def _replicates(report: Report, full: bool) -> None:
     if full:
         results = replicate_study(200)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -185,14 +191,15 @@ def run(full: bool = False) -> Path:
     n_rep = results["replicate"].nunique()
     report.text(
         f"## Replicate study: {n_rep} simulated populations\n\nSame design, independent seeds "
-        f"(SeedSequence({SEED})). Results {source} `{RESULTS.relative_to(DOCS_DIR.parents[1])}`"
+        f"(SeedSequence({SEED})). Results {source} `case_studies/results/{RESULTS.name}`"
         f"{')' if source.startswith('a reduced') else ''}. Targets: median relative bias of N under Mh2 at "
         "most 5%, 95% profile-interval coverage in [0.90, 0.98], and the negative bias of M0."
     )
     report.table(summary, "Replicate study summary (relative bias = N_hat / 500 - 1)", floatfmt=".3f")
     _replicate_figure(results, report)
 
-    # -- real data ---------------------------------------------------------------------------------
+
+def _real_data_sets(report: Report) -> None:
     deer = pd.read_csv(DATA_DIR / "deermice.csv")
     _real_data(report, "Deer mice", deer[[f"y{t}" for t in range(1, 7)]],
                "38 deer mice (*Peromyscus maniculatus*) caught over 6 nights at East Stuart Gulch, Colorado "
@@ -205,9 +212,6 @@ def run(full: bool = False) -> Path:
                "115 of them were caught only once. Few recaptures leave the heterogeneity models unable to "
                "bound N from above: their profile likelihood stays above the cut-off up to the cap "
                "(50 x n caught), and the upper limit is reported as unbounded (inf), not as the cap.")
-    report.text(f"Run time: {time.perf_counter() - t0:.1f} s wall clock, {time.process_time() - cpu0:.1f} s CPU "
-                f"(full={full}), on a shared, loaded machine.")
-    return report.write()
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ More text.
 from pathlib import Path
 
 
-def run(full=False):
-    path = Path(__file__).with_suffix(".md")
+def run(full=False, outdir=None):
+    path = Path(outdir or Path(__file__).parent) / "good.md"
     path.write_text("full" if full else "quick")
     return path
 '''
@@ -20,7 +20,7 @@ def run(full=False):
 BAD = '''"""A case study that fails."""
 
 
-def run(full=False):
+def run(full=False, outdir=None):
     raise RuntimeError("boom")
 '''
 
@@ -69,4 +69,29 @@ def test_every_repository_case_study_has_a_title_and_run():
         assert cli.title(path), f"{name} has no docstring title"
         tree = ast.parse(path.read_text())
         runs = [f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "run"]
-        assert runs and [a.arg for a in runs[0].args.args] == ["full"], f"{name} lacks run(full=False)"
+        assert runs and [a.arg for a in runs[0].args.args] == ["full", "outdir"], f"{name} lacks run(full, outdir)"
+
+
+def test_output_puts_the_report_in_the_named_folder(studies, tmp_path, capsys):
+    out = tmp_path / "elsewhere"
+    out.mkdir()
+    assert cli.main(["run", "good", "--output", str(out)]) == 0
+    assert (out / "good.md").read_text() == "quick"
+    assert cli.main(["reproduce", "--output", str(out), "--full"]) == 0
+    assert (out / "good.md").read_text() == "full"
+
+
+def test_version(capsys):
+    import latentlab
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"latentlab {latentlab.__version__}"
+
+
+def test_no_case_studies_is_an_error_not_an_empty_success(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "CASE_STUDIES_DIR", tmp_path / "missing")
+    assert cli.main(["list"]) == 1
+    assert cli.main(["reproduce"]) == 1
+    assert "no case studies found" in capsys.readouterr().err
