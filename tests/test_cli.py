@@ -95,3 +95,19 @@ def test_no_case_studies_is_an_error_not_an_empty_success(tmp_path, monkeypatch,
     assert cli.main(["list"]) == 1
     assert cli.main(["reproduce"]) == 1
     assert "no case studies found" in capsys.readouterr().err
+
+
+def test_the_wheel_ships_every_subpackage_the_case_studies_and_the_data():
+    """pyproject lists the packages by hand (two are mapped from the top level):
+    every latentlab subpackage must be among them, and the mapping must point at
+    the case studies and data/ (a plain ``pip install .`` then lists them)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    subpackages = {".".join(p.parent.relative_to(root).parts) for p in (root / "latentlab").rglob("__init__.py")}
+    assert subpackages <= set(setup["packages"])
+    assert setup["package-dir"] == {"latentlab.case_studies": "case_studies", "latentlab.data": "data"}
+    assert "results/*.csv" in setup["package-data"]["latentlab.case_studies"]
+    assert "*.csv" in setup["package-data"]["latentlab.data"]

@@ -1,0 +1,42 @@
+"""The committed case-study reports are what the code writes today.
+
+Every case study runs (default mode) into a scratch folder; each Markdown
+report must equal the committed one to the byte, and the same figures must be
+written. (Figures are compared by name only: their pixels depend on the
+installed matplotlib and FreeType; on one machine they are byte-stable, which
+``latentlab reproduce`` followed by ``git status`` shows.)
+"""
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from latentlab import cli
+
+COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "case_studies"
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in cli.available():
+            cli.run_one(name, full=False, outdir=out)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(cli.available()))
+def test_committed_report_equals_a_fresh_run(regenerated, name):
+    fresh = (regenerated / f"{name}.md").read_text()
+    committed = (COMMITTED / f"{name}.md").read_text()
+    assert fresh == committed, f"docs/case_studies/{name}.md is stale: run `latentlab run {name}` and commit"
+    figures = sorted(p.name for p in (regenerated / "figures").glob(f"{name}_*.png"))
+    assert figures == sorted(p.name for p in (COMMITTED / "figures").glob(f"{name}_*.png"))
+
+
+def test_reports_hold_no_timings(regenerated):
+    for report in regenerated.glob("*.md"):
+        text = report.read_text()
+        assert "Run time" not in text and " s wall" not in text, report.name
