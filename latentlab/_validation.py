@@ -232,6 +232,8 @@ def tidy_label(v):
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
+
+
 def check_observed_rows(arr: np.ndarray, name: str) -> np.ndarray:
     """Rows of a 2-d array in which NaN marks a missing value: raise on
     infinite values and on rows with no observed value at all."""
@@ -244,6 +246,18 @@ def check_observed_rows(arr: np.ndarray, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} has {rows.size} row(s) with every value missing (NaN), the first is row {rows[0]}; "
             "such rows carry no information: remove them"
+        )
+    return arr
+
+
+def check_observed_columns(arr: np.ndarray, name: str) -> np.ndarray:
+    """Data to fit to: no column may be missing (NaN) in every row."""
+    unseen = np.isnan(arr).all(axis=0)
+    if unseen.any():
+        cols = np.flatnonzero(unseen)
+        raise ValueError(
+            f"{name} has {cols.size} column(s) with every value missing (NaN), the first is column {cols[0]}; "
+            "nothing can be estimated for them: remove them"
         )
     return arr
 

@@ -337,6 +337,9 @@ def compare_models(histories, models=DEFAULT_MODELS, freq=None, **settings) -> p
     if isinstance(histories, (list, tuple)) and histories and all(isinstance(f, CaptureRecapture) for f in histories):
         fits = list(histories)
     else:
+        models = list(models) if isinstance(models, (list, tuple)) else models
+        if not isinstance(models, list) or not models:
+            raise ValueError(f"models must be a non-empty list of model names such as {MODEL_NAMES}; got {models!r}")
         unknown = [m for m in models if not isinstance(m, str)]
         if unknown:
             raise TypeError(f"models must be model names such as {MODEL_NAMES}; got {unknown[0]!r}")

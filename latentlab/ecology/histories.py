@@ -157,6 +157,8 @@ def _parse_record(line: str, lineno: int, n_groups: int):
         if not _NUMBER.match(token):
             fail(f"{token!r} is not a number")
     freqs = [float(t) for t in rest[:n_groups]]
+    if not all(np.isfinite(f) for f in freqs):
+        fail("group frequencies must be finite (a frequency overflows to inf)")
     if any(f < 0 or f != int(f) for f in freqs):
         fail("group frequencies must be non-negative integers (losses on capture are not supported)")
     return [int(c) for c in history], [int(f) for f in freqs], [float(t) for t in rest[n_groups:]]

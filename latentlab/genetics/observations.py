@@ -76,6 +76,12 @@ def from_allele_pairs(genotypes, alleles=None, missing_values=(-1,)) -> Observat
     flat = [tidy_label(v) for v in arr.ravel()]
     missing = np.array([is_missing_label(v, missing_values) for v in flat])
     present = [v for v, m in zip(flat, missing) if not m]
+    for i, v in enumerate(flat):
+        if not missing[i] and (isinstance(v, bool) or (isinstance(v, float) and not np.isfinite(v))):
+            raise ValueError(
+                f"genotypes row {i // 2} allele {i % 2 + 1} is {v!r}, which is not an allele label "
+                "(labels are integers or strings; None, NaN or a missing_values code marks a missing allele)"
+            )
     if not present:
         raise ValueError("genotypes: every allele of every individual is missing; nothing to estimate from")
     if alleles is None:
@@ -213,6 +219,11 @@ def scale_likelihoods(gl, scale: str, ndim: int) -> ScaledLikelihoods:
     part = nan.any(axis=-1) & ~missing
     if part.any():
         raise ValueError(f"gl {_where(part)} is partly NaN; give all {G} likelihoods or mark the row all NaN (missing)")
+    sign_ok = {"phred": x >= 0, "log10": x <= 0}.get(scale)
+    if sign_ok is not None and not (sign_ok | nan).all():
+        bad = ~(sign_ok | nan)
+        rule = "PHRED-scaled likelihoods (VCF PL) are >= 0" if scale == "phred" else "log10 likelihoods (VCF GL) are <= 0"
+        raise ValueError(f"gl {_where(bad.any(axis=-1))} has {x[bad][0]:g}: {rule}")
     log_l = np.where(nan, 0.0, x * GL_SCALES[scale])
     if np.isposinf(log_l).any():
         raise ValueError(f"gl {_where(np.isposinf(log_l).any(axis=-1))} has an infinite likelihood on the {scale} scale")

@@ -20,6 +20,9 @@ from .base import EMPTY, HMMData, HMMModel, transition_constraints
 from .estimator import HMMEstimator
 from .params import CategoricalHMMParams
 
+#: the largest symbol accepted (the alphabet 0..M-1 is stored as an (K, M) table)
+_MAX_SYMBOL = 2**24 - 1
+
 __all__ = ["CategoricalHMM", "CategoricalHMMModel"]
 
 #: engine settings: the engine's defaults
@@ -112,10 +115,13 @@ class CategoricalHMM(HMMEstimator):
             raise ValueError(f"X must have one column of symbols; got shape {X.shape}")
         missing = missing_rows(X, "X")
         X = np.where(missing[:, None], 0.0, X)[:, 0]
-        bad = (X < 0) | (X != np.round(X))
+        bad = (X < 0) | (X != np.round(X)) | (X > _MAX_SYMBOL)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"X must hold non-negative integer symbols; found {X[row]:g} at row {row}")
+            raise ValueError(
+                f"X must hold non-negative integer symbols; found {X[row]:g} at row {row} "
+                f"(symbols are 0, 1, ..., at most {_MAX_SYMBOL:,})"
+            )
         alphabet = self._alphabet()
         if alphabet is not None and X.max() >= alphabet:
             row = int(np.argmax(X))

@@ -29,6 +29,7 @@ from .._validation import as_array, missing_rows
 from ..em import Positive, PositiveDefinite, Real
 from ..em.settings import engine_defaults
 from ..emissions import gaussian_log_density, gaussian_means, gaussian_scatter, kmeans_plusplus, lloyd
+from ..exceptions import NumericalError
 from . import _kernels
 from .base import EMPTY, HMMData, HMMModel, transition_constraints
 from .estimator import HMMEstimator
@@ -64,6 +65,11 @@ class GaussianHMMModel(HMMModel):
     # -- emissions --------------------------------------------------------------------
     def log_emission(self, X, params, out):
         if self.covariance_type == "diag":
+            if not np.all(params.covars > 0):
+                raise NumericalError(
+                    f"{self.name}: a state's variance is {params.covars.min():g} (a state holds a single value, "
+                    f"e.g. constant data); with min_covar={self.min_covar:g} nothing stops it: set min_covar > 0"
+                )
             return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
         return gaussian_log_density(X, params.means, params.covars, self.name, out)
 

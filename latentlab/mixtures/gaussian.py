@@ -20,6 +20,7 @@ from .._validation import (
     as_array,
     check_finite,
     check_n_components,
+    check_observed_columns,
     check_observed_rows,
     check_sample_weight,
     check_simplex,
@@ -176,7 +177,7 @@ class GaussianMixture(EMEstimator):
         the summary and the outputs."""
         self._check_settings()
         names = feature_names(X)
-        X = check_observed_rows(as_array(X, "X", ndim=2), "X")
+        X = check_observed_columns(check_observed_rows(as_array(X, "X", ndim=2), "X"), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
         d = X.shape[1]
@@ -341,6 +342,11 @@ def select_gaussian_mixture(X, n_components=range(1, 7), covariance_types=COVARI
     """
     if criterion not in ("bic", "aic"):
         raise ValueError(f"criterion must be 'bic' or 'aic'; got {criterion!r}")
+    n_components, covariance_types = list(n_components), list(covariance_types)
+    if not n_components:
+        raise ValueError("n_components must list at least one number of components; got an empty list")
+    if not covariance_types:
+        raise ValueError(f"covariance_types must list at least one of {COVARIANCE_TYPES}; got an empty list")
     reg_covar = settings.get("reg_covar", 1e-6)
     rows = []
     for t in covariance_types:

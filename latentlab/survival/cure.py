@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
+from .._validation import check_positive
 from .._warn import user_stacklevel
 from ..em import EMEstimator, EMModel, Positive, Stats, UnitInterval
 from ..em.settings import engine_defaults
@@ -81,7 +82,7 @@ class ExponentialCureModel(EMModel):
     constraints = {"cure_fraction": UnitInterval(), "rate": Positive()}
 
     def __init__(self, score_tol: float = 1e-9):
-        self.score_tol = score_tol
+        self.score_tol = check_positive(score_tol, "score_tol")
 
     def initialize(self, data: cens.Intervals, rng: np.random.Generator) -> CureParams:
         """Cure fraction uniform on (0.05, 0.95) times the right-censored share;

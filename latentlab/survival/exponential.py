@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .._validation import check_positive
 from ..em import EMEstimator, EMModel, Real, Stats
 from ..em.settings import engine_defaults
 from ..exceptions import NumericalError
@@ -91,7 +92,7 @@ class ExponentialModel(EMModel):
 
     def __init__(self, X: np.ndarray, score_tol: float = 1e-9):
         self.X = X
-        self.score_tol = score_tol
+        self.score_tol = check_positive(score_tol, "score_tol")
 
     def rate(self, params: ExponentialParams) -> np.ndarray:
         with np.errstate(over="ignore"):

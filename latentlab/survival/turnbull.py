@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .._validation import check_positive
 from ..em import EMEstimator, EMModel, Simplex, Stats
 from ..em.settings import engine_defaults
 from . import _censoring as cens
@@ -112,7 +113,7 @@ class TurnbullModel(EMModel):
     constraints = {"masses": Simplex()}
 
     def __init__(self, kkt_tol: float = 1e-8):
-        self.kkt_tol = kkt_tol
+        self.kkt_tol = check_positive(kkt_tol, "kkt_tol")
 
     def initialize(self, data: _Data, rng: np.random.Generator) -> TurnbullParams:
         """Each observation's weight spread evenly over the Turnbull intervals it holds."""
