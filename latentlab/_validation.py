@@ -27,17 +27,27 @@ __all__ = [
 ]
 
 
-def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
+def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float,
+             allow_bool: bool = False) -> np.ndarray:
     """``x`` (array-like or pandas object) as a numpy array with ``ndim`` dimensions.
 
-    Refused rather than coerced: sparse matrices, strings (even numeric ones),
-    complex values (their imaginary part would be dropped) and anything else
-    that is not a number."""
+    Refused rather than coerced: sparse matrices, ragged nested lists, strings
+    (even numeric ones), complex values (their imaginary part would be
+    dropped), booleans (unless ``allow_bool``: 0/1 indicators) and anything
+    else that is not a number."""
     if hasattr(x, "toarray") or type(x).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array (e.g. {name}.toarray())")
     if isinstance(x, (pd.Series, pd.DataFrame)):
         x = x.to_numpy()
-    raw = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if x is None:
+        raise TypeError(f"{name} must be an array of numbers; got None")
+    try:
+        raw = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    except ValueError:
+        raise ValueError(f"{name} is ragged (its rows have different lengths); pass a rectangular array") from None
+    if not allow_bool and (raw.dtype.kind == "b" or (raw.dtype.kind == "O" and any(
+            isinstance(v, (bool, np.bool_)) for v in raw.ravel()))):
+        raise TypeError(f"{name} holds booleans; pass numbers (e.g. {name}.astype(int)) if 0 and 1 are meant")
     if raw.dtype.kind in "USO" and _has_text(raw):
         raise TypeError(f"{name} must hold numbers; it holds text such as {_first_text(raw)!r}")
     if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.ravel())):
@@ -82,10 +92,38 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+#: the largest count accepted: every integer up to it is exact in a float
+MAX_COUNT = 2.0**53
+#: the largest magnitude accepted for continuous data: EM squares the values
+MAX_MAGNITUDE = 1e150
+
+
+def check_level(level, name: str = "level") -> float:
+    """A confidence level: a number strictly between 0 and 1 (bools refused)."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)) \
+            or not 0 < level < 1:
+        raise ValueError(f"{name} must be in (0, 1), a number such as 0.95; got {level!r}")
+    return float(level)
+
+
+def check_magnitude(arr: np.ndarray, name: str, limit: float = MAX_MAGNITUDE) -> np.ndarray:
+    """Raise if a (non-NaN) entry exceeds ``limit`` in magnitude: the squares and
+    cross-products of the E-step would overflow."""
+    big = np.abs(np.nan_to_num(arr)) > limit
+    if big.any():
+        raise ValueError(
+            f"{name} has {np.abs(arr[tuple(np.argwhere(big)[0])]):.3g} at index {_first_bad(big)}; values beyond "
+            f"{limit:.0e} in magnitude overflow the sums of squares EM needs: rescale the data"
+        )
+    return arr
+
+
 def check_counts(arr: np.ndarray, name: str) -> np.ndarray:
-    """Raise unless every entry is a finite non-negative integer; return int64."""
+    """Raise unless every entry is a finite non-negative integer up to
+    ``MAX_COUNT``; return int64."""
     check_finite(arr, name)
-    for bad, what in ((arr < 0, "negative"), (arr != np.round(arr), "non-integer")):
+    for bad, what in ((arr < 0, "negative"), (arr != np.round(arr), "non-integer"),
+                      (arr > MAX_COUNT, f"beyond {MAX_COUNT:.3g}, where integers are no longer exact")):
         if bad.any():
             raise ValueError(
                 f"{name} must hold non-negative integer counts; index {_first_bad(bad)} is {what}: "

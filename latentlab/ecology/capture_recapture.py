@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import as_array
+from .._validation import as_array, check_level
 from .._warn import user_stacklevel
 from ..em import EMEstimator, delta_method, fit_em, wald_intervals
 from ..em.settings import engine_defaults
@@ -116,8 +116,9 @@ class CaptureRecapture(EMEstimator):
     def _check_settings(self):
         if not (isinstance(self.cap_factor, (int, float)) and self.cap_factor > 1):
             raise ValueError(f"cap_factor must be a number > 1 (a multiple of the number caught); got {self.cap_factor!r}")
-        if not (isinstance(self.level, float) and 0 < self.level < 1):
-            raise ValueError(f"level must be in (0, 1); got {self.level!r}")
+        check_level(self.level)
+        if not isinstance(self.profile, (bool, np.bool_)):
+            raise TypeError(f"profile must be True or False; got {self.profile!r}")
 
     def fit(self, histories, freq=None) -> CaptureRecapture:
         """Fit to capture histories.

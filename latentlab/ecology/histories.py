@@ -78,7 +78,7 @@ def as_capture_data(histories, freq=None, name: str = "histories") -> CaptureDat
     fewer than 2 occasions, a row of zeros (an animal never caught) and
     frequencies that are negative or not integers.
     """
-    h = as_array(histories, name, ndim=2)
+    h = as_array(histories, name, ndim=2, allow_bool=True)
     if h.shape[1] < 2:
         raise ValueError(
             f"{name} has {h.shape[1]} occasion(s); closed-population models need at least 2 capture occasions"

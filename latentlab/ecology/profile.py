@@ -32,6 +32,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.stats import chi2
 
+from .._validation import check_level
+
 __all__ = ["ProfileInterval", "profile_interval"]
 
 
@@ -77,8 +79,7 @@ def profile_interval(
     upward search (e.g. the Wald standard error); ``xtol`` the absolute accuracy
     of the limits in animals.
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    check_level(level)
     if not cap > n_caught:
         raise ValueError(f"the profile cap ({cap}) must exceed the number caught ({n_caught})")
     seen: dict[float, float] = {}

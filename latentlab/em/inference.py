@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._linalg import inverse_cholesky
+from .._validation import check_level
 from .._warn import user_stacklevel
 from ..exceptions import BoundaryWarning
 from .model import EMModel
@@ -172,8 +173,7 @@ def wald_intervals(estimate, std_error, scales, level: float = 0.95) -> tuple[np
     """Wald limits of estimates with standard errors, each on its scale
     (``"log"``, ``"logit"`` or ``"identity"``; see :func:`wald_table`).
     A NaN standard error gives NaN limits."""
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    check_level(level)
     est, se = np.asarray(estimate, dtype=float), np.asarray(std_error, dtype=float)
     z = sps.norm.ppf(0.5 + level / 2.0)
     lo, hi = np.empty_like(est), np.empty_like(est)

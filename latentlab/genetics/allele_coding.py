@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import is_missing_label, tidy_label
+from .._validation import as_array, is_missing_label, tidy_label
 
 __all__ = ["CodedGenotypes", "encode_genotypes"]
 
@@ -111,10 +111,10 @@ def _encode_locus(column: np.ndarray, name: str, missing_values) -> tuple[np.nda
 def _encode_counts(G: np.ndarray, loci) -> CodedGenotypes:
     """(n, L) alternate-allele counts 0/1/2 -> codes."""
     try:
-        X = np.asarray(G, dtype=float)
-    except (TypeError, ValueError):
+        X = as_array(G, "genotypes", ndim=2)
+    except TypeError as err:
         raise TypeError(
-            "genotypes: a 2-d input must hold alternate-allele counts 0/1/2 (numbers); "
+            f"{err}. A 2-d input holds alternate-allele counts 0/1/2 (numbers); "
             "for allele labels pass an (individuals, loci, 2) array"
         ) from None
     missing = np.isnan(X) | (X == -1)

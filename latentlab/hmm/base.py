@@ -164,6 +164,11 @@ class HMMModel(EMModel):
         keep ``current``'s values; ``held`` names fields the engine holds."""
         raise NotImplementedError
 
+    def emission_signature(self, params) -> np.ndarray:
+        """Each state's emission parameters as a row on a standard-deviation
+        scale (:mod:`latentlab._degenerate`), to find states that coincide."""
+        raise NotImplementedError
+
     def init_emission(self, data: HMMData, rng: np.random.Generator) -> dict[str, np.ndarray]:
         raise NotImplementedError
 

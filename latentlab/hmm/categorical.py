@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._degenerate import categorical_signature
 from .._validation import as_array, missing_rows
 from ..em import Simplex
 from ..em.settings import engine_defaults
@@ -43,6 +44,9 @@ class CategoricalHMMModel(HMMModel):
     def field_shapes(self):
         k = self.n_components
         return {"startprob": (k,), "transmat": (k, k), "emissionprob": (k, self.n_features)}
+
+    def emission_signature(self, params):
+        return categorical_signature(params.emissionprob)
 
     def log_emission(self, X, params, out):
         return categorical_log_density(X[:, 0], params.emissionprob, out)

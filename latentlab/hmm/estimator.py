@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from .._degenerate import warn_degenerate
 from .._validation import check_n_components
 from ..em import EMEstimator, as_generator
 from ..em.settings import check_int
@@ -108,6 +109,7 @@ class HMMEstimator(EMEstimator):
             model.release()
         for field in model.letters:
             self._set_param(field, getattr(result.params, field))
+        warn_degenerate(model.name, "state", model.emission_signature(result.params))
         return self
 
     def _fitted_data(self, X, lengths) -> HMMData:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, missing_rows
+from .._degenerate import gaussian_signature
+from .._validation import as_array, check_magnitude, missing_rows
 from ..em import Positive, PositiveDefinite, Real
 from ..em.settings import engine_defaults
 from ..emissions import gaussian_log_density, gaussian_means, gaussian_scatter, kmeans_plusplus, lloyd
@@ -72,6 +73,10 @@ class GaussianHMMModel(HMMModel):
                 )
             return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
         return gaussian_log_density(X, params.means, params.covars, self.name, out)
+
+    def emission_signature(self, params):
+        full = self.covariance_type == "full"
+        return gaussian_signature(params.means, np.diagonal(params.covars, axis1=1, axis2=2) if full else params.covars)
 
     def emission_features(self, X):
         """``[x_t, x_t^2]`` (diag) or ``[x_t, vec(x_t x_t')]`` (full)."""
@@ -206,7 +211,7 @@ class GaussianHMM(HMMEstimator):
 
     def _validate_X(self, X):
         X = as_array(X, "X", ndim=(1, 2))
-        X = X.reshape(-1, 1) if X.ndim == 1 else X
+        X = check_magnitude(X.reshape(-1, 1) if X.ndim == 1 else X, "X")
         return X, missing_rows(X, "X"), 0.0
 
     def _make_model(self, n_features, given):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._degenerate import poisson_signature
 from .._validation import as_array, check_counts, missing_rows
 from ..em import Positive
 from ..em.settings import engine_defaults
@@ -45,6 +46,9 @@ class PoissonHMMModel(HMMModel):
     def log_emission(self, X, params, out):
         """``sum_d x_td log lambda_kd - lambda_kd - log x_td!`` (:mod:`latentlab.emissions`)."""
         return poisson_log_density(X, params.lambdas, out)
+
+    def emission_signature(self, params):
+        return poisson_signature(params.lambdas)
 
     def emission_features(self, X):
         """The counts ``x_t``."""

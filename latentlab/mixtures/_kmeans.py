@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_array, check_finite, check_n_components, check_sample_weight
+from .._degenerate import warn_degenerate
+from .._validation import as_array, check_finite, check_magnitude, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Real, Stats
 from ..em.features import check_feature_names, feature_names, set_feature_names
 from ..em.settings import engine_defaults
@@ -112,7 +113,7 @@ class KMeans(EMEstimator):
         self._set_engine_settings(tol=tol, max_iter=max_iter, n_init=n_init, random_state=random_state)
 
     def _rows(self, X) -> np.ndarray:
-        X = check_finite(as_array(X, "X", ndim=2), "X")
+        X = check_magnitude(check_finite(as_array(X, "X", ndim=2), "X"), "X")
         if hasattr(self, "cluster_centers_") and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input")
         return X
@@ -120,7 +121,7 @@ class KMeans(EMEstimator):
     def fit(self, X, y=None, sample_weight=None) -> KMeans:
         """Lloyd's hard EM from k-means++ seeds; ``y`` is ignored (scikit-learn's signature)."""
         names = feature_names(X)
-        X = check_finite(as_array(X, "X", ndim=2), "X")
+        X = check_magnitude(check_finite(as_array(X, "X", ndim=2), "X"), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_clusters, int(np.count_nonzero(w)), "rows with positive weight")
         self._shift = np.average(X, axis=0, weights=w)  # centred: the distance expansion keeps its precision
@@ -129,6 +130,10 @@ class KMeans(EMEstimator):
         self.cluster_centers_ = result.params.centers + self._shift
         self.labels_ = self.predict(X)
         self.inertia_ = -2.0 * result.loglik
+        scale = np.sqrt(np.average((X - self._shift) ** 2, axis=0, weights=w))  # a cluster's SD at most
+        sizes = np.bincount(self.labels_, weights=w, minlength=k) / w.sum()
+        warn_degenerate("KMeans", "cluster", (self.cluster_centers_ - self._shift) / np.where(scale > 0, scale, 1.0),
+                        sizes)
         return self
 
     def _no_likelihood(self, *args, **kwargs):

@@ -16,9 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._degenerate import gaussian_signature, warn_degenerate
 from .._validation import (
     as_array,
     check_finite,
+    check_magnitude,
     check_n_components,
     check_observed_columns,
     check_observed_rows,
@@ -177,7 +179,7 @@ class GaussianMixture(EMEstimator):
         the summary and the outputs."""
         self._check_settings()
         names = feature_names(X)
-        X = check_observed_columns(check_observed_rows(as_array(X, "X", ndim=2), "X"), "X")
+        X = check_magnitude(check_observed_columns(check_observed_rows(as_array(X, "X", ndim=2), "X"), "X"), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
         d = X.shape[1]
@@ -191,6 +193,7 @@ class GaussianMixture(EMEstimator):
         p = result.params
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
         self.precisions_ = _invert(p.covariances, self.covariance_type)
+        warn_degenerate(model.name, "component", gaussian_signature(p.means, np.diagonal(model.full_covariances(p), axis1=1, axis2=2)), p.weights)
         return self
 
     # -- use ------------------------------------------------------------------------

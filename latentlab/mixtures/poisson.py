@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from .._degenerate import poisson_signature, warn_degenerate
 from .._validation import as_array, check_counts, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Positive, Simplex, Stats, as_generator
 from ..em.settings import engine_defaults
@@ -183,6 +184,7 @@ class PoissonMixture(EMEstimator):
         result = self._fit_em(model, data, n_obs=round(data.freq.sum()), init_params=self._initial_params())
         self.weights_ = result.params.weights
         self.rates_ = result.params.rates
+        warn_degenerate(model.name, "component", poisson_signature(self.rates_), self.weights_)
         return self
 
     def _parameter_labels(self) -> list[str]:

@@ -80,7 +80,7 @@ def from_durations(durations, event_observed=None, *, left: bool = False) -> Int
     if event_observed is None:
         event = np.ones(t.shape[0], dtype=bool)
     else:
-        event = check_binary(as_array(event_observed, "event_observed", ndim=1), "event_observed")
+        event = check_binary(as_array(event_observed, "event_observed", ndim=1, allow_bool=True), "event_observed")
         check_same_length(durations=t, event_observed=event)
     if left:
         return Intervals(np.where(event, t, 0.0), t.copy())

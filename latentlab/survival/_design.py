@@ -42,7 +42,7 @@ class Design:
             if covariates.shape[1] == 0:
                 raise ValueError("covariates has no columns")
             return covariates.reset_index(drop=True)
-        arr = as_array(covariates, "covariates", ndim=(1, 2))
+        arr = as_array(covariates, "covariates", ndim=(1, 2), allow_bool=True)
         arr = arr.reshape(arr.shape[0], -1)
         return pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
 

@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
-from .._validation import check_positive
+from .._validation import check_level, check_positive
 from .._warn import user_stacklevel
 from ..em import EMEstimator, EMModel, Positive, Stats, UnitInterval
 from ..em.settings import engine_defaults
@@ -172,8 +172,7 @@ class ExponentialCure(EMEstimator):
         return self._fit(cens.from_bounds(lower_bound, upper_bound))
 
     def _fit(self, data: cens.Intervals) -> ExponentialCure:
-        if not 0 < self.level < 1:
-            raise ValueError(f"level must be in (0, 1); got {self.level!r}")
+        check_level(self.level)
         rate0 = CensoredExponential(tol=self.tol).fit_interval_censoring(data.lower, data.upper).rate_
         score0 = float(np.sum(np.exp(rate0 * data.lower[data.right_censored])) - data.n)
         self.on_boundary_ = score0 <= 0.0

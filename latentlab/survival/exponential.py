@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .._validation import check_positive
+from .._validation import check_level, check_positive
 from ..em import EMEstimator, EMModel, Real, Stats
 from ..em.settings import engine_defaults
 from ..exceptions import NumericalError
@@ -176,8 +176,7 @@ def _check_identifiable(data: cens.Intervals) -> None:
 
 
 def _z(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    check_level(level)
     return float(sps.norm.ppf(0.5 + level / 2.0))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .._validation import check_level
 from ..em.estimator import Estimator
 from . import _censoring as cens
 
@@ -42,9 +43,7 @@ class KaplanMeier(Estimator):
 
     def fit(self, durations, event_observed=None) -> KaplanMeier:
         """Fit to positive durations with 0/1 event flags (None: all events)."""
-        if isinstance(self.level, (bool, np.bool_)) or not isinstance(self.level, (int, float)) \
-                or not 0 < self.level < 1:
-            raise ValueError(f"level must be in (0, 1); got {self.level!r}")
+        check_level(self.level)
         data = cens.from_durations(durations, event_observed)
         t, event = data.lower, data.exact
         times, inverse = np.unique(t, return_inverse=True)

@@ -1,0 +1,292 @@
+"""Bad and degenerate input against every public estimator, from one table.
+
+Each estimator meets the same engine-setting cases (a bad ``tol``,
+``max_iter``, ``n_init``, ``random_state``, ``accelerate``, ``progress``), its
+own settings' cases, and its own data cases: wrong shape, empty, a single
+observation, NaN, inf, negative, non-integer, text, complex, booleans, huge
+values, impossible settings. A bad input must raise ``ValueError`` or
+``TypeError`` with a message that names the argument; legal but degenerate data
+must give a finite fit with a warning that says what is degenerate.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from latentlab import BoundaryWarning
+from latentlab.ecology import CaptureRecapture
+from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotypeEM
+from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
+from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture
+from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
+
+BAD = (ValueError, TypeError)
+NAN, INF = math.nan, math.inf
+
+#: (setting, bad value) for the engine settings every EM estimator takes
+ENGINE_CASES = [
+    ("tol", -1.0), ("tol", NAN), ("tol", INF), ("tol", "1e-3"), ("tol", True),
+    ("max_iter", 0), ("max_iter", -3), ("max_iter", 2.5), ("max_iter", True), ("max_iter", "10"),
+    ("n_init", 0), ("n_init", -1), ("n_init", True), ("n_init", 1.5),
+    ("random_state", "seed"), ("random_state", -1), ("random_state", 1.5), ("random_state", True),
+    ("accelerate", "fast"), ("accelerate", 1),
+    ("progress", "yes"), ("progress", 1),
+]
+
+
+@dataclass
+class Spec:
+    """How to build and fit one estimator, and its own bad cases."""
+
+    make: object  # (**settings) -> estimator
+    fit: object  # (estimator, data) -> estimator
+    good: object  # data the estimator fits cleanly
+    settings: list = field(default_factory=list)  # (setting, bad value)
+    data: list = field(default_factory=list)  # (label, data, word the message must contain)
+    degenerate: list = field(default_factory=list)  # (label, data, word the warning must contain)
+    aliases: dict = field(default_factory=dict)  # engine setting -> this estimator's name for it
+
+
+def _fit_pairs(est, data):
+    return est.fit(data)
+
+
+rng = np.random.default_rng(0)
+COUNTS = rng.poisson(np.r_[np.full(60, 2.0), np.full(60, 9.0)])
+X2 = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(6, 1, (60, 2))]
+SYMBOLS = rng.integers(0, 3, 200)
+PAIRS = rng.binomial(1, 0.4, (80, 2))
+G = rng.binomial(2, 0.4, (60, 4))
+DUR = rng.exponential(2.0, 60) + 0.01
+EVENT = (rng.random(60) < 0.7).astype(int)
+LOW = rng.exponential(2.0, 60)
+HIGH = LOW + rng.exponential(1.0, 60)
+HIST = (rng.random((80, 5)) < 0.4).astype(int)
+HIST = HIST[HIST.any(axis=1)]
+
+
+def _with(arr, index, value, dtype=float):
+    out = np.array(arr, dtype=dtype)
+    out[index] = value
+    return out
+
+
+def _array_cases(good, name, *, nan_ok=False, negative_ok=True, integer=False, two_d=True):
+    """Cases every array-of-numbers input shares."""
+    flat = np.asarray(good, dtype=float)
+    first = (0,) * flat.ndim
+    cases = [
+        ("empty", flat[:0], name),
+        ("text", np.array(flat, dtype=object).astype(str), name),
+        ("complex", flat + 1j, name),
+        ("inf", _with(flat, first, INF), name),
+        ("-inf", _with(flat, first, -INF), name),
+        ("huge", _with(flat, first, 1e308) if not integer else _with(flat, first, 1e300), name),
+        ("nested ragged", [[1.0, 2.0], [3.0]], name),
+        ("None", None, name),
+        ("scalar", 3.0, name),
+    ]
+    if not nan_ok:
+        cases.append(("NaN", _with(flat, first, NAN), name))
+    if not negative_ok:
+        cases.append(("negative", _with(flat, first, -1.0), name))
+    if integer:
+        cases.append(("non-integer", _with(flat, first, 1.5), name))
+    if two_d:
+        cases.append(("3-d", flat[None], name))
+    return cases
+
+
+#: right-censored data (durations, event indicators): shared by the three survival estimators
+SURVIVAL_CASES = [
+    ("empty", (DUR[:0], EVENT[:0]), "durations"), ("negative", (_with(DUR, 0, -1.0), EVENT), "durations"),
+    ("NaN", (_with(DUR, 0, NAN), EVENT), "durations"), ("inf", (_with(DUR, 0, INF), EVENT), "durations"),
+    ("event 2", (DUR, _with(EVENT, 0, 2, int)), "event"),
+    ("event NaN", (DUR, _with(EVENT, 0, NAN)), "event"), ("lengths differ", (DUR, EVENT[:-1]), "event"),
+    ("text", (DUR.astype(str), EVENT), "durations"), ("complex", (DUR + 1j, EVENT), "durations"),
+    ("2-d", (DUR[:, None], EVENT), "durations"), ("None", (None, EVENT), "durations"),
+    ("scalar", (3.0, EVENT), "durations"), ("ragged", ([[1.0, 2.0], [3.0]], EVENT), "durations"),
+    ("booleans", (DUR > 1, EVENT), "durations"), ("event 0.5", (DUR, _with(EVENT, 0, 0.5)), "event"),
+    ("event text", (DUR, EVENT.astype(str)), "event"), ("event complex", (DUR, EVENT + 1j), "event"),
+]
+SPECS = {
+    "PoissonMixture": Spec(
+        make=lambda **s: PoissonMixture(2, random_state=0, **s), fit=_fit_pairs, good=COUNTS,
+        settings=[("n_components", 0), ("n_components", 2.5), ("n_components", True), ("n_components", "2"),
+                  ("weights_init", [0.5, 0.6]), ("rates_init", [1.0, -2.0])],
+        data=_array_cases(COUNTS, "count", negative_ok=False, integer=True, two_d=False)
+        + [("booleans", COUNTS > 3, "count"), ("one distinct value", np.full(30, 4), "n_components")],
+        degenerate=[("two values, two equal rates", np.r_[np.full(50, 3), np.full(50, 4)], "coincide")],
+    ),
+    "GaussianMixture": Spec(
+        make=lambda **s: GaussianMixture(2, random_state=0, **s), fit=_fit_pairs, good=X2,
+        settings=[("n_components", 0), ("n_components", True), ("covariance_type", "round"), ("reg_covar", -1.0),
+                  ("reg_covar", NAN), ("init", "best"), ("means_init", [[0.0, 0.0]])],
+        data=_array_cases(X2, "X", nan_ok=True)
+        + [("1-d", X2[:, 0], "X"), ("a row all NaN", _with(X2, 0, NAN), "X"),
+           ("a column all NaN", _with(X2, (slice(None), 1), NAN), "X"), ("one row", X2[:1], "n_components"),
+           ("booleans", X2 > 0, "X")],
+        degenerate=[("identical rows", np.ones((30, 2)), "weight")],
+    ),
+    "KMeans": Spec(
+        make=lambda **s: KMeans(3, random_state=0, **s), fit=_fit_pairs, good=X2,
+        settings=[("n_clusters", 0), ("n_clusters", 1.5), ("n_clusters", True)],
+        data=_array_cases(X2, "X") + [("1-d", X2[:, 0], "X"), ("two rows", X2[:2], "n_components=3"),
+                                       ("booleans", X2 > 0, "X")],
+        degenerate=[("two distinct points", np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0), "coincide")],
+    ),
+    "GaussianHMM": Spec(
+        make=lambda **s: GaussianHMM(2, random_state=0, **s), fit=_fit_pairs, good=X2,
+        aliases={"max_iter": "n_iter"},
+        settings=[("n_components", 0), ("covariance_type", "tied-ish"), ("min_covar", -1.0), ("min_covar", NAN),
+                  ("params", "xyz"), ("init_params", 3)],
+        data=_array_cases(X2, "X", nan_ok=True) + [("booleans", X2 > 0, "X"), ("one row", X2[:1], "n_components")],
+        degenerate=[("constant data", np.ones((100, 1)), "coincide")],
+    ),
+    "PoissonHMM": Spec(
+        make=lambda **s: PoissonHMM(2, random_state=0, **s), fit=_fit_pairs, good=COUNTS[:, None],
+        aliases={"max_iter": "n_iter"},
+        settings=[("n_components", 0), ("n_components", 2.5), ("params", "q")],
+        data=_array_cases(COUNTS[:, None], "X", nan_ok=True, negative_ok=False, integer=True)
+        + [("booleans", COUNTS[:, None] > 3, "X")],
+        degenerate=[("constant counts", np.full((60, 1), 3), "coincide")],
+    ),
+    "CategoricalHMM": Spec(
+        make=lambda **s: CategoricalHMM(2, random_state=0, **s), fit=_fit_pairs, good=SYMBOLS,
+        aliases={"max_iter": "n_iter"},
+        settings=[("n_components", 0), ("n_features", 0), ("n_features", 1.5), ("n_features", 2)],
+        data=_array_cases(SYMBOLS, "X", nan_ok=True, negative_ok=False, integer=True, two_d=False)
+        + [("symbol 1e300", _with(SYMBOLS, 0, 1e300), "X"), ("two columns", np.c_[SYMBOLS, SYMBOLS], "X"),
+           ("booleans", SYMBOLS > 0, "X")],
+        degenerate=[("one symbol", np.zeros(100, dtype=int), "coincide")],
+    ),
+    "AlleleFrequencies": Spec(
+        make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,
+        settings=[("inbreeding", "yes"), ("alleles", [0]), ("alleles", [0, 0])],
+        data=[("empty", PAIRS[:0], "genotypes"), ("1-d", PAIRS[:, 0], "genotypes"),
+              ("three columns", np.c_[PAIRS, PAIRS[:, 0]], "genotypes"), ("inf allele", _with(PAIRS, (0, 0), INF), "genotypes"),
+              ("boolean alleles", PAIRS > 0, "genotypes"), ("all missing", np.full((5, 2), -1), "genotypes"),
+              ("one allele", np.zeros((10, 2), dtype=int), "alleles"), ("None", None, "genotypes"),
+              ("scalar", 3, "genotypes"), ("unorderable labels", [("A", 1), ("B", 2)], "alleles")],
+    ),
+    "HaplotypeEM": Spec(
+        make=lambda **s: HaplotypeEM(random_state=0, **s), fit=_fit_pairs, good=G,
+        settings=[("max_pairs", 0), ("min_posterior", -0.1), ("min_posterior", 2.0), ("atom_size", 0),
+                  ("method", "magic"), ("batch_size", 0), ("stage_tol", -1.0)],
+        data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
+        + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"), ("booleans", G > 0, "genotypes"),
+           ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes")],
+    ),
+    "WindowedHaplotypeEM": Spec(
+        make=lambda **s: WindowedHaplotypeEM(window=2, random_state=0, **s), fit=_fit_pairs, good=G,
+        settings=[("window", 1), ("window", 2.5), ("window", True), ("max_pairs", 0), ("min_posterior", -1.0)],
+        data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
+        + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
+           ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes")],
+    ),
+    "CensoredExponential": Spec(
+        make=lambda **s: CensoredExponential(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),
+        settings=[("score_tol", 0.0), ("score_tol", NAN), ("score_tol", True)],
+        data=SURVIVAL_CASES + [("no events", (DUR, np.zeros(60, int)), "event")],
+    ),
+    "Turnbull": Spec(
+        make=lambda **s: Turnbull(**s), fit=lambda e, d: e.fit(*d), good=(LOW, HIGH),
+        settings=[("kkt_tol", -1.0), ("kkt_tol", NAN), ("closed", "maybe")],
+        data=[("empty", (LOW[:0], HIGH[:0]), "lower_bound"), ("lengths differ", (LOW, HIGH[:-1]), "upper_bound"),
+              ("lower above upper", (HIGH, LOW), "lower_bound"), ("NaN lower", (_with(LOW, 0, NAN), HIGH), "lower_bound"),
+              ("negative", (_with(LOW, 0, -1.0), HIGH), "lower_bound"), ("text", (LOW.astype(str), HIGH), "lower_bound"),
+              ("complex", (LOW + 1j, HIGH), "lower_bound"), ("2-d", (LOW[:, None], HIGH), "lower_bound"),
+              ("None", (None, HIGH), "lower_bound"), ("-inf upper", (LOW, _with(HIGH, 0, -INF)), "upper_bound")],
+    ),
+    "ExponentialCure": Spec(
+        make=lambda **s: ExponentialCure(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),
+        settings=[("level", 1.5), ("level", 0.0), ("level", "95%")],
+        data=SURVIVAL_CASES + [("no events", (DUR, np.zeros(60, int)), "event")],
+    ),
+    "KaplanMeier": Spec(
+        make=lambda **s: KaplanMeier(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),
+        settings=[("level", 1.5), ("level", 0.0), ("level", "95%"), ("level", True), ("level", NAN),
+                  ("level", -0.1), ("level", 1.0), ("level", None)],
+        data=SURVIVAL_CASES,
+    ),
+    "CaptureRecapture": Spec(
+        make=lambda **s: CaptureRecapture("Mh2", random_state=0, **s), fit=_fit_pairs, good=HIST,
+        settings=[("cap_factor", 1.0), ("cap_factor", NAN), ("level", 1.5), ("model", "M9"), ("model", 2),
+                  ("profile", "yes")],
+        data=[("empty", HIST[:0], "histories"), ("value 2", _with(HIST, (0, 0), 2, int), "histories"),
+              ("NaN", _with(HIST, (0, 0), NAN), "histories"), ("never caught", _with(HIST, 0, 0, int), "histories"),
+              ("1-d", HIST[:, 0], "histories"), ("text", HIST.astype(str), "histories"),
+              ("complex", HIST + 1j, "histories"), ("None", None, "histories"), ("scalar", 1, "histories"),
+              ("one occasion", HIST[:, :1], "occasion")],
+        degenerate=[("every animal caught once", np.eye(5, dtype=int)[:3], "N = inf")],
+    ),
+}
+
+
+def _engine_cases(name):
+    spec = SPECS[name]
+    accepted = set(spec.make().get_params())
+    for setting, value in ENGINE_CASES:
+        setting = spec.aliases.get(setting, setting)
+        if setting in accepted:
+            yield setting, value
+
+
+SETTING_CASES = [(n, s, v) for n in SPECS for s, v in [*_engine_cases(n), *SPECS[n].settings]]
+DATA_CASES = [(n, label, data, word) for n in SPECS for label, data, word in SPECS[n].data]
+DEGENERATE_CASES = [(n, label, data, word) for n in SPECS for label, data, word in SPECS[n].degenerate]
+
+
+def _quiet_fit(spec, est, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return spec.fit(est, data)
+
+
+@pytest.mark.parametrize(("name", "setting", "value"), SETTING_CASES,
+                         ids=[f"{n}-{s}={v!r}" for n, s, v in SETTING_CASES])
+def test_a_bad_setting_is_refused_naming_it(name, setting, value):
+    spec = SPECS[name]
+    with pytest.raises(BAD) as err:
+        _quiet_fit(spec, spec.make(**{setting: value}), spec.good)
+    assert setting in str(err.value), f"the message does not name {setting!r}: {err.value}"
+
+
+@pytest.mark.parametrize(("name", "label", "data", "word"), DATA_CASES,
+                         ids=[f"{n}-{label}" for n, label, _, _ in DATA_CASES])
+def test_bad_data_are_refused_naming_the_argument(name, label, data, word):
+    spec = SPECS[name]
+    with pytest.raises(BAD) as err:
+        _quiet_fit(spec, spec.make(), data)
+    assert word in str(err.value), f"the message does not name {word!r}: {err.value}"
+
+
+@pytest.mark.parametrize(("name", "label", "data", "word"), DEGENERATE_CASES,
+                         ids=[f"{n}-{label}" for n, label, _, _ in DEGENERATE_CASES])
+def test_degenerate_data_give_a_finite_fit_and_a_warning(name, label, data, word):
+    spec = SPECS[name]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = spec.fit(spec.make(), data)
+    said = [str(w.message) for w in caught if issubclass(w.category, BoundaryWarning)]
+    assert any(word in s for s in said), f"no BoundaryWarning says {word!r}: {said}"
+    assert np.isfinite(est.loglik_)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_good_data_fit_cleanly(name):
+    spec = SPECS[name]
+    est = _quiet_fit(spec, spec.make(), spec.good)
+    fitted = est.survival_function_.to_numpy() if name == "KaplanMeier" else est.loglik_
+    assert np.all(np.isfinite(fitted))
+
+
+def test_every_estimator_meets_at_least_25_cases():
+    counts = pd.Series([n for n, *_ in SETTING_CASES + DATA_CASES + DEGENERATE_CASES]).value_counts()
+    assert (counts.reindex(list(SPECS)) >= 25).all(), counts.to_dict()
