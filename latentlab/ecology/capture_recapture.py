@@ -100,7 +100,7 @@ class CaptureRecapture(EMEstimator):
         max_iter: int = _ENGINE["max_iter"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.model = model
         self.n_init = n_init

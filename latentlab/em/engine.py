@@ -66,6 +66,7 @@ import numpy as np
 from .._warn import user_stacklevel
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .model import EMModel
+from .progress import Progress
 from .result import EMResult
 from .settings import check_engine_settings
 from .squarem import StepLength, extrapolate
@@ -147,10 +148,10 @@ def guard_fails(model: EMModel, data, ll_old: float, ll_new: float, params_old, 
 class _Run:
     """One restart: the current point, its E-step output and the bookkeeping."""
 
-    def __init__(self, model: EMModel, data: Any, restart: int, bar, callback, fixed):
+    def __init__(self, model: EMModel, data: Any, restart: int, progress: Progress, callback, fixed):
         self.model, self.data, self.restart, self.fixed = model, data, restart, fixed
         self.space = model.space
-        self.bar, self.callback = bar, callback
+        self.progress, self.callback = progress, callback
         self.n_evals = 0
         self.trace: list[float] = []
         self.trace_evals: list[int] = []
@@ -202,9 +203,7 @@ class _Run:
     def record(self, params, ll: float, change: float) -> None:
         self.trace.append(ll)
         self.trace_evals.append(self.n_evals)
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loglik=f"{ll:.6f}", change=f"{change:.2e}", refresh=False)
+        self.progress.update(self.iteration, ll, change)
         if self.callback is not None:
             self.callback(self.iteration, params, ll)
 
@@ -282,7 +281,7 @@ def fit_em(
     random_state=None,
     init_params=None,
     fixed=None,
-    progress: bool = False,
+    progress: bool | None = None,
     callback: Callable[[int, Any, float], None] | None = None,
     std_errors: bool = False,
 ) -> EMResult:
@@ -304,7 +303,9 @@ def fit_em(
         ``model.initialize`` (later restarts still draw their own).
     fixed : None, or a params-shaped dataclass of booleans: entries held at
         their starting values (module docstring, "Fixed parameters").
-    progress : show a progress bar with the log-likelihood and its change.
+    progress : a progress bar over the restarts and the way to convergence
+        (:mod:`latentlab.em.progress`): True shows it, False never, None (the
+        default) in a terminal once the fit has run a few seconds.
     callback : called as ``callback(iteration, params, loglik)`` after every
         iteration.
     std_errors : also compute the covariance of the parameters from the
@@ -316,26 +317,17 @@ def fit_em(
     rngs = restart_generators(random_state, n_init)
     start = time.perf_counter()
     outcomes, errors = [], []
-    for i, rng in enumerate(rngs):
-        params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
-        mask = model.space.check_fixed(fixed, params0)
-        bar = _progress_bar(model, i, n_init, max_iter) if progress else None
-        run = _Run(model, data, i, bar, callback, mask)
-        try:
-            scheme = run.plain if accelerate is None else run.squarem
-            params, ll, converged = scheme(params0, tol, max_iter)
-        except NumericalError as err:
-            if n_init == 1:
-                raise
-            errors.append(err)
-            warnings.warn(
-                f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=user_stacklevel()
-            )
-            continue
-        finally:
-            if bar is not None:
-                bar.close()
-        outcomes.append((ll, i, params, converged, run))
+    bar = Progress(model.name, n_init, tol, max_iter, progress)
+    try:
+        for i, rng in enumerate(rngs):
+            bar.start(i)
+            outcome = _restart(model, data, i, rng, init_params, fixed, bar, callback, accelerate, tol, max_iter,
+                               n_init, errors)
+            bar.finish()
+            if outcome is not None:
+                outcomes.append(outcome)
+    finally:
+        bar.close()
     if not outcomes:
         raise errors[0]
     restart_ll = np.full(n_init, -np.inf)
@@ -375,8 +367,18 @@ def fit_em(
     )
 
 
-def _progress_bar(model, restart, n_init, max_iter):
-    from tqdm.auto import tqdm
-
-    desc = model.name if n_init == 1 else f"{model.name} {restart + 1}/{n_init}"
-    return tqdm(total=max_iter, desc=desc, leave=False)
+def _restart(model, data, i, rng, init_params, fixed, bar, callback, accelerate, tol, max_iter, n_init, errors):
+    """Restart ``i``: (loglik, i, params, converged, run), or None if it failed
+    numerically among several restarts (then it warns and ``errors`` keeps why)."""
+    params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
+    run = _Run(model, data, i, bar, callback, model.space.check_fixed(fixed, params0))
+    try:
+        scheme = run.plain if accelerate is None else run.squarem
+        params, ll, converged = scheme(params0, tol, max_iter)
+    except NumericalError as err:
+        if n_init == 1:
+            raise
+        errors.append(err)
+        warnings.warn(f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=user_stacklevel())
+        return None
+    return ll, i, params, converged, run

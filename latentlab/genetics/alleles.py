@@ -68,7 +68,7 @@ class AlleleFrequencies(EMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.alleles = alleles
         self.inbreeding = inbreeding

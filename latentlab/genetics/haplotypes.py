@@ -259,7 +259,7 @@ class HaplotypeEM(PhasingEstimator):
 
     def __init__(self, *, method: str = "progressive", atom_size: int = 8, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
                  stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"], n_init: int = _ENGINE["n_init"],
-                 accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool = False):
+                 accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool | None = _ENGINE["progress"]):
         self.method = method
         self.atom_size = atom_size
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,

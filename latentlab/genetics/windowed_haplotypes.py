@@ -76,7 +76,7 @@ class WindowedHaplotypeEM(PhasingEstimator):
 
     def __init__(self, *, window: int = 8, batch_size: int = 6, min_posterior: float = 1e-3, max_pairs: int = 30,
                  missing_values=(-1,), stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"],
-                 n_init: int = _ENGINE["n_init"], accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool = False):
+                 n_init: int = _ENGINE["n_init"], accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool | None = _ENGINE["progress"]):
         self.window = window
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
                                      missing_values=missing_values, stage_tol=stage_tol)

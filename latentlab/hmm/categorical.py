@@ -99,7 +99,7 @@ class CategoricalHMM(HMMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.n_features = n_features
         self._init_common(n_components, n_iter, tol, params, init_params, n_init, accelerate, random_state, progress)

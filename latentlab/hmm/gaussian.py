@@ -186,7 +186,7 @@ class GaussianHMM(HMMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.covariance_type = covariance_type
         self.min_covar = min_covar

@@ -107,7 +107,7 @@ class PoissonHMM(HMMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self._init_common(n_components, n_iter, tol, params, init_params, n_init, accelerate, random_state, progress)
 

@@ -121,7 +121,7 @@ class GaussianMixture(EMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type

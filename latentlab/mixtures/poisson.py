@@ -138,7 +138,7 @@ class PoissonMixture(EMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.n_components = n_components
         self.weights_init = weights_init

@@ -155,7 +155,7 @@ class ExponentialCure(EMEstimator):
         n_init: int = _ENGINE["n_init"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.level = level
         self._set_engine_settings(

@@ -228,7 +228,7 @@ class CensoredExponential(EMEstimator):
         max_iter: int = _ENGINE["max_iter"],
         accelerate: str | None = _ENGINE["accelerate"],
         random_state=None,
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
         callback=None,
     ):
         self.callback = callback

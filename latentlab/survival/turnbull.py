@@ -180,7 +180,7 @@ class Turnbull(EMEstimator):
         tol: float = _ENGINE["tol"],
         max_iter: int = _ENGINE["max_iter"],
         accelerate: str | None = _ENGINE["accelerate"],
-        progress: bool = False,
+        progress: bool | None = _ENGINE["progress"],
     ):
         self.closed = closed
         self.kkt_tol = kkt_tol

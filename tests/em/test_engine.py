@@ -163,3 +163,29 @@ def test_plot_trace(hasselblad, start):
     res = fit_em(model, data, init_params=start, tol=1e-10)
     ax = res.plot_trace(optimum=res.loglik + 1e-9)
     assert ax.get_xlabel() == "E-step evaluations"
+
+
+def test_progress_bar_counts_restarts_and_ends_full(capsys):
+    from latentlab.em.progress import Progress
+
+    bar = Progress("model", n_init=2, tol=1e-8, max_iter=1000, show=True)
+    bar.start(0)
+    bar.update(1, -100.0, 1.0)  # first change 1; threshold 1e-8 x 101
+    assert bar.bar.n == 0.001  # only the share of max_iter so far
+    bar.update(2, -100.0, 1e-3)  # 3 of the ~8 decades to the threshold
+    assert bar.bar.n == pytest.approx(np.log(1e3) / np.log(1 / 1.01e-6))
+    bar.update(3, -100.0, 1e-2)  # a larger change never moves the bar back
+    assert bar.bar.n == pytest.approx(np.log(1e3) / np.log(1 / 1.01e-6))
+    bar.finish()
+    bar.start(1)
+    bar.update(1, -100.0, 0.5)
+    bar.finish()
+    assert bar.bar.n == 2 == bar.bar.total
+    bar.close()
+    assert "model" in capsys.readouterr().err
+
+
+def test_progress_none_stays_quiet_outside_a_terminal(hasselblad, capsys):
+    model, data = hasselblad
+    fit_em(model, data, tol=1e-6, progress=None, random_state=0)  # pytest's stderr is not a terminal
+    assert capsys.readouterr().err == ""
