@@ -278,24 +278,22 @@ def check_observed_rows(arr: np.ndarray, name: str) -> np.ndarray:
     inf = np.isinf(arr)
     if inf.any():
         raise ValueError(f"{name} has an infinite value at index {_first_bad(inf)}; NaN marks a missing value, inf is not allowed")
-    empty = np.isnan(arr).all(axis=1)
-    if empty.any():
-        rows = np.flatnonzero(empty)
-        raise ValueError(
-            f"{name} has {rows.size} row(s) with every value missing (NaN), the first is row {rows[0]}; "
-            "such rows carry no information: remove them"
-        )
-    return arr
+    return _no_all_missing(arr, name, axis=1, what="row", why="such rows carry no information")
 
 
 def check_observed_columns(arr: np.ndarray, name: str) -> np.ndarray:
     """Data to fit to: no column may be missing (NaN) in every row."""
-    unseen = np.isnan(arr).all(axis=0)
-    if unseen.any():
-        cols = np.flatnonzero(unseen)
+    return _no_all_missing(arr, name, axis=0, what="column", why="nothing can be estimated for them")
+
+
+def _no_all_missing(arr: np.ndarray, name: str, axis: int, what: str, why: str) -> np.ndarray:
+    """Raise if a row (``axis=1``) or column (``axis=0``) is NaN throughout."""
+    empty = np.isnan(arr).all(axis=axis)
+    if empty.any():
+        idx = np.flatnonzero(empty)
         raise ValueError(
-            f"{name} has {cols.size} column(s) with every value missing (NaN), the first is column {cols[0]}; "
-            "nothing can be estimated for them: remove them"
+            f"{name} has {idx.size} {what}(s) with every value missing (NaN), the first is {what} {idx[0]}; "
+            f"{why}: remove them"
         )
     return arr
 
