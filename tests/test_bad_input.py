@@ -19,12 +19,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentlab import BoundaryWarning
-from latentlab.ecology import CaptureRecapture
-from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotypeEM
-from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
-from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture
-from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
+from latentlab import BoundaryWarning, fit_em
+from latentlab.ecology import CaptureRecapture, compare_models, read_inp
+from latentlab.genetics import (
+    AlleleFrequencies,
+    HaplotypeEM,
+    WindowedHaplotypeEM,
+    hwe_exact_test,
+    simulate_genotype_likelihoods,
+    switch_error,
+)
+from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, simulate_hmm
+from latentlab.mixtures import (
+    GaussianMixture,
+    KMeans,
+    PoissonMixture,
+    select_gaussian_mixture,
+    simulate_poisson_mixture,
+)
+from latentlab.survival import (
+    CensoredExponential,
+    ExponentialCure,
+    KaplanMeier,
+    Turnbull,
+    simulate_censored_exponential,
+)
 
 BAD = (ValueError, TypeError)
 NAN, INF = math.nan, math.inf
@@ -290,3 +309,40 @@ def test_the_good_data_fit_cleanly(name):
 def test_every_estimator_meets_at_least_25_cases():
     counts = pd.Series([n for n, *_ in SETTING_CASES + DATA_CASES + DEGENERATE_CASES]).value_counts()
     assert (counts.reindex(list(SPECS)) >= 25).all(), counts.to_dict()
+
+
+# -- public functions ----------------------------------------------------------------------------
+def _inp_with(tmp_path, text):
+    path = tmp_path / "bad.inp"
+    path.write_text(text)
+    return path
+
+
+FUNCTION_CASES = [
+    # (label, call taking tmp_path, word the message must contain)
+    ("select_gaussian_mixture: no n_components", lambda t: select_gaussian_mixture(X2, []), "n_components"),
+    ("select_gaussian_mixture: no covariance types", lambda t: select_gaussian_mixture(X2, [1], []), "covariance_types"),
+    ("select_gaussian_mixture: criterion", lambda t: select_gaussian_mixture(X2, [1], criterion="r2"), "criterion"),
+    ("compare_models: no models", lambda t: compare_models(HIST, models=[]), "models"),
+    ("compare_models: a name that is a string", lambda t: compare_models(HIST, models="Mh2"), "models"),
+    ("compare_models: a number as model", lambda t: compare_models(HIST, models=[2]), "models"),
+    ("read_inp: a frequency of 1e400", lambda t: read_inp(_inp_with(t, "10101 1e400;\n")), "frequenc"),
+    ("read_inp: a history with 2", lambda t: read_inp(_inp_with(t, "10201 1;\n")), "history"),
+    ("hwe_exact_test: negative count", lambda t: hwe_exact_test(-1, 2, 3), "n_aa"),
+    ("hwe_exact_test: beyond the exact limit", lambda t: hwe_exact_test(1e9, 1e9, 1e9), "likelihood-ratio"),
+    ("hwe_exact_test: NaN", lambda t: hwe_exact_test(1, NAN, 3), "n_ab"),
+    ("fit_em: no model", lambda t: fit_em(None, COUNTS), "model"),
+    ("simulate_poisson_mixture: weights", lambda t: simulate_poisson_mixture(10, [0.5, 0.6], [1.0, 2.0]), "weights"),
+    ("simulate_hmm: transmat rows", lambda t: simulate_hmm(10, [1.0, 0.0], [[0.5, 0.6], [0.5, 0.5]],
+                                                           means=[[0.0], [1.0]], covars=[[1.0], [1.0]]), "transmat"),
+    ("simulate_censored_exponential: rate", lambda t: simulate_censored_exponential(10, rate=-1.0), "rate"),
+    ("simulate_genotype_likelihoods: depth", lambda t: simulate_genotype_likelihoods(PAIRS, depth=0.0), "depth"),
+    ("switch_error: shapes", lambda t: switch_error(np.zeros((3, 2, 4)), np.zeros((3, 2, 5))), "shape"),
+]
+
+
+@pytest.mark.parametrize(("label", "call", "word"), FUNCTION_CASES, ids=[c[0] for c in FUNCTION_CASES])
+def test_public_functions_refuse_bad_arguments_naming_them(label, call, word, tmp_path):
+    with pytest.raises(BAD) as err:
+        call(tmp_path)
+    assert word in str(err.value), f"the message does not name {word!r}: {err.value}"
