@@ -109,11 +109,11 @@ def optimal_unseen(n: float, log_p0: float, limit: float = _U_LIMIT) -> float:
 
     if slope(0.0) <= 0:
         return 0.0
-    if slope(limit) >= 0:
-        return limit
     p0 = np.exp(log_p0)
     hi = min(limit, max(1.0, 2.0 * n * p0 / (1.0 - p0)))
     while slope(hi) > 0:
+        if hi >= limit:
+            return limit
         hi = min(limit, 2.0 * hi)
     return brentq(slope, 0.0, hi, xtol=1e-13 * max(1.0, hi), rtol=4 * np.finfo(float).eps)
 

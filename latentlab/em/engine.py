@@ -152,6 +152,7 @@ class _Run:
         self.model, self.data, self.restart, self.fixed = model, data, restart, fixed
         self.space = model.space
         self.progress, self.callback = progress, callback
+        self.holds = bool(self.space.held_fields(fixed))  # the M-step's output needs held entries restored
         self.n_evals = 0
         self.trace: list[float] = []
         self.trace_evals: list[int] = []
@@ -176,7 +177,9 @@ class _Run:
         return stats, ll
 
     def m_step(self, stats, current):
-        params = self.space.hold(self.model.m_step(stats, current, self.fixed), current, self.fixed)
+        params = self.model.m_step(stats, current, self.fixed)
+        if self.holds:
+            params = self.space.hold(params, current, self.fixed)
         self.slack = float(self.model.monotone_slack(stats, params))
         if not self.space.is_valid(params):
             raise NumericalError(

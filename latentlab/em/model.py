@@ -207,12 +207,18 @@ class ParamSpace:
 
     def hold(self, new, current, fixed):
         """``new`` with the entries that ``fixed`` marks copied from ``current``."""
-        if fixed is None:
+        held = self.held_fields(fixed)
+        if not held:
             return new
         return dataclasses.replace(new, **{
-            f: np.where(getattr(fixed, f), getattr(current, f), getattr(new, f))
-            for f in self.fields if np.any(getattr(fixed, f))
+            f: np.where(getattr(fixed, f), getattr(current, f), getattr(new, f)) for f in held
         })
+
+    def held_fields(self, fixed) -> tuple[str, ...]:
+        """The fields of which ``fixed`` (None or a mask) holds any entry."""
+        if fixed is None:
+            return ()
+        return tuple(f for f in self.fields if np.any(getattr(fixed, f)))
 
     # --- free (unconstrained) coordinates ---------------------------------------
     def free_masks(self, params, fixed=None) -> dict[str, np.ndarray]:
