@@ -164,15 +164,22 @@ class ParamSpace:
     def is_valid(self, params) -> bool:
         return all(self.constraints[f].is_valid(getattr(params, f)) for f in self.fields)
 
-    def labels(self, params) -> list[str]:
-        """``field[i, j]`` labels of the flattened natural parameters."""
+    def labels(self, params, axis_names: Mapping[str, tuple] | None = None) -> list[str]:
+        """``field[i, j]`` labels of the flattened natural parameters;
+        ``axis_names`` may name the positions along some axes of a field (one
+        entry per axis: a sequence of names, or None for 0, 1, ...), e.g. the
+        features' column names."""
         out = []
         for f in self.fields:
             a = np.asarray(getattr(params, f))
             if a.ndim == 0:
                 out.append(f)
-            else:
-                out.extend(f"{f}[{', '.join(map(str, ix))}]" for ix in np.ndindex(a.shape))
+                continue
+            names = (axis_names or {}).get(f, (None,) * a.ndim)
+            out.extend(
+                f"{f}[{', '.join(str(i) if n is None else str(n[i]) for i, n in zip(ix, names))}]"
+                for ix in np.ndindex(a.shape)
+            )
         return out
 
     def scales(self, params) -> np.ndarray:

@@ -164,6 +164,11 @@ class HMMModel(EMModel):
         keep ``current``'s values; ``held`` names fields the engine holds."""
         raise NotImplementedError
 
+    def feature_axes(self) -> dict[str, tuple[int, ...]]:
+        """Emission fields and their axes that run over the features (to label
+        them by the data's column names); none by default."""
+        return {}
+
     def emission_signature(self, params) -> np.ndarray:
         """Each state's emission parameters as a row on a standard-deviation
         scale (:mod:`latentlab._degenerate`), to find states that coincide."""

@@ -18,6 +18,7 @@ import pandas as pd
 from .._degenerate import warn_degenerate
 from .._validation import check_n_components
 from ..em import EMEstimator, as_generator
+from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
 from ..em.settings import check_int
 from .base import HMMData, HMMModel
 
@@ -99,6 +100,7 @@ class HMMEstimator(EMEstimator):
         sequences stored end to end (``lengths``: their lengths, summing to
         ``len(X)``). Rows that are entirely NaN are missing observations."""
         self._check_letters()
+        names = feature_names(X)
         data = self._as_data(X, lengths)
         check_n_components(self.n_components, data.n_observed, "observed time steps")
         probe = self._make_model(self._n_features(data.X), {})
@@ -109,11 +111,13 @@ class HMMEstimator(EMEstimator):
             model.release()
         for field in model.letters:
             self._set_param(field, getattr(result.params, field))
+        set_feature_names(self, names, data.X.shape[1])
         warn_degenerate(model.name, "state", model.emission_signature(result.params))
         return self
 
     def _fitted_data(self, X, lengths) -> HMMData:
         self._check_fitted()
+        check_feature_names(self, X)
         data = self._as_data(X, lengths)
         if data.X.shape[1] != self._data.X.shape[1]:
             raise ValueError(f"X has {data.X.shape[1]} column(s) but the model was fitted to {self._data.X.shape[1]}")
@@ -198,6 +202,16 @@ class HMMEstimator(EMEstimator):
                 "parameters fixed (the params argument)"
             )
         return super().summary(level)
+
+    def _parameter_labels(self) -> list[str]:
+        """``field[i, ...]``, with the features of the emission fields named by
+        the fitted DataFrame's columns (0, 1, ... otherwise)."""
+        params, names = self.result_.params, feature_labels(self)
+        axis_names = {
+            f: tuple(names if k in axes else None for k in range(np.ndim(getattr(params, f))))
+            for f, axes in self.model_.feature_axes().items()
+        }
+        return self.model_.space.labels(params, axis_names)
 
     def _covariance_fixed(self):
         """The covariance is conditional on the start distribution: with few

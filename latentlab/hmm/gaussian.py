@@ -74,6 +74,9 @@ class GaussianHMMModel(HMMModel):
             return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
         return gaussian_log_density(X, params.means, params.covars, self.name, out)
 
+    def feature_axes(self):
+        return {"means": (1,), "covars": (1, 2) if self.covariance_type == "full" else (1,)}
+
     def emission_signature(self, params):
         full = self.covariance_type == "full"
         return gaussian_signature(params.means, np.diagonal(params.covars, axis1=1, axis2=2) if full else params.covars)

@@ -47,6 +47,9 @@ class PoissonHMMModel(HMMModel):
         """``sum_d x_td log lambda_kd - lambda_kd - log x_td!`` (:mod:`latentlab.emissions`)."""
         return poisson_log_density(X, params.lambdas, out)
 
+    def feature_axes(self):
+        return {"lambdas": (1,)}
+
     def emission_signature(self, params):
         return poisson_signature(params.lambdas)
 

@@ -103,3 +103,20 @@ def test_summary_refuses_many_parameters():
         model.fit(Y)
     with pytest.raises(ValueError, match="numerical Hessian in .* free parameters"):
         model.summary()
+
+
+def test_dataframe_column_names_label_the_summary_and_are_checked():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 2)), columns=["height", "weight"])
+    fit = GaussianHMM(2, covariance_type="full", random_state=0).fit(X)
+    assert list(fit.feature_names_in_) == ["height", "weight"] and fit.n_features_in_ == 2
+    labels = fit.summary().parameter.tolist()
+    assert "means[1, weight]" in labels and "covars[0, height, weight]" in labels
+    with pytest.raises(ValueError, match="feature names"):
+        fit.score(X.rename(columns={"height": "h"}))
+    counts = PoissonHMM(2, random_state=0).fit(pd.DataFrame({"calls": rng.poisson(3, 200)}))
+    assert "lambdas[0, calls]" in counts.summary().parameter.tolist()
+    plain = GaussianHMM(2, random_state=0).fit(X.to_numpy())
+    assert not hasattr(plain, "feature_names_in_") and "means[0, 1]" in plain.summary().parameter.tolist()
