@@ -324,11 +324,20 @@ def fit_em(
     try:
         for i, rng in enumerate(rngs):
             bar.start(i)
-            outcome = _restart(model, data, i, rng, init_params, fixed, bar, callback, accelerate, tol, max_iter,
-                               n_init, errors)
-            bar.finish()
-            if outcome is not None:
-                outcomes.append(outcome)
+            params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
+            run = _Run(model, data, i, bar, callback, model.space.check_fixed(fixed, params0))
+            scheme = run.plain if accelerate is None else run.squarem
+            try:
+                params, ll, converged = scheme(params0, tol, max_iter)
+            except NumericalError as err:
+                if n_init == 1:
+                    raise
+                errors.append(err)  # a failed restart among several is skipped, and said
+                warnings.warn(f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=user_stacklevel())
+                continue
+            finally:
+                bar.finish()
+            outcomes.append((ll, i, params, converged, run))
     finally:
         bar.close()
     if not outcomes:
@@ -368,20 +377,3 @@ def fit_em(
         fixed=mask,
         covariance=cov,
     )
-
-
-def _restart(model, data, i, rng, init_params, fixed, bar, callback, accelerate, tol, max_iter, n_init, errors):
-    """Restart ``i``: (loglik, i, params, converged, run), or None if it failed
-    numerically among several restarts (then it warns and ``errors`` keeps why)."""
-    params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
-    run = _Run(model, data, i, bar, callback, model.space.check_fixed(fixed, params0))
-    try:
-        scheme = run.plain if accelerate is None else run.squarem
-        params, ll, converged = scheme(params0, tol, max_iter)
-    except NumericalError as err:
-        if n_init == 1:
-            raise
-        errors.append(err)
-        warnings.warn(f"restart {i} failed and is skipped: {err}", RuntimeWarning, stacklevel=user_stacklevel())
-        return None
-    return ll, i, params, converged, run
