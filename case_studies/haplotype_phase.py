@@ -108,12 +108,11 @@ def _hla(report: Report, full: bool) -> None:
     loci = ["DQB", "DRB", "B"]
     G = np.stack([d[[f"{name}.a1", f"{name}.a2"]].to_numpy() for name in loci], axis=1)
     n_missing = int((G == 0).sum())
-    restarts = 100 if full else 20
-    with report.timed("HLA fit"):
-        est = HaplotypeEM(missing_values=(0,), n_init=restarts, random_state=1).fit(G, loci=loci)
+    with report.timed("HLA fit"):  # the defaults: 50 restarts for multi-allelic loci (200 in full mode)
+        est = HaplotypeEM(missing_values=(0,), n_init=200 if full else None, random_state=1).fit(G, loci=loci)
     table = est.haplotypes_
     top = table.iloc[0]
-    logliks = np.sort(est.result_.restart_logliks)[::-1]
+    logliks = np.sort(est.screening_.restart_logliks)[::-1]
     report.text(f"""
 ## 2. HLA DQB, DRB and B (haplo.stats `hla.demo`)
 
@@ -121,9 +120,10 @@ def _hla(report: Report, full: bool) -> None:
 {n_missing} alleles are missing (coded 0) and are summed over every allele seen at their locus, as
 haplo.stats does. The log-likelihood is the same quantity as haplo.stats' `lnlike`:
 `sum_i log sum_{{h,k}} c_hk p_h p_k` over the compatible pairs, no constant terms. This likelihood
-has many local maxima: {restarts} restarts (random pair posteriors; the first starts from the
-progressive-insertion estimate) ended between {logliks[-1]:.3f} and
-{logliks[0]:.3f}.
+has many local maxima: {logliks.size} restarts (`HaplotypeEM`'s default for multi-allelic loci
+in the default mode; random pair posteriors, the first from the progressive-insertion estimate),
+each run to a relative change of 1e-5, ended between {logliks[-1]:.3f} and {logliks[0]:.3f}; the
+best, continued to convergence, reached {est.loglik_:.3f}.
 
 | | latentlab | haplo.stats (vignette) |
 |---|---|---|

@@ -183,7 +183,7 @@ def test_defaults_reach_haplo_stats_default_fit_on_hla():
     assert len(ref) == 10 and (ref["tool"] == "haplo.stats").all()
     G, loci = _hla()
     est = HaplotypeEM(missing_values=(0,), random_state=0).fit(G, loci=loci)
-    assert est.result_.restart_logliks.size == 50
+    assert est.screening_.restart_logliks.size == 50 and est.result_.restart_logliks.size == 1
     assert est.loglik_ >= ref["lnlike"].median()
 
 
