@@ -15,6 +15,7 @@ import argparse
 import ast
 import contextlib
 import importlib.util
+import os
 import sys
 import time
 import traceback
@@ -140,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.set_defaults(func=_cmd_run)
     p_rep.set_defaults(func=_cmd_reproduce)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # the reader stopped early (`latentlab list | head`): not an error
+        sys.stdout = open(os.devnull, "w")  # swallows the flush at exit
+        return 0
 
 
 if __name__ == "__main__":
