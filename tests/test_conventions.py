@@ -139,3 +139,13 @@ def test_every_hypothesis_test_returns_a_test_result():
         assert 0.0 <= result["p_value"] <= 1.0
         assert result.to_series()["p_value"] == result.p_value
         assert "p =" in str(result)
+
+
+def test_kaplan_meier_summary_has_the_same_columns():
+    from latentlab.survival import KaplanMeier
+
+    km = KaplanMeier(level=0.9).fit([1.0, 2.0, 2.0, 3.0, 5.0, 8.0], [1, 1, 0, 1, 0, 1])
+    table = km.summary()
+    assert list(table.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    assert table["parameter"].tolist() == ["S(1)", "S(2)", "S(3)", "S(8)"]  # event times only
+    assert table["estimate"].tolist() == km.survival_function_.loc[[1.0, 2.0, 3.0, 8.0], "survival"].tolist()

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._validation import check_level
-from ..em.estimator import Estimator
+from ..em.estimator import Estimator, NotFittedError
 from . import _censoring as cens
 
 __all__ = ["KaplanMeier"]
@@ -77,6 +77,23 @@ class KaplanMeier(Estimator):
         below = np.flatnonzero(self.survival_function_["survival"].to_numpy() <= 0.5)
         self.median_ = float(self.survival_function_.index[below[0]]) if below.size else np.inf
         return self
+
+    def summary(self) -> pd.DataFrame:
+        """The library's summary columns (parameter, estimate, std_error,
+        ci_lower, ci_upper) for ``S(t)`` at each distinct event time, with
+        at_risk and events; the interval is at the fitted ``level``."""
+        if not hasattr(self, "survival_function_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(...) first")
+        sf = self.survival_function_[self.survival_function_["events"] > 0]
+        return pd.DataFrame({
+            "parameter": [f"S({t:g})" for t in sf.index],
+            "estimate": sf["survival"].to_numpy(),
+            "std_error": sf["std_error"].to_numpy(),
+            "ci_lower": sf["ci_lower"].to_numpy(),
+            "ci_upper": sf["ci_upper"].to_numpy(),
+            "at_risk": sf["at_risk"].to_numpy(),
+            "events": sf["events"].to_numpy(),
+        })
 
     def _check_fitted(self):
         if not hasattr(self, "survival_function_"):
