@@ -164,20 +164,19 @@ class ParamSpace:
     def is_valid(self, params) -> bool:
         return all(self.constraints[f].is_valid(getattr(params, f)) for f in self.fields)
 
-    def labels(self, params, axis_names: Mapping[str, tuple] | None = None) -> list[str]:
-        """``field[i, j]`` labels of the flattened natural parameters;
-        ``axis_names`` may name the positions along some axes of a field (one
-        entry per axis: a sequence of names, or None for 0, 1, ...), e.g. the
-        features' column names."""
+    def labels(self, params, names=None, axes: Mapping[str, tuple[int, ...]] | None = None) -> list[str]:
+        """``field[i, j]`` labels of the flattened natural parameters; along the
+        axes that ``axes`` lists for a field (e.g. the ones that run over the
+        features), positions are labelled by ``names`` (e.g. column names)."""
         out = []
         for f in self.fields:
             a = np.asarray(getattr(params, f))
             if a.ndim == 0:
                 out.append(f)
                 continue
-            names = (axis_names or {}).get(f, (None,) * a.ndim)
+            named = (axes or {}).get(f, ())
             out.extend(
-                f"{f}[{', '.join(str(i) if n is None else str(n[i]) for i, n in zip(ix, names))}]"
+                f"{f}[{', '.join(str(names[i]) if k in named else str(i) for k, i in enumerate(ix))}]"
                 for ix in np.ndindex(a.shape)
             )
         return out

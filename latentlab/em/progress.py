@@ -41,6 +41,8 @@ class Progress:
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}",
             disable=None if show is None else False, delay=AUTO_DELAY if show is None else 0.0,
         )
+        if self.bar.disable:  # not a terminal: no per-iteration work at all
+            self.bar = None
 
     def start(self, restart: int) -> None:
         self.restart, self.first, self.done = restart, None, 0.0

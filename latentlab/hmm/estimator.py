@@ -206,12 +206,7 @@ class HMMEstimator(EMEstimator):
     def _parameter_labels(self) -> list[str]:
         """``field[i, ...]``, with the features of the emission fields named by
         the fitted DataFrame's columns (0, 1, ... otherwise)."""
-        params, names = self.result_.params, feature_labels(self)
-        axis_names = {
-            f: tuple(names if k in axes else None for k in range(np.ndim(getattr(params, f))))
-            for f, axes in self.model_.feature_axes().items()
-        }
-        return self.model_.space.labels(params, axis_names)
+        return self.model_.space.labels(self.result_.params, feature_labels(self), self.model_.feature_axes())
 
     def _covariance_fixed(self):
         """The covariance is conditional on the start distribution: with few

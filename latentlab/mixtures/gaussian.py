@@ -39,6 +39,10 @@ __all__ = ["GaussianMixture", "simulate_gaussian_mixture", "delete_at_random", "
 _ENGINE = engine_defaults()
 
 
+#: the axes of the stored covariances that run over the features, by covariance type
+_FEATURE_AXES = {"full": (1, 2), "tied": (0, 1), "diag": (1,), "spherical": ()}
+
+
 def _check_covariance_type(covariance_type: str) -> str:
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}")
@@ -229,18 +233,8 @@ class GaussianMixture(EMEstimator):
         (``covariances[k, name, name]``; tied ``covariances[name, name]``;
         diag ``covariances[k, name]``; spherical ``covariances[k]``), features
         named by the fitted DataFrame's columns (0, 1, ... otherwise)."""
-        names, K = feature_labels(self), self.n_components
-        labels = [f"weights[{k}]" for k in range(K)] + [f"means[{k}, {a}]" for k in range(K) for a in names]
-        t = self.covariance_type
-        if t == "full":
-            labels += [f"covariances[{k}, {a}, {b}]" for k in range(K) for a in names for b in names]
-        elif t == "tied":
-            labels += [f"covariances[{a}, {b}]" for a in names for b in names]
-        elif t == "diag":
-            labels += [f"covariances[{k}, {a}]" for k in range(K) for a in names]
-        else:
-            labels += [f"covariances[{k}]" for k in range(K)]
-        return labels
+        axes = {"means": (1,), "covariances": _FEATURE_AXES[self.covariance_type]}
+        return self.model_.space.labels(self.result_.params, feature_labels(self), axes)
 
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities ``P(component k | observed part of row i)``, shape (n, K)."""
