@@ -3,7 +3,16 @@ standard errors for every model. See :mod:`latentlab.em.engine` for the rule
 and :mod:`latentlab.em.model` for the contract a model implements;
 :func:`latentlab.em.testing.check_model` checks a model against it."""
 
-from .constraints import Constraint, GroupedSimplex, Positive, PositiveDefinite, Real, Simplex, UnitInterval
+from .constraints import (
+    Constraint,
+    DiagonalCovariance,
+    GroupedSimplex,
+    Positive,
+    PositiveDefinite,
+    Real,
+    Simplex,
+    UnitInterval,
+)
 from .engine import as_generator, em_rate, fit_em, has_converged, lowered, restart_generators
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
@@ -29,6 +38,7 @@ __all__ = [
     "Simplex",
     "GroupedSimplex",
     "PositiveDefinite",
+    "DiagonalCovariance",
     "fit_em",
     "has_converged",
     "em_rate",

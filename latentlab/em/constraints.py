@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Constraint", "Real", "Positive", "UnitInterval", "Simplex", "GroupedSimplex", "PositiveDefinite"]
+__all__ = [
+    "Constraint", "Real", "Positive", "UnitInterval", "Simplex", "GroupedSimplex", "PositiveDefinite",
+    "DiagonalCovariance",
+]
 
 
 class Constraint:
@@ -349,3 +352,49 @@ class PositiveDefinite(Constraint):
         chol[:, rows, cols] = coords[:, d:]
         out[which] = chol @ np.swapaxes(chol, 1, 2)
         return out.reshape(x.shape)
+
+
+class DiagonalCovariance(Constraint):
+    """Diagonal covariance matrices (shape ``(d, d)``): positive variances on
+    the diagonal, zeros elsewhere; with ``spherical=True`` one variance times
+    the identity.
+
+    The off-diagonal zeros are structure, not estimates: a model holds them
+    through its ``fixed`` mask. Free coordinates are the logs of the free
+    diagonal entries (of the common variance, for a spherical matrix); Wald
+    intervals are on the log scale.
+    """
+
+    scale = "log"
+
+    def __init__(self, spherical: bool = False, rtol: float = 1e-10):
+        self.spherical = spherical
+        self.rtol = rtol
+
+    def is_valid(self, x):
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[0] != x.shape[1] or not np.all(np.isfinite(x)):
+            return False
+        diag = np.diag(x)
+        if np.any(x - np.diag(diag) != 0.0) or np.any(diag <= 0):
+            return False
+        return not self.spherical or bool(np.all(np.abs(diag - diag[0]) <= self.rtol * diag[0]))
+
+    def interior(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.diag(np.diag(x) > 0)
+
+    def n_free(self, free):
+        k = int(np.count_nonzero(np.diag(np.asarray(free, dtype=bool))))
+        return min(k, 1) if self.spherical else k
+
+    def to_free(self, x, free):
+        diag = np.diag(np.asarray(x, dtype=float))[np.diag(np.asarray(free, dtype=bool))]
+        return np.log(diag[:1] if self.spherical else diag)
+
+    def from_free(self, u, x, free):
+        out = np.array(x, dtype=float, copy=True)
+        which = np.flatnonzero(np.diag(np.asarray(free, dtype=bool)))
+        values = np.exp(np.asarray(u, dtype=float))
+        out[which, which] = values[0] if self.spherical and which.size else values
+        return out
