@@ -17,7 +17,6 @@ single entries. The likelihood, EM and standard errors are in
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,12 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .._validation import as_array, check_level, check_observed_columns, check_positive_int
+from .._validation import as_array, check_level, check_magnitude, check_observed_columns, check_positive_int
 from .._warn import user_stacklevel
 from ..em import EMEstimator, as_generator
 from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
 from ..em.settings import engine_defaults
-from .model import COVARIANCE_TYPES, DIFFUSE_FACTOR, LinearGaussianSSMModel, SSMData, SSMParams
+from .model import COVARIANCE_TYPES, LinearGaussianSSMModel, SSMData, SSMParams, diffuse_kappa
 from .simulate import simulate_ssm
 
 __all__ = ["LinearGaussianSSM", "StateEstimates", "local_level", "local_linear_trend"]
@@ -121,7 +120,7 @@ class LinearGaussianSSM(EMEstimator):
             raise ValueError("Y has an infinite value; NaN marks a missing value, inf is not allowed")
         if np.isnan(Y).all():
             raise ValueError("Y has every value missing (NaN): there is nothing to fit")
-        return Y
+        return check_magnitude(Y, "Y")
 
     def _shapes(self, p: int) -> dict[str, tuple[int, ...]]:
         n = self.n_states
@@ -171,17 +170,17 @@ class LinearGaussianSSM(EMEstimator):
         for name in ("b", "d"):
             if getattr(self, name) is None:
                 held[name][:] = True
-        for name, kind in (("Q", self.Q_type), ("R", self.R_type)):
-            if kind != "full":
-                held[name] |= ~np.eye(held[name].shape[0], dtype=bool)
-            if kind == "spherical" and held[name].any() and not held[name].all():
-                raise ValueError(f"{name} is spherical (one variance): hold it whole or not at all")
-        for name in ("Q", "R", "P0"):
-            if (name == "P0" or getattr(self, f"{name}_type") == "full") and held[name].any() and not held[name].all():
+        for name, kind in (("Q", self.Q_type), ("R", self.R_type), ("P0", "full")):
+            diag = np.diag(held[name])
+            if kind == "full" and held[name].any() and not held[name].all():
                 raise ValueError(
                     f"{name} is a full covariance: it is held whole or not at all (a covariance with some entries "
                     "held has no closed-form M-step); use a diagonal type to hold single variances"
                 )
+            if kind == "spherical" and diag.any() and not diag.all():
+                raise ValueError(f"{name} is spherical (one variance): hold it whole or not at all")
+            if kind != "full":
+                held[name] |= ~np.eye(held[name].shape[0], dtype=bool)
         if model.diffuse:
             held["mu0"][:] = True
             held["P0"][:] = True
@@ -213,8 +212,7 @@ class LinearGaussianSSM(EMEstimator):
             )
         fit_data = _drop_sequences(data, empty)
         p = data.Y.shape[1]
-        kappa = DIFFUSE_FACTOR * float(np.max(np.nan_to_num(np.nanvar(data.Y, axis=0)), initial=0.0) or 1.0) \
-            if self.initial == "diffuse" else None
+        kappa = diffuse_kappa(fit_data) if self.initial == "diffuse" else None
         probe = LinearGaussianSSMModel(self.n_states, p, self.Q_type, self.R_type, kappa)
         model = LinearGaussianSSMModel(self.n_states, p, self.Q_type, self.R_type, kappa, self._start(probe, p))
         init = model.initialize(fit_data, np.random.default_rng(0))

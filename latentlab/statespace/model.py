@@ -39,9 +39,12 @@ entries, or with a diagonal covariance, that solution is the exact joint
 maximiser.
 
 A **diffuse** initial state (the default for the estimator) is
-``x_1 ~ N(mu0, kappa I)`` with ``kappa`` 10^6 times the largest variance of an
-observed series and ``mu0`` the first observation mapped through ``C`` (held,
-not estimated); its log-likelihood is reported as ``log L_kappa + (n/2) log
+``x_1 ~ N(mu0, kappa I)`` with ``mu0`` the first observed value of each
+series mapped through ``C`` (held, not estimated) and ``kappa`` 10^6 times the largest variance of
+the first differences of an observed series (:func:`diffuse_kappa`: the scale
+of one step's change, which keeps the round-off of the filter's first steps,
+of relative size ``1e-16 kappa / Var(y_t | x_t)``, far below the guard's
+allowance even for a trending series); its log-likelihood is reported as ``log L_kappa + (n/2) log
 kappa`` per sequence, the quantity whose limit as ``kappa -> infinity`` is
 Durbin & Koopman's diffuse log-likelihood (2012, sec. 5.2 and 7.2.2). The
 gap to the limit is of order ``(y_1 - C mu0 - d)' (y_1 - C mu0 - d) / kappa``,
@@ -60,10 +63,10 @@ from ..em import DiagonalCovariance, EMModel, PositiveDefinite, Real, Stats
 from ..exceptions import NumericalError
 from . import _kalman
 
-__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR"]
+__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR", "diffuse_kappa"]
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
-#: kappa of the diffuse start, relative to the largest variance of an observed series
+#: kappa of the diffuse start, relative to the scale of the observed series (:func:`diffuse_kappa`)
 DIFFUSE_FACTOR = 1e6
 
 
@@ -119,6 +122,31 @@ class SSMStats(Stats):
     x1: np.ndarray
     X11: np.ndarray
     n_seq: float
+
+
+def _first_observed(Y: np.ndarray) -> np.ndarray:
+    """The first observed value of each series (columns with none: 0)."""
+    seen = ~np.isnan(Y)
+    first = np.argmax(seen, axis=0)
+    return np.where(seen.any(axis=0), Y[first, np.arange(Y.shape[1])], 0.0)
+
+
+def diffuse_kappa(data: SSMData) -> float:
+    """``kappa`` of a diffuse start for ``data``: :data:`DIFFUSE_FACTOR` times the
+    largest variance of the first differences of an observed series within a
+    sequence (of the series itself where no two consecutive values are
+    observed; 1 if that is zero too)."""
+    Y = data.Y
+    same = np.ones(Y.shape[0] - 1, dtype=bool) if Y.shape[0] > 1 else np.zeros(0, dtype=bool)
+    same[data.bounds[1:-1] - 1] = False  # pairs that straddle two sequences
+    scales = []
+    for j in range(Y.shape[1]):
+        steps = np.diff(Y[:, j])[same]
+        steps = steps[~np.isnan(steps)]
+        values = Y[~np.isnan(Y[:, j]), j]
+        scales.append(np.var(steps) if steps.size > 1 else np.var(values) if values.size > 1 else 0.0)
+    largest = max(scales)
+    return DIFFUSE_FACTOR * (largest if largest > 0 else 1.0)
 
 
 def covariance_constraint(kind: str):
@@ -184,8 +212,7 @@ class LinearGaussianSSMModel(EMModel):
         R = s.get("R", _structured(np.diag(0.5 * var), self.R_type))
         scale = var.mean() / max(np.mean(np.square(C)) * n, 1e-300)
         Q = s.get("Q", _structured(0.1 * scale * np.eye(n), self.Q_type))
-        first = np.where(np.isnan(Y[0]), mean, Y[0])
-        centre = np.linalg.lstsq(C, first - d, rcond=None)[0]
+        centre = np.linalg.lstsq(C, _first_observed(Y) - d, rcond=None)[0]
         if self.diffuse:  # centred on the data: the limit is approached as (y_1 - C mu0 - d)^2 / kappa
             mu0, P0 = centre, self.kappa * np.eye(n)
         else:
