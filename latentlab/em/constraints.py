@@ -355,9 +355,9 @@ class PositiveDefinite(Constraint):
 
 
 class DiagonalCovariance(Constraint):
-    """Diagonal covariance matrices (shape ``(d, d)``): positive variances on
-    the diagonal, zeros elsewhere; with ``spherical=True`` one variance times
-    the identity.
+    """Diagonal covariance matrices (shape ``(d, d)``): non-negative variances
+    on the diagonal, zeros elsewhere; with ``spherical=True`` one variance
+    times the identity. A variance of 0 is a boundary value (not interior).
 
     The off-diagonal zeros are structure, not estimates: a model holds them
     through its ``fixed`` mask. Free coordinates are the logs of the free
@@ -376,7 +376,7 @@ class DiagonalCovariance(Constraint):
         if x.ndim != 2 or x.shape[0] != x.shape[1] or not np.all(np.isfinite(x)):
             return False
         diag = np.diag(x)
-        if np.any(x - np.diag(diag) != 0.0) or np.any(diag <= 0):
+        if np.any(x - np.diag(diag) != 0.0) or np.any(diag < 0):
             return False
         return not self.spherical or bool(np.all(np.abs(diag - diag[0]) <= self.rtol * diag[0]))
 

@@ -150,7 +150,9 @@ def diffuse_kappa(data: SSMData) -> float:
 
 
 def covariance_constraint(kind: str):
-    """The constraint of a covariance of type ``kind`` (see :data:`COVARIANCE_TYPES`)."""
+    """The constraint of a noise covariance of type ``kind`` (see
+    :data:`COVARIANCE_TYPES`); a zero variance of a diagonal one is a valid
+    boundary value, which the estimator's boundary step may reach."""
     if kind == "full":
         return PositiveDefinite()
     return DiagonalCovariance(spherical=kind == "spherical")
