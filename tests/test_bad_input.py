@@ -37,6 +37,7 @@ from latentlab.mixtures import (
     select_gaussian_mixture,
     simulate_poisson_mixture,
 )
+from latentlab.statespace import LinearGaussianSSM, simulate_ssm
 from latentlab.survival import (
     CensoredExponential,
     ExponentialCure,
@@ -88,6 +89,7 @@ LOW = rng.exponential(2.0, 60)
 HIGH = LOW + rng.exponential(1.0, 60)
 HIST = (rng.random((80, 5)) < 0.4).astype(int)
 HIST = HIST[HIST.any(axis=1)]
+_, SERIES = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
 
 
 def _with(arr, index, value, dtype=float):
@@ -184,6 +186,18 @@ SPECS = {
         + [("symbol 1e300", _with(SYMBOLS, 0, 1e300), "X"), ("two columns", np.c_[SYMBOLS, SYMBOLS], "X"),
            ("booleans", SYMBOLS > 0, "X")],
         degenerate=[("one symbol", np.zeros(100, dtype=int), "coincide")],
+    ),
+    "LinearGaussianSSM": Spec(
+        make=lambda **s: LinearGaussianSSM(2, random_state=0, **s),
+        fit=lambda e, d: e.fit(*d) if isinstance(d, tuple) else e.fit(d), good=SERIES,
+        settings=[("n_states", 0), ("n_states", 1.5), ("n_states", True), ("Q_type", "tied"), ("R_type", 3),
+                  ("initial", "exact"), ("fixed", "A"), ("fixed", ("Z",)), ("fixed", ("A",)),
+                  ("A", np.eye(3)), ("Q", -np.eye(2)), ("R", np.array([[1.0, 2.0], [2.0, 1.0]])),
+                  ("mu0", np.zeros(2)), ("P0", np.eye(2))],
+        data=_array_cases(SERIES, "Y", nan_ok=True)
+        + [("all NaN", np.full((20, 2), NAN), "Y"), ("a column all NaN", _with(SERIES, (slice(None), 1), NAN), "Y"),
+           ("booleans", SERIES > 0, "Y"), ("lengths not summing to T", (SERIES, [40, 30]), "lengths"),
+           ("a zero length", (SERIES, [80, 0]), "lengths"), ("lengths text", (SERIES, ["80"]), "lengths")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,

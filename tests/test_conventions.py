@@ -64,6 +64,12 @@ def _hmm(kind):
     return CategoricalHMM(2, random_state=0).fit(X)
 
 
+def _state_space():
+    from latentlab.statespace import local_level
+
+    return local_level().fit([1120.0, 1160.0, 963.0, 1210.0, 1160.0, 1160.0, 813.0, 1230.0, 1370.0, 1140.0] * 3)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -76,6 +82,7 @@ FITTED = {
     "GaussianHMM": lambda: _hmm("gaussian"),
     "PoissonHMM": lambda: _hmm("poisson"),
     "CategoricalHMM": lambda: _hmm("categorical"),
+    "LinearGaussianSSM": _state_space,
 }
 
 

@@ -18,6 +18,7 @@ from latentlab.ecology import CaptureRecapture
 from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotypeEM
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
+from latentlab.statespace import LinearGaussianSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
 
 #: the checks that cannot apply, and why (the same list is in docs/mixtures_gaussian.md)
@@ -56,7 +57,7 @@ ALL = [
     PoissonMixture(3), GaussianMixture(2, covariance_type="diag"), KMeans(4), AlleleFrequencies(inbreeding=True),
     HaplotypeEM(max_pairs=10), WindowedHaplotypeEM(window=5), CensoredExponential(), ExponentialCure(),
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
-    CategoricalHMM(2, n_features=4),
+    CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
 ]
 
 
