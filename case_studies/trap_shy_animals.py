@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from latentlab.ecology import CaptureRecapture, compare_models, simulate_capture_histories
-from latentlab.report import Report
+from latentlab.report import Report, replicate_results
 
 NAME = "trap_shy_animals"
 TRUE_N, OCCASIONS = 500, 6
@@ -176,23 +176,12 @@ def _simulated_population(report: Report) -> None:
 
 
 def _replicates(report: Report, full: bool) -> None:
-    if full:
-        results = replicate_study(200)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        results.to_csv(RESULTS, index=False)
-        source = "computed in this run (`run(full=True)`) and written to"
-    elif RESULTS.exists():
-        results = pd.read_csv(RESULTS)
-        source = "read from the results file"
-    else:
-        results = replicate_study(20)
-        source = "a reduced set of 20 replicates computed in this run (no results file at"
+    results, source = replicate_results(RESULTS, replicate_study, 200, 20, full)
     summary = summarise_replicates(results)
     n_rep = results["replicate"].nunique()
     report.text(
         f"## Replicate study: {n_rep} simulated populations\n\nSame design, independent seeds "
-        f"(SeedSequence({SEED})). Results {source} `case_studies/results/{RESULTS.name}`"
-        f"{')' if source.startswith('a reduced') else ''}. Targets: median relative bias of N under Mh2 at "
+        f"(SeedSequence({SEED})). {source} Targets: median relative bias of N under Mh2 at "
         "most 5%, 95% profile-interval coverage in [0.90, 0.98], and the negative bias of M0."
     )
     report.table(summary, "Replicate study summary (relative bias = N_hat / 500 - 1)", floatfmt=".3f")

@@ -52,6 +52,24 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g", index: bool = False)
     return "\n".join([header, rule, *rows])
 
 
+def replicate_results(path: Path, study: Callable[[int], pd.DataFrame], n_full: int, n_reduced: int,
+                      full: bool) -> tuple[pd.DataFrame, str]:
+    """The results of a case study's replicate study, and a sentence saying
+    where they come from: with ``full``, ``study(n_full)`` run now and written
+    to ``path`` (a CSV under ``case_studies/results/``); otherwise the file
+    read back, or ``study(n_reduced)`` when there is no file yet."""
+    where = f"`case_studies/results/{path.name}`"
+    if full:
+        results = study(n_full)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results.to_csv(path, index=False)
+        return results, f"Results computed in this run (`run(full=True)`) and written to {where}."
+    if path.exists():
+        return pd.read_csv(path), f"Results read from the results file {where}."
+    return study(n_reduced), (f"Results a reduced set of {n_reduced} replicates computed in this run "
+                              f"(no results file at {where}).")
+
+
 class Report:
     """Collects the blocks of one case-study report and writes them."""
 

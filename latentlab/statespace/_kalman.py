@@ -85,6 +85,32 @@ def _symmetrise(P, n):
 
 
 @nb.njit(cache=True)
+def _matmul(X, Y, out):
+    """``out[:n, :n] = X[:n, :n] @ Y`` for a square ``Y`` of size n."""
+    n = Y.shape[0]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += X[i, k] * Y[k, j]
+            out[i, j] = s
+
+
+@nb.njit(cache=True)
+def _sandwich(base, X, Y, out):
+    """``out = base + X Y'`` for a product known to be symmetric (the lower
+    triangle is computed and mirrored, so ``out`` is exactly symmetric)."""
+    n = out.shape[0]
+    for i in range(n):
+        for j in range(i + 1):
+            s = base[i, j]
+            for k in range(n):
+                s += X[i, k] * Y[j, k]
+            out[i, j] = s
+            out[j, i] = s
+
+
+@nb.njit(cache=True)
 def _predict(x, P, A, b, Q, tmp, xtmp):
     """``x <- A x + b``, ``P <- A P A' + Q`` in place."""
     n = x.shape[0]
@@ -93,20 +119,9 @@ def _predict(x, P, A, b, Q, tmp, xtmp):
         for k in range(n):
             s += A[i, k] * x[k]
         xtmp[i] = s
-    for i in range(n):
-        x[i] = xtmp[i]
-        for j in range(n):
-            s = 0.0
-            for k in range(n):
-                s += A[i, k] * P[k, j]
-            tmp[i, j] = s
-    for i in range(n):
-        for j in range(i + 1):
-            s = Q[i, j]
-            for k in range(n):
-                s += tmp[i, k] * A[j, k]
-            P[i, j] = s
-            P[j, i] = s
+    x[:] = xtmp
+    _matmul(A, P, tmp)
+    _sandwich(Q, tmp, A, P)
 
 
 @nb.njit(cache=True)
@@ -121,7 +136,7 @@ def _observed(obs_row, idx):
 
 
 @nb.njit(cache=True)
-def _update(x, P, y, idx, m, C, d, R, v, F, KT, IKC, tmp):
+def _update(x, P, y, idx, m, C, d, R, v, F, KT, IKC, KRK, tmp):
     """Kalman update with the observed coordinates ``idx[:m]`` of ``y`` (Joseph
     form); returns ``(log-likelihood term, ok)``."""
     n = x.shape[0]
@@ -172,23 +187,18 @@ def _update(x, P, y, idx, m, C, d, R, v, F, KT, IKC, tmp):
             for a in range(m):
                 s -= KT[a, i] * C[idx[a], j]
             IKC[i, j] = s
-    for i in range(n):
-        for j in range(n):
-            s = 0.0
-            for k in range(n):
-                s += IKC[i, k] * P[k, j]
-            tmp[i, j] = s
+    # K R_oo K' into P's place first (P itself is read by the product below)
     for i in range(n):
         for j in range(i + 1):
             s = 0.0
-            for k in range(n):
-                s += tmp[i, k] * IKC[j, k]
             for a in range(m):
                 ka = KT[a, i]
                 for c in range(m):
                     s += ka * R[idx[a], idx[c]] * KT[c, j]
-            P[i, j] = s
-            P[j, i] = s
+            KRK[i, j] = s
+            KRK[j, i] = s
+    _matmul(IKC, P, tmp)
+    _sandwich(KRK, tmp, IKC, P)
     return -0.5 * (m * LOG_2PI + logdet + quad), True
 
 
@@ -211,6 +221,7 @@ def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, 
     F = np.empty((p, p))
     KT = np.empty((p, n))
     IKC = np.empty((n, n))
+    KRK = np.empty((n, n))
     tmp = np.empty((max(n, p), n))
     loglik = 0.0
     for s in range(bounds.shape[0] - 1):
@@ -224,7 +235,7 @@ def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, 
                 Pp[t] = P
             m = _observed(obs[t], idx)
             if m > 0:
-                term, ok = _update(x, P, Y[t], idx, m, C, d, R, v, F, KT, IKC, tmp)
+                term, ok = _update(x, P, Y[t], idx, m, C, d, R, v, F, KT, IKC, KRK, tmp)
                 if not ok:
                     return np.nan, t
                 loglik += term
@@ -340,7 +351,8 @@ def smoother_stats(Y, obs, bounds, A, C, d, R, xp, Pp, xf, Pf, keep, xs, Ps, Szz
     L = np.empty((n, n))
     JT = np.empty((n, n))
     D = np.empty((n, n))
-    DJ = np.empty((n, n))
+    J = np.empty((n, n))
+    JD = np.empty((n, n))
     dx = np.empty(n)
     idx = np.empty(p, dtype=np.int64)
     jdx = np.empty(p, dtype=np.int64)
@@ -379,20 +391,10 @@ def smoother_stats(Y, obs, bounds, A, C, d, R, xp, Pp, xf, Pf, keep, xs, Ps, Szz
                 for k in range(n):
                     acc += JT[k, i] * dx[k]
                 x_cur[i] = acc
-            # DJ = D J' ; P_cur = Pf + J D J'
-            for i in range(n):
-                for j in range(n):
-                    acc = 0.0
-                    for k in range(n):
-                        acc += D[i, k] * JT[k, j]
-                    DJ[i, j] = acc
-            for i in range(n):
-                for j in range(i + 1):
-                    acc = Pf[t][i, j]
-                    for k in range(n):
-                        acc += JT[k, i] * DJ[k, j]
-                    P_cur[i, j] = acc
-                    P_cur[j, i] = acc
+            # P_cur = Pf + J D J' = Pf + J (J D)'  (D symmetric)
+            J[:, :] = JT.T
+            _matmul(J, D, JD)
+            _sandwich(Pf[t], J, JD, P_cur)
             # transition statistics: E[x_t+1 z_t'] with Cov(x_t+1, x_t) = P_s,t+1 J_t'
             for i in range(n):
                 for j in range(n):

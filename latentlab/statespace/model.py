@@ -63,7 +63,7 @@ from ..em import DiagonalCovariance, EMModel, PositiveDefinite, Real, Stats
 from ..exceptions import NumericalError
 from . import _kalman
 
-__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR", "diffuse_kappa"]
+__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR", "diffuse_kappa", "step_variances"]
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 #: kappa of the diffuse start, relative to the scale of the observed series (:func:`diffuse_kappa`)
@@ -131,21 +131,26 @@ def _first_observed(Y: np.ndarray) -> np.ndarray:
     return np.where(seen.any(axis=0), Y[first, np.arange(Y.shape[1])], 0.0)
 
 
-def diffuse_kappa(data: SSMData) -> float:
-    """``kappa`` of a diffuse start for ``data``: :data:`DIFFUSE_FACTOR` times the
-    largest variance of the first differences of an observed series within a
-    sequence (of the series itself where no two consecutive values are
-    observed; 1 if that is zero too)."""
+def step_variances(data: SSMData) -> np.ndarray:
+    """Per series, the variance of its first differences within sequences (the
+    scale of one step's change; the variance of the series itself where no two
+    consecutive values are observed, 0 where fewer than two are)."""
     Y = data.Y
-    same = np.ones(Y.shape[0] - 1, dtype=bool) if Y.shape[0] > 1 else np.zeros(0, dtype=bool)
+    same = np.ones(max(Y.shape[0] - 1, 0), dtype=bool)
     same[data.bounds[1:-1] - 1] = False  # pairs that straddle two sequences
-    scales = []
+    out = np.zeros(Y.shape[1])
     for j in range(Y.shape[1]):
         steps = np.diff(Y[:, j])[same]
         steps = steps[~np.isnan(steps)]
         values = Y[~np.isnan(Y[:, j]), j]
-        scales.append(np.var(steps) if steps.size > 1 else np.var(values) if values.size > 1 else 0.0)
-    largest = max(scales)
+        out[j] = np.var(steps) if steps.size > 1 else np.var(values) if values.size > 1 else 0.0
+    return out
+
+
+def diffuse_kappa(data: SSMData) -> float:
+    """``kappa`` of a diffuse start for ``data``: :data:`DIFFUSE_FACTOR` times the
+    largest of the :func:`step_variances` (1 if they are all 0)."""
+    largest = float(np.max(step_variances(data)))
     return DIFFUSE_FACTOR * (largest if largest > 0 else 1.0)
 
 
@@ -191,7 +196,9 @@ class LinearGaussianSSMModel(EMModel):
         """Given starting values, and for the others: ``C`` the leading
         principal axes of the observations (random directions beyond their
         number), ``A = 0.9 I``, ``d`` the series means, ``b = 0``, ``R`` half
-        and ``Q`` a tenth of the observed variances, ``mu0`` the first
+        and ``Q`` a tenth of the variances of one step's change
+        (:func:`step_variances`: for a trending series the variance of the
+        series itself says nothing about its noise), ``mu0`` the first
         observations mapped through ``C``; each perturbed by ``rng`` so that
         restarts differ."""
         n, p = self.n_states, self.n_obs
@@ -199,6 +206,8 @@ class LinearGaussianSSMModel(EMModel):
         mean = np.nanmean(Y, axis=0)
         var = np.nanvar(Y, axis=0)
         var = np.where(var > 0, var, 1.0)
+        step = step_variances(data)
+        step = np.where(step > 0, step, var)
         s = self.start
         C = s.get("C")
         if C is None:
@@ -211,9 +220,10 @@ class LinearGaussianSSMModel(EMModel):
         A = s.get("A", 0.9 * np.eye(n) + 0.05 * rng.standard_normal((n, n)) * ("A" not in s))
         d = s.get("d", mean * (1 + 0.01 * rng.standard_normal(p)))
         b = s.get("b", np.zeros(n))
-        R = s.get("R", _structured(np.diag(0.5 * var), self.R_type))
-        scale = var.mean() / max(np.mean(np.square(C)) * n, 1e-300)
-        Q = s.get("Q", _structured(0.1 * scale * np.eye(n), self.Q_type))
+        R = s.get("R", _structured(np.diag(0.5 * step), self.R_type))
+        gain = max(np.mean(np.square(C)) * n, 1e-300)  # from state to observation scale
+        Q = s.get("Q", _structured(0.1 * step.mean() / gain * np.eye(n), self.Q_type))
+        scale = var.mean() / gain
         centre = np.linalg.lstsq(C, _first_observed(Y) - d, rcond=None)[0]
         if self.diffuse:  # centred on the data: the limit is approached as (y_1 - C mu0 - d)^2 / kappa
             mu0, P0 = centre, self.kappa * np.eye(n)

@@ -11,14 +11,13 @@ The results are written to the case study's results file, which its report reads
 import pytest
 
 from latentlab.cli import load
+from latentlab.report import replicate_results
 
 
 @pytest.mark.slow
 def test_two_hundred_replicates():
     study = load("trap_shy_animals")
-    results = study.replicate_study(200)
-    study.RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    results.to_csv(study.RESULTS, index=False)
+    results, _ = replicate_results(study.RESULTS, study.replicate_study, 200, 20, full=True)
     summary = study.summarise_replicates(results).set_index("model")
     print(summary.to_string())
     assert abs(summary.loc["Mh2", "median relative bias"]) <= 0.05

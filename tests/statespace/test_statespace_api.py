@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from latentlab.cli import load
 from latentlab.statespace import LinearGaussianSSM, local_level, local_linear_trend, simulate_ssm
 
-from .conftest import NILE, cv_model
+from .conftest import NILE
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +61,17 @@ def test_sample_is_reproducible_and_shaped(nile):
 
 
 def test_summary_hides_structure_and_names_the_columns():
-    A, C, Q, R = cv_model()
+    A, C, Q, R = load("system_identification").cv_truth()
     _, Y = simulate_ssm(A, C, Q, R, 300, initial_state=[0.0, 1.0, 0.0, -0.5], random_state=1)
     frame = pd.DataFrame(Y, columns=["east", "north"])
-    est = LinearGaussianSSM(4, A=A, C=C, fixed=("A", "C"), R_type="diag").fit(frame)
+    est = LinearGaussianSSM(4, A=A, C=C, fixed=("A", "C"), Q_type="diag").fit(frame)
     table = est.summary()
     labels = list(table.parameter)
-    assert "R[east, east]" in labels and "R[north, north]" in labels and "R[north, east]" not in labels
-    assert "Q[1, 0]" in labels and "Q[0, 1]" not in labels  # the lower triangle only
+    assert "R[north, east]" in labels and "R[east, north]" not in labels  # the lower triangle only
+    assert "Q[1, 1]" in labels and "Q[1, 0]" not in labels  # no structural zeros
     assert not any(lab.startswith(("b[", "d[", "mu0", "P0")) for lab in labels)  # no offsets, diffuse start
     assert table.loc[table.parameter.str.startswith("A["), "std_error"].isna().all()  # held by the user: shown
-    assert est.n_parameters_ == 10 + 2
+    assert est.n_parameters_ == 4 + 3
     assert est.bic() > est.aic()
     assert list(est.forecast(2).series) == ["east", "north", "east", "north"]
 

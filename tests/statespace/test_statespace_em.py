@@ -184,3 +184,15 @@ def test_constant_velocity_track_reaches_statsmodels_best():
     ours = peer.loglike(peer.pack(est.Q_, est.R_))
     assert est.loglik_ == pytest.approx(ours, rel=1e-9)
     assert ours >= good.llf
+
+
+def test_nile_standard_errors_equal_statsmodels_numerical_hessian():
+    """Our observed information (the engine's numerical Hessian in log
+    coordinates, carried back) against statsmodels' numerical Hessian of the
+    same log-likelihood at the same point (``cov_type="approx"``)."""
+    est = local_level(tol=1e-12).fit(NILE)
+    uc = sm.tsa.UnobservedComponents(NILE, "local level", use_exact_diffuse=True)
+    theirs = uc.smooth(np.array([est.R_[0, 0], est.Q_[0, 0]]), cov_type="approx").bse
+    table = est.summary().set_index("parameter")
+    assert table.loc["R[0, 0]", "std_error"] == pytest.approx(theirs[0], rel=1e-3)
+    assert table.loc["Q[0, 0]", "std_error"] == pytest.approx(theirs[1], rel=1e-3)
