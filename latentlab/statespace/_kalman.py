@@ -203,13 +203,15 @@ def _update(x, P, y, idx, m, C, d, R, v, F, KT, IKC, KRK, tmp):
 
 
 @nb.njit(cache=True)
-def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, Pf):
+def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, Pf, unresolved):
     """Filter every sequence ``Y[bounds[s]:bounds[s+1]]``.
 
     With ``store`` the predicted and filtered means and covariances are written
     to ``xp, Pp, xf, Pf`` (length T); otherwise those may have length 1.
-    Returns ``(log-likelihood, bad)``: ``bad`` is -1, or the first step whose
-    innovation covariance is not positive definite.
+    Returns ``(log-likelihood, bad, vague)``: ``bad`` is -1, or the first step
+    whose innovation covariance is not positive definite; ``vague`` is -1, or
+    the first sequence with an observed value that ends with a state variance
+    above ``unresolved`` (a diffuse start the data have not resolved).
     """
     T, p = Y.shape
     n = A.shape[0]
@@ -224,9 +226,11 @@ def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, 
     KRK = np.empty((n, n))
     tmp = np.empty((max(n, p), n))
     loglik = 0.0
+    vague = -1
     for s in range(bounds.shape[0] - 1):
         x[:] = mu0
         P[:, :] = P0
+        seen = False
         for t in range(bounds[s], bounds[s + 1]):
             if t > bounds[s]:
                 _predict(x, P, A, b, Q, tmp, xtmp)
@@ -235,14 +239,19 @@ def kalman_filter(Y, obs, bounds, A, b, C, d, Q, R, mu0, P0, store, xp, Pp, xf, 
                 Pp[t] = P
             m = _observed(obs[t], idx)
             if m > 0:
+                seen = True
                 term, ok = _update(x, P, Y[t], idx, m, C, d, R, v, F, KT, IKC, KRK, tmp)
                 if not ok:
-                    return np.nan, t
+                    return np.nan, t, vague
                 loglik += term
             if store:
                 xf[t] = x
                 Pf[t] = P
-    return loglik, -1
+        if seen and vague < 0:
+            for i in range(n):
+                if P[i, i] > unresolved:
+                    vague = s
+    return loglik, -1, vague
 
 
 @nb.njit(cache=True)

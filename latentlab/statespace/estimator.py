@@ -70,6 +70,13 @@ _ENGINE = engine_defaults(accelerate="squarem", max_iter=10_000)
 
 FIELDS = ("A", "b", "C", "d", "Q", "R", "mu0", "P0")
 INITIAL = ("diffuse", "estimated")
+#: what a given value must be, by covariance type (None: not a covariance)
+VALID = {
+    None: "matrix (finite values)",
+    "full": "full covariance matrix (symmetric, positive definite)",
+    "diag": "diag covariance matrix (positive variances, zero off the diagonal)",
+    "spherical": "spherical covariance matrix (equal positive variances, zero off the diagonal)",
+}
 
 
 @dataclass(frozen=True)
@@ -167,20 +174,21 @@ class LinearGaussianSSM(EMEstimator):
             if arr.shape != shape:
                 raise ValueError(f"{name} must have shape {shape} (n_states={self.n_states}, {p} series); got {arr.shape}")
             if not _strictly_inside(model.constraints[name], arr):
-                what = {"Q": self.Q_type, "R": self.R_type, "P0": "full"}.get(name)
-                raise ValueError(
-                    f"{name} is not a valid {what + ' covariance matrix (symmetric, positive definite' if what else 'matrix (finite'}"
-                    f"{', zero off the diagonal' if what in ('diag', 'spherical') else ''}"
-                    f"{', equal variances' if what == 'spherical' else ''}): {arr.tolist()}"
-                )
+                kind = {"Q": self.Q_type, "R": self.R_type, "P0": "full"}.get(name)
+                raise ValueError(f"{name} is not a valid {VALID[kind]}: {arr.tolist()}")
             start[name] = arr
         for name in ("b", "d"):
             start.setdefault(name, np.zeros(self._shapes(p)[name]))
         return start
 
     def _held(self, model: LinearGaussianSSMModel, params: SSMParams) -> SSMParams:
-        """The engine's mask: the user's ``fixed`` plus the structure (absent
-        offsets, zeros off a diagonal covariance, the diffuse start)."""
+        """The engine's mask: the user's ``fixed`` (checked) plus the structure."""
+        structure = self._structure_mask(model, params)
+        held = {f: getattr(structure, f) | mask for f, mask in self._user_mask(params).items()}
+        return SSMParams(**held)
+
+    def _user_mask(self, params: SSMParams) -> dict[str, np.ndarray]:
+        """The entries ``fixed`` holds, by field, checked against the covariance types."""
         held = {f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in FIELDS}
         fixed = self.fixed
         if isinstance(fixed, str) or not isinstance(fixed, (Mapping, list, tuple, set, frozenset)):
@@ -194,25 +202,32 @@ class LinearGaussianSSM(EMEstimator):
             mask = np.broadcast_to(np.asarray(mask), held[name].shape) if np.ndim(mask) == 0 else np.asarray(mask)
             if mask.dtype != bool or mask.shape != held[name].shape:
                 raise ValueError(f"fixed[{name!r}] must be True or a boolean mask of shape {held[name].shape}")
-            held[name] |= mask
-        for name in ("b", "d"):
-            if getattr(self, name) is None:
-                held[name][:] = True
+            held[name] = held[name] | mask
         for name, kind in (("Q", self.Q_type), ("R", self.R_type), ("P0", "full")):
-            diag = np.diag(held[name])
-            if kind == "full" and held[name].any() and not held[name].all():
+            some = held[name].any() and not held[name].all()
+            if kind == "full" and some:
                 raise ValueError(
                     f"{name} is a full covariance: it is held whole or not at all (a covariance with some entries "
                     "held has no closed-form M-step); use a diagonal type to hold single variances"
                 )
-            if kind == "spherical" and diag.any() and not diag.all():
+            if kind == "spherical" and some:
                 raise ValueError(f"{name} is spherical (one variance): hold it whole or not at all")
+        return held
+
+    def _structure_mask(self, model: LinearGaussianSSMModel, params: SSMParams) -> SSMParams:
+        """The entries held by the model's structure, not by ``fixed``: absent
+        offsets, the zeros off a diagonal or spherical covariance, and the
+        start of a diffuse model."""
+        mask = {f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in FIELDS}
+        for name in ("b", "d"):
+            mask[name][:] = getattr(self, name) is None
+        for name, kind in (("Q", self.Q_type), ("R", self.R_type)):
             if kind != "full":
-                held[name] |= ~np.eye(held[name].shape[0], dtype=bool)
+                mask[name] = ~np.eye(mask[name].shape[0], dtype=bool)
         if model.diffuse:
-            held["mu0"][:] = True
-            held["P0"][:] = True
-        return SSMParams(**held)
+            mask["mu0"][:] = True
+            mask["P0"][:] = True
+        return SSMParams(**mask)
 
     # -- fitting ------------------------------------------------------------------------
     def _as_data(self, Y, lengths) -> SSMData:
@@ -376,29 +391,15 @@ class LinearGaussianSSM(EMEstimator):
     def _shown(self) -> np.ndarray:
         """Summary rows: the free and user-held entries, the lower triangle of
         a covariance, no structural zeros and no diffuse start."""
-        params, held_by_structure = self.result_.params, self._structure()
+        params = self.result_.params
+        structure = self._structure_mask(self.model_, params)
         shown = []
         for f in FIELDS:
-            value = np.asarray(getattr(params, f))
-            keep = ~getattr(held_by_structure, f)
+            keep = ~getattr(structure, f)
             if f in ("Q", "R", "P0"):
-                keep &= np.tril(np.ones(value.shape, dtype=bool))
+                keep &= np.tril(np.ones(keep.shape, dtype=bool))
             shown.append(keep.ravel())
         return np.concatenate(shown)
-
-    def _structure(self) -> SSMParams:
-        """The entries held by structure alone (not by the user's ``fixed``)."""
-        params = self.result_.params
-        mask = {f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in FIELDS}
-        for name in ("b", "d"):
-            mask[name][:] = getattr(self, name) is None
-        for name, kind in (("Q", self.Q_type), ("R", self.R_type)):
-            if kind != "full":
-                mask[name] = ~np.eye(mask[name].shape[0], dtype=bool)
-        if self.model_.diffuse:
-            mask["mu0"][:] = True
-            mask["P0"][:] = True
-        return SSMParams(**mask)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Estimates, standard errors (observed information: the numerical

@@ -49,7 +49,11 @@ kappa`` per sequence, the quantity whose limit as ``kappa -> infinity`` is
 Durbin & Koopman's diffuse log-likelihood (2012, sec. 5.2 and 7.2.2). The
 gap to the limit is of order ``(y_1 - C mu0 - d)' (y_1 - C mu0 - d) / kappa``,
 which the centring keeps small; against statsmodels' exact diffuse filter it
-is measured in the tests.
+is measured in the tests. The limit exists only when the data determine the
+first state: a sequence that ends with a state variance above
+:data:`UNRESOLVED` times ``kappa`` (a direction ``C`` does not see) raises
+:class:`~latentlab.NumericalError` instead of returning a log-likelihood
+that is off by ``log kappa``.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ __all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARI
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 #: kappa of the diffuse start, relative to the scale of the observed series (:func:`diffuse_kappa`)
 DIFFUSE_FACTOR = 1e6
+#: a diffuse start is unresolved when a state variance at a sequence's end exceeds this share of kappa
+UNRESOLVED = 1e-4
 
 
 @dataclass(frozen=True)
@@ -244,12 +250,20 @@ class LinearGaussianSSMModel(EMModel):
         xp, xf = np.empty((size, n)), np.empty((size, n))
         Pp, Pf = np.empty((size, n, n)), np.empty((size, n, n))
         p = params
-        ll, bad = _kalman.kalman_filter(data.Y, data.observed, data.bounds, p.A, p.b, p.C, p.d, p.Q, p.R,
-                                        p.mu0, p.P0, store, xp, Pp, xf, Pf)
+        unresolved = UNRESOLVED * self.kappa if self.diffuse else np.inf
+        ll, bad, vague = _kalman.kalman_filter(data.Y, data.observed, data.bounds, p.A, p.b, p.C, p.d, p.Q, p.R,
+                                               p.mu0, p.P0, store, xp, Pp, xf, Pf, unresolved)
         if bad >= 0:
             raise NumericalError(
                 f"{self.name}: the innovation covariance at time step {bad} is not positive definite "
                 "(R or the predicted state covariance has collapsed)"
+            )
+        if vague >= 0:
+            raise NumericalError(
+                f"{self.name}: under a diffuse start the data of sequence {vague} do not determine the state: its "
+                f"variance at the sequence's end is still above {UNRESOLVED:g} of the diffuse variance (some state "
+                "direction is not observed through C, or C has nearly lost rank while being estimated). Hold C "
+                "(or enough of it), use fewer states, or use initial='estimated'"
             )
         return ll + self._offset(data), xp, Pp, xf, Pf
 
@@ -324,13 +338,20 @@ def _regression(Syz, Szz, B_current, fixed, Sigma) -> np.ndarray:
     free = np.ones(B_current.shape, dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
     if not free.any():
         return B_current
-    if free.all():
-        return np.linalg.solve(Szz, Syz.T).T
-    W = np.linalg.inv(Sigma)
-    K = np.kron(Szz, W)  # acts on vec(B), column-major
-    g = (W @ Syz).ravel(order="F")
-    beta = B_current.ravel(order="F").copy()
-    f = free.ravel(order="F")
-    rhs = g[f] - K[np.ix_(f, ~f)] @ beta[~f]
-    beta[f] = np.linalg.solve(K[np.ix_(f, f)], rhs)
+    try:
+        if free.all():
+            return np.linalg.solve(Szz, Syz.T).T
+        W = np.linalg.inv(Sigma)
+        K = np.kron(Szz, W)  # acts on vec(B), column-major
+        g = (W @ Syz).ravel(order="F")
+        beta = B_current.ravel(order="F").copy()
+        f = free.ravel(order="F")
+        rhs = g[f] - K[np.ix_(f, ~f)] @ beta[~f]
+        beta[f] = np.linalg.solve(K[np.ix_(f, f)], rhs)
+    except np.linalg.LinAlgError:
+        raise NumericalError(
+            "LinearGaussianSSMModel: the M-step's normal equations are singular (the expected second moments "
+            "of the states are: a state without variance, or two states that move together); hold more "
+            "parameters or use fewer states"
+        ) from None
     return beta.reshape(B_current.shape, order="F")

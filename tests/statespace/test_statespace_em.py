@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from latentlab import NumericalError
 from latentlab.em.testing import check_model
 from latentlab.statespace import LinearGaussianSSM, LinearGaussianSSMModel, SSMData, local_level, simulate_ssm
 
@@ -56,15 +57,20 @@ def test_the_model_keeps_the_engine_contract(initial):
 @given(n=st.integers(1, 3), p=st.integers(1, 3), T=st.integers(20, 150), missing=st.floats(0.0, 0.5),
        q_type=st.sampled_from(["full", "diag", "spherical"]), seed=st.integers(0, 10_000))
 def test_plain_em_trace_never_decreases(n, p, T, missing, q_type, seed):
+    """Random systems with a known design C, random held entries of A (the
+    ECM step with a full Q), missing values and every covariance type. (With
+    C estimated and more states than series EM can drive C towards losing
+    rank, where a diffuse start's round-off grows: docs/statespace.md.)"""
     rng = np.random.default_rng(seed)
     A = rng.normal(size=(n, n))
     A *= 0.95 / max(np.max(np.abs(np.linalg.eigvals(A))), 1e-3)
-    _, Y = simulate_ssm(A, rng.normal(size=(p, n)), np.eye(n), np.eye(p), T, random_state=seed)
+    C = rng.normal(size=(p, n))
+    _, Y = simulate_ssm(A, C, np.eye(n), np.eye(p), T, random_state=seed)
     Y[rng.random(Y.shape) < missing] = np.nan
     Y[0] = np.where(np.isnan(Y[0]), 0.0, Y[0])  # every column observed somewhere
-    held = {"A": rng.random((n, n)) < 0.3}
-    est = LinearGaussianSSM(n, A=A, fixed=held, Q_type=q_type, d=np.zeros(p), accelerate=None, max_iter=25, tol=0.0,
-                            random_state=seed)
+    held = {"A": rng.random((n, n)) < 0.3, "C": True}  # a known design, as in system identification
+    est = LinearGaussianSSM(n, A=A, C=C, fixed=held, Q_type=q_type, d=np.zeros(p), accelerate=None, max_iter=25,
+                            tol=0.0, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(Y)
@@ -196,3 +202,13 @@ def test_nile_standard_errors_equal_statsmodels_numerical_hessian():
     table = est.summary().set_index("parameter")
     assert table.loc["R[0, 0]", "std_error"] == pytest.approx(theirs[0], rel=1e-3)
     assert table.loc["Q[0, 0]", "std_error"] == pytest.approx(theirs[1], rel=1e-3)
+
+
+def test_a_state_the_data_never_see_is_refused_under_a_diffuse_start():
+    """The second state is a random walk that C does not observe: the diffuse
+    log-likelihood does not exist, and the fit says so instead of returning
+    one that is off by log(kappa)."""
+    A, C = np.diag([0.8, 1.0]), np.array([[1.0, 0.0]])
+    _, Y = simulate_ssm(A, C, np.eye(2), np.eye(1), 100, random_state=0)
+    with pytest.raises(NumericalError, match="do not determine the state"):
+        LinearGaussianSSM(2, A=A, C=C, fixed=("A", "C")).fit(Y)
