@@ -84,9 +84,9 @@ def part_track(report: Report) -> None:
         f"{fit.loglik_:.3f}.\n\n"
         "Why not a full `Q`: the positions' second differences are a moving average of order 2, whose "
         "autocovariances at lags 0, 1 and 2 carry 11 numbers, while a full `Q` and `R` have 13. An "
-        "unrestricted model is not identified: its likelihood has a ridge of equally good values (EM "
-        "crawls along it, optimisers stop at different points of it, and the information matrix is "
-        "singular, so there are no standard errors). `docs/statespace.md` compares EM with statsmodels "
+        "unrestricted model is not identified: its likelihood has a ridge of equally good values "
+        "(optimisers stop at different points of it, and the information matrix is singular, so there are "
+        "no standard errors). `docs/statespace.md` compares EM with statsmodels "
         "there, on likelihoods."
     )
     truth = _truth_values()
@@ -116,14 +116,14 @@ def part_track(report: Report) -> None:
 
 def _track_figures(report: Report, X, Y, pos, se) -> None:
     fig, ax = plt.subplots(figsize=(6, 5))
-    shown = slice(0, 200)
+    shown = slice(0, 100)
     ax.plot(Y[shown, 0], Y[shown, 1], ".", color="0.65", ms=3, label="measurements")
     ax.plot(X[shown, 0], X[shown, 2], color="k", lw=1.2, label="true track")
     ax.plot(pos[shown, 0], pos[shown, 1], color="C3", lw=1.0, label="smoothed track")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(fontsize=8)
-    report.figure(fig, "track", "The first 200 steps: true track, raw measurements and the EM-fitted smoother's track")
+    report.figure(fig, "track", "The first 100 steps: true track, raw measurements and the EM-fitted smoother's track")
     fig, ax = plt.subplots(figsize=(9, 3))
     t = np.arange(300, 400)
     ax.fill_between(t, pos[t, 0] - 1.96 * se[t, 0], pos[t, 0] + 1.96 * se[t, 0], color="C3", alpha=0.2,
