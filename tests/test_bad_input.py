@@ -188,7 +188,7 @@ SPECS = {
         degenerate=[("one symbol", np.zeros(100, dtype=int), "coincide")],
     ),
     "LinearGaussianSSM": Spec(
-        make=lambda **s: LinearGaussianSSM(2, random_state=0, **s),
+        make=lambda **s: LinearGaussianSSM(2, **{"C": np.eye(2), "fixed": ("C",), "random_state": 0, **s}),
         fit=lambda e, d: e.fit(*d) if isinstance(d, tuple) else e.fit(d), good=SERIES,
         settings=[("n_states", 0), ("n_states", 1.5), ("n_states", True), ("Q_type", "tied"), ("R_type", 3),
                   ("initial", "exact"), ("fixed", "A"), ("fixed", ("Z",)), ("fixed", ("A",)),

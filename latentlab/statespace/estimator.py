@@ -265,6 +265,14 @@ class LinearGaussianSSM(EMEstimator):
                 "P0 cannot be estimated from a single sequence (its maximum likelihood estimate collapses to 0): "
                 "give P0 and hold it (fixed=('P0',)), or use initial='diffuse'"
             )
+        if not fixed.C.all() and not fixed.Q.all():
+            warnings.warn(
+                "LinearGaussianSSM: C and Q are both estimated, so the states' scale and basis are not identified "
+                "(x -> T x, C -> C T^-1, Q -> T Q T' gives the same likelihood): EM may drift along that ridge and "
+                "there are no standard errors; hold C (a known design) or Q (e.g. Q=np.eye(n_states), "
+                "fixed=('Q',)) to pin the states down",
+                UserWarning, stacklevel=user_stacklevel(),
+            )
         self._fit_em(model, fit_data, n_obs=float(np.count_nonzero(fit_data.observed.any(axis=1))), fixed=fixed)
         self.result_ = self._boundary_step(model, fit_data, self.result_)
         for f in FIELDS:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from latentlab import NumericalError
 from latentlab.cli import load
 from latentlab.statespace import LinearGaussianSSM, local_level, local_linear_trend, simulate_ssm
 
@@ -127,3 +128,16 @@ def test_use_before_fit_and_with_other_data_is_refused(nile):
         nile.score(np.c_[NILE, NILE])
     with pytest.raises(ValueError, match="steps"):
         nile.forecast(0)
+
+
+def test_estimating_both_c_and_q_warns_that_the_states_are_not_identified():
+    _, Y = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
+    with pytest.warns(UserWarning, match="scale and basis are not identified"):
+        try:
+            LinearGaussianSSM(2, max_iter=5, random_state=0).fit(Y)
+        except NumericalError:  # the drift may also break the diffuse start: that error says so
+            pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LinearGaussianSSM(2, Q=np.eye(2), fixed=("Q",), max_iter=5, random_state=0).fit(Y)
+    assert not any("not identified" in str(w.message) for w in caught)
