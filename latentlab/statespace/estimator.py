@@ -92,6 +92,31 @@ class StateEstimates:
         """Standard deviations of the state estimates, shape (T, n_states)."""
         return np.sqrt(np.diagonal(self.covariances, axis1=1, axis2=2))
 
+    def plot(self, states=None, time=None, level: float = 0.95, ax=None):
+        """Plot the means of ``states`` (indices; all by default) against
+        ``time`` (0, 1, ... by default) with their pointwise ``level`` bands.
+        Returns the matplotlib axes."""
+        import matplotlib.pyplot as plt
+
+        check_level(level)
+        T, n = self.means.shape
+        states = range(n) if states is None else states
+        time = np.arange(T) if time is None else np.asarray(time)
+        if time.shape != (T,):
+            raise ValueError(f"time must have one value per step ({T}); got shape {time.shape}")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 3))
+        z = sps.norm.ppf(0.5 + level / 2.0)
+        se = self.std_errors()
+        for i in states:
+            line, = ax.plot(time, self.means[:, i], lw=1.0, label=f"state {i}")
+            ax.fill_between(time, self.means[:, i] - z * se[:, i], self.means[:, i] + z * se[:, i],
+                            color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_xlabel("time")
+        ax.set_ylabel(f"state (mean, {level:.0%} band)")
+        ax.legend(fontsize=8)
+        return ax
+
 
 class LinearGaussianSSM(EMEstimator):
     """Linear Gaussian state-space model fitted by EM with a Kalman-smoother E-step.

@@ -54,6 +54,14 @@ def test_forecast_of_the_local_level_is_flat_with_widening_intervals(nile):
     assert np.all(fc.ci_lower < fc["mean"]) and np.all(fc["mean"] < fc.ci_upper)
 
 
+def test_state_estimates_plot_with_bands(nile):
+    ax = nile.smooth().plot(time=np.arange(1871, 1971))
+    assert len(ax.lines) == 1 and len(ax.collections) == 1
+    assert ax.lines[0].get_xdata()[0] == 1871
+    with pytest.raises(ValueError, match="time must have one value per step"):
+        nile.smooth().plot(time=np.arange(3))
+
+
 def test_sample_is_reproducible_and_shaped(nile):
     a, b = nile.sample(50, random_state=3), nile.sample(50, random_state=3)
     assert a[0].shape == (50, 1) and a[1].shape == (50, 1)
