@@ -230,7 +230,7 @@ SPECS = {
     ),
     "Turnbull": Spec(
         make=lambda **s: Turnbull(**s), fit=lambda e, d: e.fit(*d), good=(LOW, HIGH),
-        settings=[("kkt_tol", -1.0), ("kkt_tol", NAN), ("closed", "maybe")],
+        settings=[("kkt_tol", -1.0), ("kkt_tol", NAN), ("closed", "maybe"), ("method", "icm")],
         data=[("empty", (LOW[:0], HIGH[:0]), "lower_bound"), ("lengths differ", (LOW, HIGH[:-1]), "upper_bound"),
               ("lower above upper", (HIGH, LOW), "lower_bound"), ("NaN lower", (_with(LOW, 0, NAN), HIGH), "lower_bound"),
               ("negative", (_with(LOW, 0, -1.0), HIGH), "lower_bound"), ("text", (LOW.astype(str), HIGH), "lower_bound"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,23 @@ class EMResult:
     model_name: str
     fixed: Any = field(default=None, repr=False)
     covariance: np.ndarray | None = field(default=None, repr=False)
+
+    def followed_by(self, then: EMResult) -> EMResult:
+        """One record of this fit continued by a second fit from its end: the
+        second's parameters and convergence, the traces and costs joined, and
+        this fit's restarts and mask of held entries (so that an entry the
+        second fit held on a boundary still counts as a boundary estimate)."""
+        return dataclasses.replace(
+            then,
+            n_iter=self.n_iter + then.n_iter,
+            n_evals=self.n_evals + then.n_evals,
+            trace=np.r_[self.trace, then.trace],
+            trace_evals=np.r_[self.trace_evals, self.n_evals + np.asarray(then.trace_evals)],
+            elapsed=self.elapsed + then.elapsed,
+            restart_logliks=self.restart_logliks,
+            best_restart=self.best_restart,
+            fixed=self.fixed,
+        )
 
     def plot_trace(self, ax=None, optimum: float | None = None, label: str | None = None):
         """Plot the log-likelihood against E-step evaluations.

@@ -321,7 +321,7 @@ class LinearGaussianSSM(EMEstimator):
                 except NumericalError:  # e.g. a zero observation variance the filter cannot invert
                     continue
                 if refit.loglik > result.loglik:
-                    result, mask = _joined(result, refit), start_mask
+                    result, mask = result.followed_by(refit), start_mask
                     break
             else:
                 break
@@ -452,23 +452,6 @@ def _strictly_inside(constraint, value: np.ndarray) -> bool:
     if not constraint.is_valid(value):
         return False
     return value.ndim != 2 or bool(np.all(np.diag(constraint.interior(value))))
-
-
-def _joined(first: EMResult, then: EMResult) -> EMResult:
-    """One record of a fit continued by a second fit from its end (the
-    second's parameters; the first's mask of held entries, so that an entry
-    the second held on the boundary counts as a boundary estimate)."""
-    return dataclasses.replace(
-        then,
-        n_iter=first.n_iter + then.n_iter,
-        n_evals=first.n_evals + then.n_evals,
-        trace=np.r_[first.trace, then.trace],
-        trace_evals=np.r_[first.trace_evals, first.n_evals + np.asarray(then.trace_evals)],
-        elapsed=first.elapsed + then.elapsed,
-        restart_logliks=first.restart_logliks,
-        best_restart=first.best_restart,
-        fixed=first.fixed,
-    )
 
 
 def _drop_sequences(data: SSMData, drop: list[int]) -> SSMData:

@@ -29,6 +29,23 @@ holds *and* ``max_j d_j / n - 1 <= kkt_tol``. EM approaches masses that are 0
 at the MLE only slowly, so SQUAREM is the default; its extrapolations that
 leave the simplex are pulled back (:mod:`latentlab.em.squarem`).
 
+Constrained Newton method (the default, ``method="cnm"``; Wang 2007, JRSS B
+69:185-198; Wang 2008, Comput. Stat. Data Anal. 52:2388-2402, as in R's
+npsurv). Self-consistency EM approaches the many masses that are 0 at the
+NPMLE only slowly; CNM works on a small support ``S`` instead. Each iteration
+adds to ``S`` the interval of largest gradient ``d_j`` in every gap between
+support points where that gradient exceeds ``n`` (a direction in which ``l``
+rises), then solves the quadratic approximation of ``l`` at ``p``,
+
+    minimise  sum_i w_i (sum_{j in S} alpha_ij q_j / P_i - 2)^2  over q >= 0
+
+(a non-negative least-squares problem), normalises ``q`` to the simplex, and
+moves from ``p`` towards it with a backtracking (Armijo) line search, dropping
+the intervals whose mass is then 0. It stops at the same Kuhn-Tucker test,
+and the engine's EM then starts from that point: its E-step's expected counts
+and the same test confirm the maximum (it stops after one or two steps), so
+the fit keeps the EM record.
+
 The survival function is determined only outside the Turnbull intervals; inside
 one, any way of spreading ``p_j`` over it has the same likelihood. The estimator
 reports both envelopes: ``upper`` keeps each mass to the right end of its
@@ -37,21 +54,25 @@ interval, ``lower`` moves it to the left end.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.optimize import nnls
 
 from .._validation import check_positive
-from ..em import EMEstimator, EMModel, Simplex, Stats
-from ..em.settings import engine_defaults
+from ..em import EMEstimator, EMModel, EMResult, Simplex, Stats
+from ..em.settings import check_int, engine_defaults
 from . import _censoring as cens
 
 __all__ = ["Turnbull", "TurnbullModel", "TurnbullParams", "turnbull_intervals"]
 
 #: engine settings: the engine's defaults with tol=1e-10, max_iter=100000, accelerate="squarem" (self-consistency EM for the NPMLE crawls (issue 23): SQUAREM and room for many iterations)
 _ENGINE = engine_defaults(tol=1e-10, max_iter=100000, accelerate="squarem")
+
+METHODS = ("cnm", "em")
 
 _CLOSED_LEFT, _RIGHT, _OPEN_LEFT = 0, 1, 2  # order of tied endpoints at one value
 
@@ -145,6 +166,85 @@ class TurnbullModel(EMModel):
         return self.kkt_gap(data, stats) <= self.kkt_tol
 
 
+def constrained_newton(data: _Data, kkt_tol: float, max_iter: int):
+    """The constrained Newton method (module docstring), from equal masses on
+    the fewest intervals that meet every observation (:func:`_stabbing_start`).
+
+    Returns ``(p, logliks)``: the masses at the end and the log-likelihood
+    after each iteration (the first entry at the start). Stops when the
+    Kuhn-Tucker gap is at most ``kkt_tol``, when no step raises the
+    log-likelihood, or after ``max_iter`` iterations.
+    """
+    alpha = data.alpha.tocsc()
+    w, n = data.weights, data.weights.sum()
+    sqrt_w = np.sqrt(w)
+    p = _stabbing_start(data)
+    prob = data.alpha @ p
+    ll = float(w @ np.log(prob))
+    logliks = [ll]
+    for _ in range(max_iter):
+        gradient = data.alpha.T @ (w / prob)
+        if gradient.max() / n - 1.0 <= kkt_tol:
+            break
+        support = np.union1d(np.flatnonzero(p > 0), _new_support(p > 0, gradient, n))
+        target = np.zeros_like(p)
+        target[support] = _simplex_nnls((alpha[:, support].toarray() / prob[:, None]) * sqrt_w[:, None], 2.0 * sqrt_w)
+        step, slope = 1.0, float((target - p) @ gradient)
+        while True:
+            trial = p + step * (target - p)
+            trial_prob = data.alpha @ trial
+            with np.errstate(divide="ignore"):
+                trial_ll = float(w @ np.log(trial_prob))
+            if trial_ll >= ll + step * slope / 3.0 or step < 1e-10:
+                break
+            step /= 2.0
+        if not trial_ll > ll:  # no ascent left at this precision
+            break
+        p, prob, ll = np.where(trial > 0, trial, 0.0), trial_prob, trial_ll
+        logliks.append(ll)
+    return p / p.sum(), logliks
+
+
+def _simplex_nnls(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``argmin ||design q - target||`` over ``q >= 0`` with ``sum(q) = 1``:
+    the equality enters as one heavily weighted row (Lawson & Hanson 1974,
+    ch. 22, the weighting method), then ``q`` is renormalised."""
+    weight = 1e4 * np.sqrt(np.sum(design**2) / design.shape[1])
+    q, _ = nnls(np.vstack([design, np.full(design.shape[1], weight)]), np.r_[target, weight])
+    return q / q.sum()
+
+
+def _stabbing_start(data: _Data) -> np.ndarray:
+    """Equal masses on the fewest Turnbull intervals that meet every
+    observation: each observation holds a run of consecutive intervals, and
+    taking, in order of the runs' ends, the end of every run not yet met gives
+    the smallest such set (the greedy solution of interval stabbing)."""
+    alpha = data.alpha
+    first = alpha.indices[alpha.indptr[:-1]]
+    last = alpha.indices[alpha.indptr[1:] - 1]
+    chosen, reach = [], -1
+    for i in np.argsort(last, kind="stable"):
+        if first[i] > reach:
+            reach = last[i]
+            chosen.append(reach)
+    p = np.zeros(alpha.shape[1])
+    p[chosen] = 1.0 / len(chosen)
+    return p
+
+
+def _new_support(support: np.ndarray, gradient: np.ndarray, n: float) -> np.ndarray:
+    """In each run of intervals between support points, the one of largest
+    gradient, if that gradient exceeds ``n``."""
+    gaps = np.cumsum(support)  # a new run starts after each support point
+    candidates = np.flatnonzero(~support & (gradient > n))
+    if candidates.size == 0:
+        return candidates
+    runs = gaps[candidates]
+    order = np.lexsort((-gradient[candidates], runs))
+    first = np.r_[True, runs[order][1:] != runs[order][:-1]]
+    return candidates[order][first]
+
+
 class Turnbull(EMEstimator):
     """Nonparametric MLE of the lifetime distribution from interval-censored data.
 
@@ -152,8 +252,12 @@ class Turnbull(EMEstimator):
     ----------
     closed : False (default) reads a row as ``L < T <= R`` (icenReg, npsurv),
         True as ``L <= T <= R`` (lifelines). ``L == R`` is an exact time either way.
+    method : ``"cnm"`` (default): the constrained Newton method finds the
+        NPMLE and EM confirms it from there; ``"em"``: EM alone (module
+        docstring). Both stop at the same Kuhn-Tucker test.
     kkt_tol : stop only when ``max_j d_j / n - 1 <= kkt_tol`` (module docstring).
-    tol, max_iter, accelerate, progress : passed to :func:`latentlab.em.fit_em`.
+    tol, max_iter, accelerate, progress : passed to :func:`latentlab.em.fit_em`
+        (``max_iter`` also bounds the Newton iterations).
 
     Attributes (after fit)
     ----------------------
@@ -162,7 +266,9 @@ class Turnbull(EMEstimator):
     kkt_gap_ : ``max_j d_j / n - 1`` at the fit (<= kkt_tol when converged).
     survival_function_ : DataFrame indexed by the interval endpoints with the
         ``lower`` and ``upper`` envelopes of ``S(t) = P(T > t)``.
-    result_, loglik_, n_iter_, converged_ : from the engine.
+    result_, loglik_, n_iter_, converged_ : from the engine; with
+        ``method="cnm"`` the record starts with the Newton iterations (their
+        log-likelihoods lead the trace) and ends with EM's confirmation.
 
     Example
     -------
@@ -176,6 +282,7 @@ class Turnbull(EMEstimator):
         self,
         *,
         closed: bool = False,
+        method: str = "cnm",
         kkt_tol: float = 1e-8,
         tol: float = _ENGINE["tol"],
         max_iter: int = _ENGINE["max_iter"],
@@ -183,6 +290,7 @@ class Turnbull(EMEstimator):
         progress: bool | None = _ENGINE["progress"],
     ):
         self.closed = closed
+        self.method = method
         self.kkt_tol = kkt_tol
         self._set_engine_settings(tol=tol, max_iter=max_iter, accelerate=accelerate, progress=progress)
 
@@ -190,18 +298,39 @@ class Turnbull(EMEstimator):
         """Fit to bounds (``upper_bound`` may be inf; equal bounds are exact times)."""
         if not isinstance(self.closed, (bool, np.bool_)):
             raise TypeError(f"closed must be True or False; got {self.closed!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {self.method!r}")
         obs = cens.from_bounds(lower_bound, upper_bound)
         pairs, weights = np.unique(np.column_stack([obs.lower, obs.upper]), axis=0, return_counts=True)
         left, right, left_open, alpha = turnbull_intervals(pairs[:, 0], pairs[:, 1], bool(self.closed))
         data = _Data(alpha, weights.astype(float))
         model = TurnbullModel(self.kkt_tol)
-        result = self._fit_em(model, data, n_obs=obs.n)
+        if self.method == "cnm":
+            newton = self._newton(model, data)
+            confirmed = self._fit_em(model, data, n_obs=obs.n, init_params=newton.params)
+            self.result_ = result = newton.followed_by(confirmed)
+        else:
+            result = self._fit_em(model, data, n_obs=obs.n)
         self.masses_ = result.params.masses
         self.kkt_gap_ = model.kkt_gap(data, model.e_step(data, result.params)[0])
         self.intervals_ = pd.DataFrame({"left": left, "right": right, "left_open": left_open, "mass": self.masses_})
         times = np.unique(np.concatenate([[0.0], left, right[np.isfinite(right)]]))
         self.survival_function_ = self.survival_function(times)
         return self
+
+    def _newton(self, model: TurnbullModel, data: _Data) -> EMResult:
+        """The constrained Newton method's fit, recorded as the engine records EM's."""
+        check_int(self.max_iter, "max_iter", 1)
+        start = time.perf_counter()
+        p, logliks = constrained_newton(data, model.kkt_tol, self.max_iter)
+        steps = len(logliks) - 1
+        return EMResult(
+            params=TurnbullParams(p), loglik=logliks[-1], n_iter=steps, n_evals=steps + 1,
+            converged=model.kkt_gap(data, model.e_step(data, TurnbullParams(p))[0]) <= model.kkt_tol,
+            trace=np.asarray(logliks), trace_evals=np.arange(1, steps + 2), elapsed=time.perf_counter() - start,
+            restart_logliks=np.array([logliks[-1]]), best_restart=0, accelerate="constrained Newton",
+            model_name=model.name,
+        )
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """The mass of each Turnbull interval, in the columns every summary has

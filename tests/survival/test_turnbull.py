@@ -2,6 +2,7 @@
 independently, the Kaplan-Meier special case, simulated truth, monotone EM."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -180,3 +181,43 @@ def test_containment_matrix_matches_brute_force(seed, n, closed):
     # innermost: no other endpoint lies strictly inside a Turnbull interval
     ends = np.concatenate([lo, hi])
     assert not np.any((ends[:, None] > left) & (ends[:, None] < right))
+
+
+# -- the constrained Newton method (issue 23) ------------------------------------------------------------
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+
+
+@pytest.mark.parametrize("n", [500, 2000])
+def test_constrained_newton_reaches_npsurv(n):
+    """npsurv's log-likelihoods were stored by benchmarks/turnbull_npsurv.R
+    (npsurv 0.5.0) on the data of benchmarks/turnbull_data.py."""
+    d = pd.read_csv(BENCH / f"turnbull_n{n}.csv")
+    theirs = pd.read_csv(BENCH / "turnbull_npsurv.csv").set_index("n").loc[n, "loglik"]
+    fit = Turnbull().fit(d.L, d.R)
+    assert fit.loglik_ == pytest.approx(theirs, abs=1e-6)
+    assert fit.kkt_gap_ <= 1e-8 and fit.converged_
+    assert fit.result_.accelerate == "squarem" and fit.result_.trace[0] < fit.loglik_  # Newton, then EM
+
+
+def test_newton_and_em_find_the_same_npmle(cosmesis):
+    for group, sub in cosmesis.groupby("group"):
+        newton = Turnbull().fit(sub["L"], sub["R"])
+        em = Turnbull(method="em").fit(sub["L"], sub["R"])
+        assert newton.loglik_ == pytest.approx(em.loglik_, abs=1e-7), group
+        assert np.allclose(newton.survival_function_, em.survival_function_, atol=1e-4), group
+        assert np.all(np.diff(newton.result_.trace) >= -1e-10), group  # Newton's line search only rises
+
+
+def test_method_must_be_known():
+    with pytest.raises(ValueError, match="method must be one of"):
+        Turnbull(method="icm").fit([0.0, 1.0], [1.0, 2.0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 60), closed=st.booleans())
+def test_newton_and_em_agree_on_random_intervals(seed, n, closed):
+    lo, hi = _random_intervals(seed, n)
+    newton = Turnbull(closed=closed).fit(lo, hi)
+    em = Turnbull(closed=closed, method="em").fit(lo, hi)
+    assert newton.loglik_ == pytest.approx(em.loglik_, abs=1e-7 * (1 + abs(em.loglik_)))
+    assert newton.kkt_gap_ <= 1e-8
