@@ -223,7 +223,7 @@ class LinearGaussianSSMModel(EMModel):
             k = min(n, p)
             C[:, :k] = vt[:k].T * np.sqrt(var.mean())
             C += 0.1 * np.sqrt(var.mean()) * rng.standard_normal((p, n))
-        A = s.get("A", 0.9 * np.eye(n) + 0.05 * rng.standard_normal((n, n)) * ("A" not in s))
+        A = s["A"] if "A" in s else 0.9 * np.eye(n) + 0.05 * rng.standard_normal((n, n))
         d = s.get("d", mean * (1 + 0.01 * rng.standard_normal(p)))
         b = s.get("b", np.zeros(n))
         R = s.get("R", _structured(np.diag(0.5 * step), self.R_type))
