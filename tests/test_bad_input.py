@@ -30,6 +30,7 @@ from latentlab.genetics import (
     switch_error,
 )
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, simulate_hmm
+from latentlab.missing import MultivariateNormalEM
 from latentlab.mixtures import (
     GaussianMixture,
     KMeans,
@@ -198,6 +199,13 @@ SPECS = {
         + [("all NaN", np.full((20, 2), NAN), "Y"), ("a column all NaN", _with(SERIES, (slice(None), 1), NAN), "Y"),
            ("booleans", SERIES > 0, "Y"), ("lengths not summing to T", (SERIES, [40, 30]), "lengths"),
            ("a zero length", (SERIES, [80, 0]), "lengths"), ("lengths text", (SERIES, ["80"]), "lengths")],
+    ),
+    "MultivariateNormalEM": Spec(
+        make=lambda **s: MultivariateNormalEM(random_state=0, **s), fit=_fit_pairs, good=X2,
+        data=_array_cases(X2, "X", nan_ok=True)
+        + [("1-d", X2[:, 0], "X"), ("a column all NaN", _with(X2, (slice(None), 1), NAN), "X"),
+           ("booleans", X2 > 0, "X"), ("two rows", X2[:2], "more rows than variables"),
+           ("text column", pd.DataFrame({"a": X2[:, 0], "b": ["x"] * len(X2)}), "non-numeric")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,

@@ -70,6 +70,15 @@ def _state_space():
     return local_level().fit([1120.0, 1160.0, 963.0, 1210.0, 1160.0, 1160.0, 813.0, 1230.0, 1370.0, 1140.0] * 3)
 
 
+def _missing():
+    from latentlab.missing import MultivariateNormalEM
+
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal([0.0, 1.0, 2.0], np.eye(3) + 0.5, 200)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    return MultivariateNormalEM(random_state=0).fit(X)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -83,6 +92,7 @@ FITTED = {
     "PoissonHMM": lambda: _hmm("poisson"),
     "CategoricalHMM": lambda: _hmm("categorical"),
     "LinearGaussianSSM": _state_space,
+    "MultivariateNormalEM": _missing,
 }
 
 
