@@ -30,7 +30,7 @@ from latentlab.genetics import (
     switch_error,
 )
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM, simulate_hmm
-from latentlab.missing import MultivariateNormalEM
+from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import (
     GaussianMixture,
     KMeans,
@@ -206,6 +206,15 @@ SPECS = {
         + [("1-d", X2[:, 0], "X"), ("a column all NaN", _with(X2, (slice(None), 1), NAN), "X"),
            ("booleans", X2 > 0, "X"), ("two rows", X2[:2], "more rows than variables"),
            ("text column", pd.DataFrame({"a": X2[:, 0], "b": ["x"] * len(X2)}), "non-numeric")],
+    ),
+    "RegressionEM": Spec(
+        make=lambda **s: RegressionEM(random_state=0, **s), fit=lambda e, d: e.fit(*d), good=(X2[:, :1], X2[:, 1]),
+        data=[("empty", (X2[:0, :1], X2[:0, 1]), "X"), ("y too short", (X2[:, :1], X2[:-1, 1]), "y"),
+              ("y text", (X2[:, :1], X2[:, 1].astype(str)), "y"),
+              ("X inf", (_with(X2[:, :1], (0, 0), INF), X2[:, 1]), "X"),
+              ("y all NaN", (X2[:, :1], np.full(len(X2), NAN)), "column"),
+              ("two rows", (X2[:2, :1], X2[:2, 1]), "more rows than variables"),
+              ("X None", (None, X2[:, 1]), "X"), ("y None", (X2[:, :1], None), "y")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,
