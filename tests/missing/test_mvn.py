@@ -93,3 +93,35 @@ def test_bad_tables_are_refused_clearly(X, message):
         warnings.simplefilter("ignore")
         with pytest.raises((ValueError, TypeError), match=message):
             MultivariateNormalEM().fit(X)
+
+
+def test_little_mcar_test_by_hand_and_its_behaviour():
+    """The statistic recomputed here pattern by pattern; under MCAR the
+    p-values of 200 tables reject at 5% about 5% of the time (sd 1.5%);
+    missingness driven by another variable is detected."""
+    X = _table(seed=4)
+    fit = MultivariateNormalEM(random_state=0).fit(X)
+    result = fit.mcar_test()
+    d2, df = 0.0, -4
+    for o in np.unique(~np.isnan(X), axis=0):
+        rows = X[(~np.isnan(X) == o).all(axis=1)][:, o]
+        gap = rows.mean(axis=0) - fit.mean_[o]
+        d2 += len(rows) * gap @ np.linalg.inv(fit.cov_[np.ix_(o, o)]) @ gap
+        df += o.sum()
+    assert result.statistic == pytest.approx(d2, rel=1e-10) and result.df == df
+    rejections = [MultivariateNormalEM(random_state=0).fit(_table(n=200, seed=s)).mcar_test().p_value < 0.05
+                  for s in range(100, 300)]
+    assert 0.02 <= np.mean(rejections) <= 0.09
+    rng = np.random.default_rng(5)
+    Y = rng.multivariate_normal(MEAN, COV, 500)
+    Y[Y[:, 1] > -1.5, 0] = np.nan  # x0 hidden when x1 is large: missing at random, not completely
+    assert MultivariateNormalEM(random_state=0).fit(Y).mcar_test().p_value < 1e-6
+
+
+def test_supplemented_em_gives_the_observed_information_standard_errors():
+    """Two routes to the same standard errors (issue 16: within 1%)."""
+    X = _table(seed=6, missing=0.3)
+    fit = MultivariateNormalEM(random_state=0, tol=1e-12).fit(X)
+    observed, sem = fit.summary(), fit.summary(method="sem")
+    assert list(observed.parameter) == list(sem.parameter)
+    assert np.allclose(sem.std_error, observed.std_error, rtol=0.01)
