@@ -77,6 +77,7 @@ class MultivariateNormalEM(EMEstimator):
             )
         result = self._fit_em(MVNModel(), data, n_obs=float(data.n_rows))
         self.mean_, self.cov_ = result.params.mean, result.params.cov
+        self._X = X
         self.empty_rows_ = empty
         self.n_patterns_ = len(data.patterns)
         set_feature_names(self, names, p)
@@ -89,18 +90,13 @@ class MultivariateNormalEM(EMEstimator):
         self._check_fitted()
         frame = X if isinstance(X, pd.DataFrame) else None
         if X is None:
-            values = self._data.X
+            values = self._X
         else:
             check_feature_names(self, X)
             values = self._validate(X)
             if values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {values.shape[1]} column(s) but the model was fitted to {self.n_features_in_}")
-        out = values.copy()
-        observed = ~np.isnan(values)
-        keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-        for g, key in enumerate(keys):
-            rows = np.flatnonzero(np.ravel(inverse) == g)
-            out[rows] = conditional_means(values[rows], key, self.result_.params)[0]
+        out = conditional_means(np.ascontiguousarray(values), self.result_.params)[0]
         return pd.DataFrame(out, index=frame.index, columns=frame.columns) if frame is not None else out
 
     def mcar_test(self) -> TestResult:

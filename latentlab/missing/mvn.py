@@ -3,8 +3,9 @@ Laird & Rubin 1977, sec. 4.1.3; Little & Rubin 2019, *Statistical Analysis
 with Missing Data*, 3rd ed., sec. 11.2; Schafer 1997, ch. 5).
 
 Rows ``x_i ~ N(mu, Sigma)``, of which each shows the coordinates ``o`` of its
-missingness pattern and hides ``m``. Rows are grouped by pattern, and every
-step works on a pattern's rows at once.
+missingness pattern and hides ``m``. The E-step runs row by row in a compiled
+kernel through the precision matrix (:mod:`latentlab.missing._kernels`), so a
+table whose rows all have different patterns costs no more than one with few.
 
 E-step. Given ``x_o``, the hidden part is normal,
 
@@ -34,11 +35,9 @@ import numpy as np
 
 from ..em import EMModel, PositiveDefinite, Real, Stats
 from ..exceptions import NumericalError
+from . import _kernels
 
 __all__ = ["MVNParams", "MVNData", "MVNModel", "conditional_means"]
-
-LOG_2PI = float(np.log(2.0 * np.pi))
-
 
 @dataclass(frozen=True)
 class MVNParams:
@@ -48,31 +47,31 @@ class MVNParams:
 
 @dataclass(frozen=True)
 class MVNData:
-    """Rows (n, p) with NaN for missing values, grouped by missingness
-    pattern: ``patterns[g]`` is the boolean mask of observed columns and
-    ``rows[g]`` the row indices that share it (rows with no observed value
-    are left out)."""
+    """The rows (n, p) with at least one observed value, NaN for missing
+    ones, their mask of observed values, and their missingness patterns
+    (``patterns[g]`` the mask of observed columns, ``rows[g]`` the rows that
+    share it)."""
 
     X: np.ndarray
+    observed: np.ndarray
     patterns: tuple[np.ndarray, ...]
     rows: tuple[np.ndarray, ...]
 
     @classmethod
     def build(cls, X: np.ndarray) -> MVNData:
-        observed = ~np.isnan(X)
-        keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-        inverse = np.ravel(inverse)
-        patterns, rows = [], []
-        for g, key in enumerate(keys):
-            if key.any():
-                patterns.append(key)
-                rows.append(np.flatnonzero(inverse == g))
-        return cls(X, tuple(patterns), tuple(rows))
+        X = np.ascontiguousarray(X[~np.isnan(X).all(axis=1)], dtype=float)
+        observed = np.ascontiguousarray(~np.isnan(X))
+        # each row's mask packed into bytes, so that the patterns are found by a 1-d sort
+        packed = np.packbits(observed, axis=1)
+        codes = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        cuts = np.flatnonzero(np.diff(inverse[order])) + 1
+        return cls(X, observed, tuple(observed[first]), tuple(np.split(order, cuts)))
 
     @property
     def n_rows(self) -> int:
-        """Rows that enter the fit (at least one value observed)."""
-        return int(sum(r.size for r in self.rows))
+        return int(self.X.shape[0])
 
 
 @dataclass(frozen=True)
@@ -82,22 +81,23 @@ class MVNStats(Stats):
     n: float
 
 
-def conditional_means(X: np.ndarray, observed: np.ndarray, params: MVNParams) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``X`` sharing the pattern ``observed``, completed by their
-    conditional means, and the conditional covariance of the hidden block."""
-    o, m = observed, ~observed
-    mu, S = params.mean, params.cov
-    completed = np.empty((X.shape[0], mu.size))
-    completed[:, o] = X[:, o]
-    if not m.any():
-        return completed, np.zeros((0, 0))
-    if not o.any():
-        completed[:, m] = mu[m]
-        return completed, S[np.ix_(m, m)]
-    S_oo = S[np.ix_(o, o)]
-    B = np.linalg.solve(S_oo, S[np.ix_(o, m)]).T  # Sigma_mo Sigma_oo^{-1}
-    completed[:, m] = mu[m] + (X[:, o] - mu[o]) @ B.T
-    return completed, S[np.ix_(m, m)] - B @ S[np.ix_(o, m)]
+def conditional_means(X: np.ndarray, params: MVNParams) -> tuple[np.ndarray, np.ndarray, float]:
+    """Rows of ``X`` (NaN for missing) completed by their conditional means, the
+    sum of their conditional covariances (p, p), and their observed-data
+    log-likelihood (:mod:`latentlab.missing._kernels`); a row with nothing
+    observed is completed by the mean and adds nothing."""
+    try:
+        L = np.linalg.cholesky(params.cov)
+    except np.linalg.LinAlgError:
+        raise NumericalError("MVNModel: the covariance is not positive definite") from None
+    L_inv = np.linalg.inv(L)
+    K = L_inv.T @ L_inv
+    completed = np.empty(X.shape)
+    cond_sum = np.zeros((X.shape[1], X.shape[1]))
+    ll = _kernels.complete_rows(X, ~np.isnan(X), params.mean, K, 2.0 * np.log(np.diag(L)).sum(), completed, cond_sum)
+    if np.isnan(ll):
+        raise NumericalError("MVNModel: a block of the precision matrix is not positive definite")
+    return completed, cond_sum, float(ll)
 
 
 class MVNModel(EMModel):
@@ -117,28 +117,8 @@ class MVNModel(EMModel):
         return MVNParams(mean, np.diag(sd**2 * np.exp(0.2 * rng.standard_normal(mean.size))))
 
     def e_step(self, data: MVNData, params: MVNParams):
-        p = params.mean.size
-        T1, T2 = np.zeros(p), np.zeros((p, p))
-        for observed, rows in zip(data.patterns, data.rows):
-            completed, cond = conditional_means(data.X[rows], observed, params)
-            T1 += completed.sum(axis=0)
-            T2 += completed.T @ completed
-            m = ~observed
-            T2[np.ix_(m, m)] += rows.size * cond
-        return MVNStats(T1, T2, float(data.n_rows)), self.loglik(data, params)
-
-    def loglik(self, data: MVNData, params: MVNParams) -> float:
-        total = 0.0
-        for observed, rows in zip(data.patterns, data.rows):
-            S_oo = params.cov[np.ix_(observed, observed)]
-            try:
-                L = np.linalg.cholesky(S_oo)
-            except np.linalg.LinAlgError:
-                raise NumericalError(f"{self.name}: the covariance of an observed pattern is not positive definite") from None
-            z = np.linalg.solve(L, (data.X[np.ix_(rows, observed)] - params.mean[observed]).T)
-            k = int(observed.sum())
-            total += -0.5 * (rows.size * (k * LOG_2PI + 2.0 * np.log(np.diag(L)).sum()) + np.sum(z * z))
-        return float(total)
+        completed, cond_sum, ll = conditional_means(data.X, params)
+        return MVNStats(completed.sum(axis=0), completed.T @ completed + cond_sum, float(data.n_rows)), ll
 
     def m_step(self, stats: MVNStats, current: MVNParams, fixed=None) -> MVNParams:
         mean = stats.T1 / stats.n
