@@ -37,7 +37,7 @@ from ..em import EMModel, PositiveDefinite, Real, Stats
 from ..exceptions import NumericalError
 from . import _kernels
 
-__all__ = ["MVNParams", "MVNData", "MVNModel", "conditional_means"]
+__all__ = ["MVNParams", "MVNData", "MVNModel", "conditional_means", "pattern_groups"]
 
 @dataclass(frozen=True)
 class MVNParams:
@@ -61,17 +61,23 @@ class MVNData:
     def build(cls, X: np.ndarray) -> MVNData:
         X = np.ascontiguousarray(X[~np.isnan(X).all(axis=1)], dtype=float)
         observed = np.ascontiguousarray(~np.isnan(X))
-        # each row's mask packed into bytes, so that the patterns are found by a 1-d sort
-        packed = np.packbits(observed, axis=1)
-        codes = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
-        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        cuts = np.flatnonzero(np.diff(inverse[order])) + 1
-        return cls(X, observed, tuple(observed[first]), tuple(np.split(order, cuts)))
+        return cls(X, observed, *pattern_groups(observed))
 
     @property
     def n_rows(self) -> int:
         return int(self.X.shape[0])
+
+
+def pattern_groups(observed: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The distinct rows of the boolean mask ``observed`` (n, p) and, for each,
+    the indices of the rows that have it. Each row is packed into bytes, so
+    the patterns are found by one 1-d sort."""
+    packed = np.ascontiguousarray(np.packbits(observed, axis=1))
+    codes = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    cuts = np.flatnonzero(np.diff(inverse[order])) + 1
+    return tuple(observed[first]), tuple(np.split(order, cuts))
 
 
 @dataclass(frozen=True)
