@@ -99,6 +99,15 @@ def pool(estimates, variances, names=None, level: float = 0.95) -> pd.DataFrame:
     })
 
 
+def _probabilities(weight: np.ndarray, fraction: float) -> np.ndarray:
+    """``min(1, c weight)`` with ``c`` found by bisection so that the mean is ``fraction``."""
+    lo, hi = 0.0, 1.0 / weight.min()
+    for _ in range(100):
+        c = 0.5 * (lo + hi)
+        lo, hi = (c, hi) if np.minimum(1.0, c * weight).mean() < fraction else (lo, c)
+    return np.minimum(1.0, 0.5 * (lo + hi) * weight)
+
+
 def simulate_missing(X, fraction: float, mechanism: str = "MCAR", columns=None, driver=None,
                      random_state=None) -> np.ndarray:
     """A copy of ``X`` (complete) with about ``fraction`` of the values of
@@ -107,8 +116,8 @@ def simulate_missing(X, fraction: float, mechanism: str = "MCAR", columns=None, 
     * ``"MCAR"``: each value independently with probability ``fraction``;
     * ``"MAR"``: with probability rising with the row's value of the fully
       observed column ``driver`` (default: the first column not deleted),
-      ``p_i`` proportional to ``exp(z_i)`` (``z`` the standardised driver),
-      scaled to the fraction;
+      ``p_i = min(1, c exp(z_i))`` (``z`` the standardised driver), ``c``
+      chosen so that the probabilities average ``fraction``;
     * ``"MNAR"``: the same, driven by the deleted value itself.
 
     Returns an array (the truth is ``X`` itself)."""
@@ -133,7 +142,6 @@ def simulate_missing(X, fraction: float, mechanism: str = "MCAR", columns=None, 
         else:
             source = values[:, driver] if mechanism == "MAR" else values[:, c]
             z = (source - source.mean()) / (source.std() or 1.0)
-            weight = np.exp(z)
-            prob = np.minimum(1.0, fraction * weight.size * weight / weight.sum())
+            prob = _probabilities(np.exp(z), fraction)
         values[rng.random(values.shape[0]) < prob, c] = np.nan
     return values
