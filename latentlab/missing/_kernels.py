@@ -20,6 +20,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .._compiled_linalg import cho_solve, cholesky
+
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
@@ -32,7 +34,7 @@ def complete_rows(X, observed, mean, K, logdet_sigma, completed, cond_sum):
     n, p = X.shape
     miss = np.empty(p, dtype=np.int64)
     L = np.empty((p, p))
-    rhs = np.empty(p)
+    rhs = np.empty((p, 1))
     resid = np.empty(p)
     inv = np.empty((p, p))
     total = 0.0
@@ -53,33 +55,27 @@ def complete_rows(X, observed, mean, K, logdet_sigma, completed, cond_sum):
             continue
         logdet_kmm = 0.0
         if q > 0:
-            # Cholesky of K_mm
             for a in range(q):
-                for b in range(a + 1):
-                    s = K[miss[a], miss[b]]
-                    for c in range(b):
-                        s -= L[a, c] * L[b, c]
-                    if a == b:
-                        if not s > 0.0:
-                            return np.nan
-                        L[a, a] = np.sqrt(s)
-                        logdet_kmm += 2.0 * np.log(L[a, a])
-                    else:
-                        L[a, b] = s / L[b, b]
+                for b in range(q):
+                    L[a, b] = K[miss[a], miss[b]]
+            if not cholesky(L, q):
+                return np.nan
+            for a in range(q):
+                logdet_kmm += 2.0 * np.log(L[a, a])
             # rhs = K_mo (x_o - mu_o); solve K_mm z = rhs; xhat_m = mu_m - z
             for a in range(q):
                 s = 0.0
                 for j in range(p):
                     s += K[miss[a], j] * resid[j]
-                rhs[a] = s
-            _cho_solve_vec(L, q, rhs)
+                rhs[a, 0] = s
+            cho_solve(L, q, rhs, 1)
             for a in range(q):
-                resid[miss[a]] = -rhs[a]
-            # conditional covariance K_mm^{-1}, column by column
-            for b in range(q):
-                for a in range(q):
+                resid[miss[a]] = -rhs[a, 0]
+            # conditional covariance K_mm^{-1}
+            for a in range(q):
+                for b in range(q):
                     inv[a, b] = 1.0 if a == b else 0.0
-                _cho_solve_col(L, q, inv, b)
+            cho_solve(L, q, inv, q)
             for a in range(q):
                 for b in range(q):
                     cond_sum[miss[a], miss[b]] += inv[a, b]
@@ -92,31 +88,3 @@ def complete_rows(X, observed, mean, K, logdet_sigma, completed, cond_sum):
             quad += resid[j] * s
         total += -0.5 * (k_obs * LOG_2PI + logdet_sigma + logdet_kmm + quad)
     return total
-
-
-@nb.njit(cache=True)
-def _cho_solve_vec(L, q, b):
-    for a in range(q):
-        s = b[a]
-        for c in range(a):
-            s -= L[a, c] * b[c]
-        b[a] = s / L[a, a]
-    for a in range(q - 1, -1, -1):
-        s = b[a]
-        for c in range(a + 1, q):
-            s -= L[c, a] * b[c]
-        b[a] = s / L[a, a]
-
-
-@nb.njit(cache=True)
-def _cho_solve_col(L, q, B, col):
-    for a in range(q):
-        s = B[a, col]
-        for c in range(a):
-            s -= L[a, c] * B[c, col]
-        B[a, col] = s / L[a, a]
-    for a in range(q - 1, -1, -1):
-        s = B[a, col]
-        for c in range(a + 1, q):
-            s -= L[c, a] * B[c, col]
-        B[a, col] = s / L[a, a]

@@ -37,42 +37,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .._compiled_linalg import cho_solve, cholesky
+
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-@nb.njit(cache=True)
-def _cholesky(F, m):
-    """Lower Cholesky factor of ``F[:m, :m]`` in place; False if not positive definite."""
-    for j in range(m):
-        s = F[j, j]
-        for k in range(j):
-            s -= F[j, k] * F[j, k]
-        if not s > 0.0:
-            return False
-        ljj = np.sqrt(s)
-        F[j, j] = ljj
-        for i in range(j + 1, m):
-            s = F[i, j]
-            for k in range(j):
-                s -= F[i, k] * F[j, k]
-            F[i, j] = s / ljj
-    return True
-
-
-@nb.njit(cache=True)
-def _cho_solve(L, m, B, ncol):
-    """Solve ``(L L') X = B[:m, :ncol]`` in place, ``L`` from :func:`_cholesky`."""
-    for c in range(ncol):
-        for i in range(m):
-            s = B[i, c]
-            for k in range(i):
-                s -= L[i, k] * B[k, c]
-            B[i, c] = s / L[i, i]
-        for i in range(m - 1, -1, -1):
-            s = B[i, c]
-            for k in range(i + 1, m):
-                s -= L[k, i] * B[k, c]
-            B[i, c] = s / L[i, i]
 
 
 @nb.njit(cache=True)
@@ -161,13 +128,13 @@ def _update(x, P, y, idx, m, C, d, R, v, F, KT, IKC, KRK, tmp):
                 s += KT[a, k] * C[idx[c], k]
             F[a, c] = s
             F[c, a] = s
-    if not _cholesky(F, m):
+    if not cholesky(F, m):
         return 0.0, False
     logdet = 0.0
     for a in range(m):
         logdet += 2.0 * np.log(F[a, a])
     # KT <- F^{-1} C_o P  (so K = KT'),  v' F^{-1} v by a half solve
-    _cho_solve(F, m, KT, n)
+    cho_solve(F, m, KT, n)
     quad = 0.0
     for a in range(m):
         s = v[a]
@@ -305,11 +272,11 @@ def _add_observation(Syy, Syz, y, obs_row, x, P, C, d, R, idx, jdx, H, G, M, Lw)
             for a in range(m):
                 for c in range(m):
                     Lw[a, c] = R[idx[a], idx[c]]
-            _cholesky(Lw, m)
+            cholesky(Lw, m)
             for a in range(m):
                 for c in range(q):
                     G[a, c] = R[idx[a], jdx[c]]
-            _cho_solve(Lw, m, G, q)
+            cho_solve(Lw, m, G, q)
         for c in range(q):
             u = jdx[c]
             for k in range(n):
@@ -388,9 +355,9 @@ def smoother_stats(Y, obs, bounds, A, C, d, R, xp, Pp, xf, Pf, keep, xs, Ps, Szz
                     for k in range(n):
                         acc += A[i, k] * Pf[t][k, j]
                     JT[i, j] = acc
-            if not _cholesky(L, n):
+            if not cholesky(L, n):
                 return t + 1
-            _cho_solve(L, n, JT, n)
+            cho_solve(L, n, JT, n)
             for i in range(n):
                 dx[i] = x_next[i] - xp[t + 1][i]
                 for j in range(n):
