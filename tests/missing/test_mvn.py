@@ -87,6 +87,8 @@ def test_dataframes_keep_their_names_and_an_empty_row_is_kept_and_reported():
     (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), "non-numeric"),
     (np.array([[1.0, 2.0, np.nan], [np.nan, 1.0, 2.0], [0.5, np.nan, 1.0]]), "more rows than variables"),
     (np.array([[1.0, np.inf], [2.0, 3.0]]), "infinite"),
+    (np.c_[np.r_[np.ones(5), np.full(5, np.nan)], np.r_[np.full(5, np.nan), np.ones(5)], np.arange(10.0)],
+     "never observed in the same row"),
 ])
 def test_bad_tables_are_refused_clearly(X, message):
     with warnings.catch_warnings():
