@@ -79,6 +79,16 @@ def _missing():
     return MultivariateNormalEM(random_state=0).fit(X)
 
 
+def _regression():
+    from latentlab.missing import RegressionEM
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2))
+    y = 1.0 + X @ [0.5, -1.0] + rng.normal(size=200)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    return RegressionEM(random_state=0).fit(X, y)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -93,6 +103,7 @@ FITTED = {
     "CategoricalHMM": lambda: _hmm("categorical"),
     "LinearGaussianSSM": _state_space,
     "MultivariateNormalEM": _missing,
+    "RegressionEM": _regression,
 }
 
 

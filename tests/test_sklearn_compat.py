@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from latentlab.ecology import CaptureRecapture
 from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotypeEM
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
-from latentlab.missing import MultivariateNormalEM
+from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
 from latentlab.statespace import LinearGaussianSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
@@ -59,7 +59,7 @@ ALL = [
     HaplotypeEM(max_pairs=10), WindowedHaplotypeEM(window=5), CensoredExponential(), ExponentialCure(),
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
-    MultivariateNormalEM(accelerate=None),
+    MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10),
 ]
 
 
