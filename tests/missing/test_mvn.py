@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, stats
 
 from latentlab.em.testing import check_model
@@ -127,3 +129,23 @@ def test_supplemented_em_gives_the_observed_information_standard_errors():
     observed, sem = fit.summary(), fit.summary(method="sem")
     assert list(observed.parameter) == list(sem.parameter)
     assert np.allclose(sem.std_error, observed.std_error, rtol=0.01)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(8, 120), p=st.integers(1, 5), missing=st.floats(0.0, 0.5), seed=st.integers(0, 10_000))
+def test_plain_em_trace_never_decreases(n, p, missing, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(p, p))
+    X = rng.normal(size=(n, p)) @ A + rng.normal(size=p)
+    X[rng.random(X.shape) < missing] = np.nan
+    X[:, 0] = np.where(np.isnan(X).all(axis=1), 0.0, X[:, 0])
+    X[0] = np.where(np.isnan(X[0]), 1.0, X[0])
+    X[1] = np.where(np.isnan(X[1]), -1.0, X[1])  # every pair of variables seen together
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = MultivariateNormalEM(accelerate=None, max_iter=30, tol=0.0, random_state=seed).fit(X)
+        except ValueError:  # too few informative rows for p variables: refused, which is right
+            return
+    trace = np.asarray(fit.result_.trace)
+    assert np.all(np.diff(trace) >= -1e-10 * (1 + np.abs(trace[1:])))
