@@ -434,11 +434,24 @@ class LinearGaussianSSM(EMEstimator):
             shown.append(keep.ravel())
         return np.concatenate(shown)
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
+    def summary(self, level: float = 0.95, max_filter_steps: float = 2e9) -> pd.DataFrame:
         """Estimates, standard errors (observed information: the numerical
         Hessian of the Kalman log-likelihood) and Wald intervals of the
         parameters, without the structural zeros, the upper triangles of the
-        covariances, and the start of a diffuse model."""
+        covariances, and the start of a diffuse model.
+
+        The Hessian costs about ``2 k^2`` filter passes for ``k`` free
+        parameters; when that is more than ``max_filter_steps`` time steps of
+        filtering (minutes on one core), this raises instead of running for a
+        long time (raise the limit to insist)."""
+        self._check_fitted()
+        k, T = self.n_parameters_, self._data.Y.shape[0]
+        if 2 * k * k * T > max_filter_steps:
+            raise ValueError(
+                f"summary() would take a numerical Hessian in {k} free parameters: about {2 * k * k} Kalman filter "
+                f"passes over {T} steps, above max_filter_steps={max_filter_steps:g}. Pass a larger "
+                "max_filter_steps to run it anyway, hold some parameters fixed, or use a shorter stretch of data"
+            )
         table = super().summary(level)
         return table[self._shown()].reset_index(drop=True)
 

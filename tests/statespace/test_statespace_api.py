@@ -129,6 +129,12 @@ def test_bad_input_is_refused_clearly(kwargs, Y, lengths, message):
         est.fit(Y, lengths=lengths)
 
 
+def test_a_summary_too_costly_to_compute_is_refused_not_started(nile):
+    with pytest.raises(ValueError, match="max_filter_steps"):
+        nile.summary(max_filter_steps=100)
+    assert len(nile.summary(max_filter_steps=1e6)) == 4
+
+
 def test_use_before_fit_and_with_other_data_is_refused(nile):
     with pytest.raises(ValueError, match="not fitted"):
         LinearGaussianSSM().smooth()
