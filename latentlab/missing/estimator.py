@@ -25,11 +25,6 @@ _ENGINE = engine_defaults(accelerate="squarem")
 MAX_PARAMETERS = 120
 
 
-def feature_labels_of(names, p: int) -> list[str]:
-    """Column names, or 0, 1, ... when there are none."""
-    return [str(n) for n in names] if names is not None else [str(j) for j in range(p)]
-
-
 class MultivariateNormalEM(EMEstimator):
     """Maximum likelihood mean and covariance of a multivariate normal from
     rows with values missing at random (NaN), by EM (module :mod:`latentlab.missing.mvn`).
@@ -75,11 +70,12 @@ class MultivariateNormalEM(EMEstimator):
                 UserWarning, stacklevel=user_stacklevel(),
             )
         p = X.shape[1]
+        set_feature_names(self, names, p)
         together = data.observed.T.astype(float) @ data.observed.astype(float)
         never = np.argwhere(np.triu(together == 0, 1))
         if never.size:
             j, k = never[0]
-            labels = feature_labels_of(names, p)
+            labels = feature_labels(self)
             raise ValueError(
                 f"X: variables {labels[j]!r} and {labels[k]!r} are never observed in the same row, so their "
                 f"covariance is not identified ({len(never)} such pair(s)); drop one of them or add rows that show both"
@@ -94,7 +90,6 @@ class MultivariateNormalEM(EMEstimator):
         self._X = X
         self.empty_rows_ = empty
         self.n_patterns_ = len(data.patterns)
-        set_feature_names(self, names, p)
         return self
 
     def impute(self, X=None):

@@ -58,7 +58,7 @@ from ..em import EMEstimator, EMResult, as_generator, fit_em
 from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
 from ..em.settings import engine_defaults
 from ..exceptions import NumericalError
-from .model import COVARIANCE_TYPES, LinearGaussianSSMModel, SSMData, SSMParams, diffuse_kappa
+from .model import COVARIANCE_TYPES, LinearGaussianSSMModel, SSMData, SSMParams, diffuse_kappa, ssm_constraints
 from .simulate import simulate_ssm
 
 __all__ = ["LinearGaussianSSM", "StateEstimates", "local_level", "local_linear_trend"]
@@ -186,8 +186,9 @@ class LinearGaussianSSM(EMEstimator):
         n = self.n_states
         return dict(A=(n, n), b=(n,), C=(p, n), d=(p,), Q=(n, n), R=(p, p), mu0=(n,), P0=(n, n))
 
-    def _start(self, model: LinearGaussianSSMModel, p: int) -> dict[str, np.ndarray]:
+    def _start(self, p: int) -> dict[str, np.ndarray]:
         """The given starting values, checked for shape and space."""
+        constraints = ssm_constraints(self.Q_type, self.R_type)
         start = {}
         for name, shape in self._shapes(p).items():
             value = getattr(self, name)
@@ -198,7 +199,7 @@ class LinearGaussianSSM(EMEstimator):
                 arr = arr.reshape(shape)
             if arr.shape != shape:
                 raise ValueError(f"{name} must have shape {shape} (n_states={self.n_states}, {p} series); got {arr.shape}")
-            if not _strictly_inside(model.constraints[name], arr):
+            if not _strictly_inside(constraints[name], arr):
                 kind = {"Q": self.Q_type, "R": self.R_type, "P0": "full"}.get(name)
                 raise ValueError(f"{name} is not a valid {VALID[kind]}: {arr.tolist()}")
             start[name] = arr
@@ -206,15 +207,14 @@ class LinearGaussianSSM(EMEstimator):
             start.setdefault(name, np.zeros(self._shapes(p)[name]))
         return start
 
-    def _held(self, model: LinearGaussianSSMModel, params: SSMParams) -> SSMParams:
+    def _held(self, diffuse: bool, p: int) -> SSMParams:
         """The engine's mask: the user's ``fixed`` (checked) plus the structure."""
-        structure = self._structure_mask(model, params)
-        held = {f: getattr(structure, f) | mask for f, mask in self._user_mask(params).items()}
-        return SSMParams(**held)
+        structure = self._structure_mask(diffuse, p)
+        return SSMParams(**{f: getattr(structure, f) | mask for f, mask in self._user_mask(p).items()})
 
-    def _user_mask(self, params: SSMParams) -> dict[str, np.ndarray]:
+    def _user_mask(self, p: int) -> dict[str, np.ndarray]:
         """The entries ``fixed`` holds, by field, checked against the covariance types."""
-        held = {f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in FIELDS}
+        held = {f: np.zeros(shape, dtype=bool) for f, shape in self._shapes(p).items()}
         fixed = self.fixed
         if isinstance(fixed, str) or not isinstance(fixed, (Mapping, list, tuple, set, frozenset)):
             raise TypeError(f"fixed must be a tuple of names or a dict of masks; got {fixed!r}")
@@ -229,27 +229,27 @@ class LinearGaussianSSM(EMEstimator):
                 raise ValueError(f"fixed[{name!r}] must be True or a boolean mask of shape {held[name].shape}")
             held[name] = held[name] | mask
         for name, kind in (("Q", self.Q_type), ("R", self.R_type), ("P0", "full")):
-            some = held[name].any() and not held[name].all()
-            if kind == "full" and some:
+            if kind == "full" and held[name].any() and not held[name].all():
                 raise ValueError(
                     f"{name} is a full covariance: it is held whole or not at all (a covariance with some entries "
                     "held has no closed-form M-step); use a diagonal type to hold single variances"
                 )
-            if kind == "spherical" and some:
+            diag = np.diag(held[name])
+            if kind == "spherical" and diag.any() and not diag.all():
                 raise ValueError(f"{name} is spherical (one variance): hold it whole or not at all")
         return held
 
-    def _structure_mask(self, model: LinearGaussianSSMModel, params: SSMParams) -> SSMParams:
+    def _structure_mask(self, diffuse: bool, p: int) -> SSMParams:
         """The entries held by the model's structure, not by ``fixed``: absent
         offsets, the zeros off a diagonal or spherical covariance, and the
         start of a diffuse model."""
-        mask = {f: np.zeros(np.shape(getattr(params, f)), dtype=bool) for f in FIELDS}
+        mask = {f: np.zeros(shape, dtype=bool) for f, shape in self._shapes(p).items()}
         for name in ("b", "d"):
             mask[name][:] = getattr(self, name) is None
         for name, kind in (("Q", self.Q_type), ("R", self.R_type)):
             if kind != "full":
                 mask[name] = ~np.eye(mask[name].shape[0], dtype=bool)
-        if model.diffuse:
+        if diffuse:
             mask["mu0"][:] = True
             mask["P0"][:] = True
         return SSMParams(**mask)
@@ -281,10 +281,8 @@ class LinearGaussianSSM(EMEstimator):
         fit_data = _drop_sequences(data, empty)
         p = data.Y.shape[1]
         kappa = diffuse_kappa(fit_data) if self.initial == "diffuse" else None
-        probe = LinearGaussianSSMModel(self.n_states, p, self.Q_type, self.R_type, kappa)
-        model = LinearGaussianSSMModel(self.n_states, p, self.Q_type, self.R_type, kappa, self._start(probe, p))
-        init = model.initialize(fit_data, np.random.default_rng(0))
-        fixed = self._held(model, init)
+        model = LinearGaussianSSMModel(self.n_states, p, self.Q_type, self.R_type, kappa, self._start(p))
+        fixed = self._held(model.diffuse, p)
         if self.initial == "estimated" and not fixed.P0.all() and fit_data.n_sequences < 2:
             raise ValueError(
                 "P0 cannot be estimated from a single sequence (its maximum likelihood estimate collapses to 0): "
@@ -424,8 +422,7 @@ class LinearGaussianSSM(EMEstimator):
     def _shown(self) -> np.ndarray:
         """Summary rows: the free and user-held entries, the lower triangle of
         a covariance, no structural zeros and no diffuse start."""
-        params = self.result_.params
-        structure = self._structure_mask(self.model_, params)
+        structure = self._structure_mask(self.model_.diffuse, self.n_features_in_)
         shown = []
         for f in FIELDS:
             keep = ~getattr(structure, f)

@@ -67,7 +67,8 @@ from ..em import DiagonalCovariance, EMModel, PositiveDefinite, Real, Stats
 from ..exceptions import NumericalError
 from . import _kalman
 
-__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR", "diffuse_kappa", "step_variances"]
+__all__ = ["SSMParams", "SSMData", "SSMStats", "LinearGaussianSSMModel", "COVARIANCE_TYPES", "DIFFUSE_FACTOR", "diffuse_kappa", "step_variances",
+           "ssm_constraints"]
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 #: kappa of the diffuse start, relative to the scale of the observed series (:func:`diffuse_kappa`)
@@ -169,6 +170,15 @@ def covariance_constraint(kind: str):
     return DiagonalCovariance(spherical=kind == "spherical")
 
 
+def ssm_constraints(Q_type: str, R_type: str) -> dict:
+    """The constraint of each field of :class:`SSMParams`."""
+    return {
+        "A": Real(), "b": Real(), "C": Real(), "d": Real(),
+        "Q": covariance_constraint(Q_type), "R": covariance_constraint(R_type),
+        "mu0": Real(), "P0": PositiveDefinite(),
+    }
+
+
 class LinearGaussianSSMModel(EMModel):
     """The EM contract of the linear Gaussian state-space model (module docstring).
 
@@ -187,11 +197,7 @@ class LinearGaussianSSMModel(EMModel):
         self.R_type = R_type
         self.kappa = kappa
         self.start = dict(start or {})
-        self.constraints = {
-            "A": Real(), "b": Real(), "C": Real(), "d": Real(),
-            "Q": covariance_constraint(Q_type), "R": covariance_constraint(R_type),
-            "mu0": Real(), "P0": PositiveDefinite(),
-        }
+        self.constraints = ssm_constraints(Q_type, R_type)
 
     @property
     def diffuse(self) -> bool:
@@ -239,8 +245,12 @@ class LinearGaussianSSMModel(EMModel):
 
     # -- E-step ------------------------------------------------------------------------------
     def _offset(self, data: SSMData) -> float:
-        """``(n/2) log kappa`` per sequence for a diffuse start (module docstring)."""
-        return 0.5 * self.n_states * np.log(self.kappa) * data.n_sequences if self.diffuse else 0.0
+        """``(n/2) log kappa`` per sequence with an observed value, for a
+        diffuse start (module docstring); a sequence with none has likelihood 1."""
+        if not self.diffuse:
+            return 0.0
+        seen = np.logical_or.reduceat(data.observed.any(axis=1), data.bounds[:-1])
+        return 0.5 * self.n_states * np.log(self.kappa) * int(np.count_nonzero(seen))
 
     def filter(self, data: SSMData, params: SSMParams, store: bool = True):
         """Kalman filter: ``(loglik, xp, Pp, xf, Pf)`` (predicted and filtered

@@ -33,6 +33,7 @@ def test_an_empty_sequence_is_kept_and_reported_not_dropped():
     assert both.A_ == pytest.approx(alone.A_, rel=1e-10)
     smoothed = both.smooth()
     assert smoothed.means.shape == (150, 1)
+    assert smoothed.loglik == pytest.approx(both.loglik_, rel=1e-12)  # the empty sequence adds nothing
     assert np.all(smoothed.std_errors()[80:90] > smoothed.std_errors()[:80].max())  # a prediction, not data
 
 
