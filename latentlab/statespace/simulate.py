@@ -5,7 +5,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._linalg import inverse_cholesky
 from .._validation import as_array, check_finite, check_positive_int
 from ..em import as_generator
 
@@ -30,10 +29,9 @@ def _propagate(A, b, x1, W):
 def _cholesky(S: np.ndarray, name: str) -> np.ndarray:
     """Lower Cholesky factor of a covariance, or a ValueError naming it."""
     try:
-        inverse_cholesky(S, "")
-    except FloatingPointError:
+        return np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
         raise ValueError(f"{name} must be a symmetric positive definite covariance matrix; got {S.tolist()}") from None
-    return np.linalg.cholesky(S)
 
 
 def simulate_ssm(A, C, Q, R, n_steps: int, *, b=None, d=None, mu0=None, P0=None, initial_state=None,
