@@ -43,15 +43,6 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 @nb.njit(cache=True)
-def _symmetrise(P, n):
-    for i in range(n):
-        for j in range(i):
-            s = 0.5 * (P[i, j] + P[j, i])
-            P[i, j] = s
-            P[j, i] = s
-
-
-@nb.njit(cache=True)
 def _matmul(X, Y, out):
     """``out[:n, :n] = X[:n, :n] @ Y`` for a square ``Y`` of size n."""
     n = Y.shape[0]
