@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "latentlab"
-DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing"}
+DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl"}
 PEERS = {"sklearn", "hmmlearn", "lifelines", "statsmodels", "pykalman"}
 
 

@@ -38,6 +38,7 @@ from latentlab.mixtures import (
     select_gaussian_mixture,
     simulate_poisson_mixture,
 )
+from latentlab.qtl import IntervalMapping, simulate_cross
 from latentlab.statespace import LinearGaussianSSM, simulate_ssm
 from latentlab.survival import (
     CensoredExponential,
@@ -90,7 +91,16 @@ LOW = rng.exponential(2.0, 60)
 HIGH = LOW + rng.exponential(1.0, 60)
 HIST = (rng.random((80, 5)) < 0.4).astype(int)
 HIST = HIST[HIST.any(axis=1)]
+CROSS = simulate_cross(60, chromosome_lengths=(50.0, 40.0), qtl=[("1", 20.0, 1.5)], random_state=0)
+CROSS_TRAIT = CROSS.phenotypes["trait"].to_numpy()
 _, SERIES = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
+
+
+def _phenotype(cross, values):
+    """``cross`` with its trait replaced by ``values``."""
+    import dataclasses
+
+    return dataclasses.replace(cross, phenotypes=pd.DataFrame({"trait": values}))
 
 
 def _with(arr, index, value, dtype=float):
@@ -215,6 +225,25 @@ SPECS = {
               ("y all NaN", (X2[:, :1], np.full(len(X2), NAN)), "column"),
               ("two rows", (X2[:2, :1], X2[:2, 1]), "more rows than variables"),
               ("X None", (None, X2[:, 1]), "X"), ("y None", (X2[:, :1], None), "y")],
+    ),
+    "IntervalMapping": Spec(
+        make=lambda **s: IntervalMapping(**{"step": 5.0, **s}), fit=lambda e, d: e.fit(*d), good=(CROSS, "trait", None),
+        settings=[("method", "mle"), ("method", 1), ("step", -1.0), ("step", "1"), ("step", NAN), ("step", True),
+                  ("error_prob", 0.7), ("error_prob", -0.1), ("error_prob", "0.01"), ("map_function", "cf"),
+                  ("map_function", None)],
+        data=[("cross a DataFrame", (CROSS.phenotypes, "trait", None), "cross"),
+              ("cross None", (None, "trait", None), "cross"),
+              ("unknown phenotype", (CROSS, "bp", None), "phenotype"),
+              ("phenotype out of range", (CROSS, 5, None), "phenotype"),
+              ("constant phenotype", (_phenotype(CROSS, np.ones(60)), "trait", None), "phenotype"),
+              ("phenotype text", (_phenotype(CROSS, np.array(["a"] * 60, dtype=object)), "trait", None), "phenotype"),
+              ("phenotype inf", (_phenotype(CROSS, _with(CROSS_TRAIT, 0, INF)), "trait", None), "phenotype"),
+              ("covariates wrong rows", (CROSS, "trait", np.ones((59, 1))), "covariates"),
+              ("covariates constant", (CROSS, "trait", np.ones((60, 1))), "covariates"),
+              ("covariates text", (CROSS, "trait", np.array([["a"]] * 60)), "covariates"),
+              ("covariates unknown name", (CROSS, "trait", ["age"]), "covariates"),
+              ("covariates inf", (CROSS, "trait", _with(np.arange(60.0), 0, INF)), "covariates"),
+              ("all phenotypes missing", (_phenotype(CROSS, np.full(60, NAN)), "trait", None), "phenotype")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,

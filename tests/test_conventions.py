@@ -89,6 +89,13 @@ def _regression():
     return RegressionEM(random_state=0).fit(X, y)
 
 
+def _interval_mapping():
+    from latentlab.qtl import IntervalMapping, simulate_cross
+
+    cross = simulate_cross(100, qtl=[("1", 30.0, 1.0)], random_state=0)
+    return IntervalMapping(step=5).fit(cross)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -104,6 +111,7 @@ FITTED = {
     "LinearGaussianSSM": _state_space,
     "MultivariateNormalEM": _missing,
     "RegressionEM": _regression,
+    "IntervalMapping": _interval_mapping,
 }
 
 

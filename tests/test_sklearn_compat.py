@@ -19,6 +19,7 @@ from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotype
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
+from latentlab.qtl import IntervalMapping
 from latentlab.statespace import LinearGaussianSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
 
@@ -59,7 +60,7 @@ ALL = [
     HaplotypeEM(max_pairs=10), WindowedHaplotypeEM(window=5), CensoredExponential(), ExponentialCure(),
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
-    MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10),
+    MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),
 ]
 
 

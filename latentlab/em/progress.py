@@ -75,3 +75,15 @@ class Progress:
             return
         self.bar.set_postfix_str(f"restart {self.restart + 1}/{self.bar.total}: {status}", refresh=False)
         self.bar.update(position - self.bar.n)
+
+
+def counting(items, total: int, desc: str, unit: str, show: bool | None):
+    """``items`` with a bar counting them (for loops of many fits, such as
+    permutations); ``show`` as for a fit: True, False, or None (a terminal
+    only, after ``AUTO_DELAY`` seconds)."""
+    if show is False:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc=desc, unit=unit, leave=False, mininterval=0.5, disable=None if show is None
+                else False, delay=AUTO_DELAY if show is None else 0.0)
