@@ -1,6 +1,6 @@
-"""An exponential for numba kernels that the compiler can inline and
-vectorise (the C library's ``exp`` is an opaque call that costs four times
-as much in the inner loops of the E-steps).
+"""An exponential for numba kernels that the compiler inlines (the C
+library's ``exp`` is an opaque call that costs about four times as much in
+the inner loops of the E-steps: 6-8 ns against 1.5 ns on this machine).
 
 ``exp(z) = 2^k exp(f)`` with ``k = round(z / log 2)`` and ``|f| <= log(2) / 2``
 (Cody & Waite's reduction, ``log 2`` split in two parts so ``f`` is exact), and
@@ -8,7 +8,7 @@ as much in the inner loops of the E-steps).
 ``(log(2)/2)^14 / 14! < 2e-17``; ``2^k`` is built from its bits. The result is
 within 2 units in the last place of the C library's; arguments below -708
 (where the result would be subnormal) give ``exp(-708)``, about 3e-308, so
-that the function has no branch and a loop over it can be vectorised.
+that the function has no branch.
 """
 
 from __future__ import annotations

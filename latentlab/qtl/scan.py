@@ -484,6 +484,7 @@ class IntervalMapping(EMEstimator):
         est = means["estimate"].to_numpy()
         ax.errorbar(x, est, yerr=[est - means["ci_lower"], means["ci_upper"] - est], fmt="o", capsize=4)
         ax.set_xticks(x, [p[5:-1] for p in means["parameter"]])
+        ax.set_xlim(-0.5, len(x) - 0.5)
         ax.set_xlabel(f"genotype at chromosome {chromosome}, {position:g} cM")
         ax.set_ylabel(str(getattr(self, "phenotype_", "trait")))
         return ax

@@ -47,7 +47,7 @@ def test_genotype_probabilities_equal_calc_genoprob(request, name, settings, sta
 
 
 SCANS = [
-    ("hyper", "hyper_scan.csv", dict(step=1, error_prob=0.001), "bp", None),
+    ("hyper", "rqtl_hyper_scan.csv", dict(step=1, error_prob=0.001), "bp", None),
     ("fake_f2", "fake_f2_scan.csv", dict(step=2, error_prob=0.01, map_function="kosambi"), "phenotype", None),
     ("fake_f2", "fake_f2_scan_sexcovar.csv", dict(step=2, error_prob=0.01, map_function="kosambi"), "phenotype",
      ["sex"]),

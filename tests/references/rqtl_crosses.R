@@ -6,7 +6,9 @@
 # (data/hyper.csv is the shared copy of R/qtl's `hyper`; fake_f2.csv and
 # fake_bc.csv are R/qtl's `fake.f2` and `fake.bc`, written by write.cross)
 # and, for each, R/qtl's genotype probabilities (calc.genoprob) and LOD
-# profiles (scanone, method "em" and "hk") under tests/references/rqtl/.
+# profiles (scanone, method "em" and "hk") under tests/references/rqtl/; the
+# LOD profile of hyper goes to case_studies/results/rqtl_hyper_scan.csv, where
+# the case study blood_pressure_qtl reads it too.
 suppressMessages(library(qtl))
 out <- "tests/references/rqtl"
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
@@ -49,7 +51,7 @@ write_scan <- function(cross, file, pheno.col = 1, addcovar = NULL) {
 data(hyper)
 hyper <- calc.genoprob(hyper, step = 1, error.prob = 0.001)
 write_genoprob(hyper, file.path(out, "hyper_genoprob.csv.gz"))
-write_scan(hyper, file.path(out, "hyper_scan.csv"))
+write_scan(hyper, "case_studies/results/rqtl_hyper_scan.csv")
 
 # fake.f2: intercross with an X chromosome, both sexes and both cross directions
 data(fake.f2)
