@@ -128,7 +128,7 @@ def read_cross_csv(path, codes=RQTL_GENOTYPES, na_values=("-", "NA"), cross_type
     is_marker = (chrom_row != "").to_numpy()
     if not is_marker.any():
         raise ValueError(f"{path}: row 2 names no chromosome for any column, so there are no markers")
-    if is_marker[: np.argmax(is_marker)].sum() == 0 and not is_marker[np.argmax(is_marker):].all():
+    if not is_marker[np.argmax(is_marker):].all():
         raise ValueError(f"{path}: phenotype columns (empty chromosome cell) must come before the markers")
     body = raw.iloc[3:].reset_index(drop=True)
     phen = body.loc[:, ~is_marker]
@@ -308,6 +308,7 @@ def _x_codes(codes, sex, pgm, cross_type, marker_names, individuals):
                     raise ValueError(f"genotypes: individual {individuals[i]!r} is {_CODE_NAMES[codes[i, j] - 1]} at "
                                      f"X marker {marker_names[j]!r}, a genotype {who} cannot have; set it missing")
                 out[i, j] = g
-    if sex is not None and len(np.unique(sex)) == 1 and codes.size and not codes.any():
-        warnings.warn("the X chromosome has no genotype at all", UserWarning, stacklevel=user_stacklevel())
+    if not codes.any():
+        warnings.warn("the X chromosome has no genotype at all: its genotype probabilities are the prior ones",
+                      UserWarning, stacklevel=user_stacklevel())
     return out, sex, pgm
