@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "latentlab"
 DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl"}
 PEERS = {"sklearn", "hmmlearn", "lifelines", "statsmodels", "pykalman"}
+OPTIONAL = {"dask", "distributed", "psutil"}  # the latentlab[dask] extra
 
 
 def _module_name(path: Path) -> str:
@@ -116,6 +117,16 @@ def test_peers_are_not_imported_at_run_time():
     bad = [
         (name, t) for name, path in MODULES.items() for t, top in _imports(name, path)
         if top and t.split(".")[0] in PEERS
+    ]
+    assert bad == []
+
+
+def test_optional_extras_are_imported_only_when_used():
+    """Dask (latentlab[dask]) is imported inside the functions that use it,
+    so ``import latentlab`` works without it."""
+    bad = [
+        (name, t) for name, path in MODULES.items() for t, top in _imports(name, path)
+        if top and t.split(".")[0] in OPTIONAL
     ]
     assert bad == []
 

@@ -20,6 +20,7 @@ import pandas as pd
 from .engine import fit_em
 from .inference import covariance, wald_table
 from .model import EMModel
+from .partitions import Partitions, active_client
 from .settings import DEFAULTS
 
 __all__ = ["Estimator", "EMEstimator", "NotFittedError", "SUMMARY_COLUMNS"]
@@ -132,6 +133,14 @@ class EMEstimator(Estimator):
         self.n_obs_ = n_obs  # observations (a sum of frequency weights may be fractional)
         self.result_ = fit_em(model, data, init_params=init_params, fixed=fixed, **settings)
         return self.result_
+
+    @staticmethod
+    def _partitions(collection, prepare) -> Partitions:
+        """A Dask collection as partitions (each block turned into the
+        model's data by ``prepare``) on the active ``dask.distributed``
+        client, or in this process when there is none; kept in memory when
+        they fit (:meth:`Partitions.from_dask`)."""
+        return Partitions.from_dask(collection, prepare, client=active_client())
 
     # -- mirrors of the EMResult --------------------------------------------------
     def _check_fitted(self):

@@ -13,6 +13,9 @@ convergence rule. The E- and M-steps and their references are in
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +32,7 @@ from .._validation import (
 )
 from ..em import EMEstimator, PositiveDefinite, as_generator
 from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
+from ..em.partitions import PartitionedModel, is_dask_collection
 from ..em.settings import engine_defaults
 from . import _gaussian_missing as missing
 from ._gaussian_model import COVARIANCE_TYPES, GaussianData, GaussianMixtureModel, GaussianMixtureParams
@@ -180,8 +184,18 @@ class GaussianMixture(EMEstimator):
         ``sample_weight`` (non-negative, one per row) weights each row's
         log-likelihood. ``y`` is ignored (scikit-learn's signature). A
         DataFrame's column names are kept (``feature_names_in_``) and label
-        the summary and the outputs."""
+        the summary and the outputs.
+
+        ``X`` may be a Dask array chunked along its rows: each chunk is a
+        partition whose E-step runs where it lives, on the active
+        ``dask.distributed`` client if there is one (in this process
+        otherwise), kept in memory when it fits and read from its source at
+        every pass when it does not (:mod:`latentlab.em.partitions`,
+        ``docs/scale.md``). The result equals the fit of the same rows in
+        memory from the same start."""
         self._check_settings()
+        if is_dask_collection(X):
+            return self._fit_partitions(X, sample_weight)
         names = feature_names(X)
         X = check_magnitude(check_observed_columns(check_observed_rows(as_array(X, "X", ndim=2), "X"), "X"), "X")
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
@@ -190,11 +204,41 @@ class GaussianMixture(EMEstimator):
         user_init = self._user_init(k, d)
         model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
         data = GaussianData(X, w, self.covariance_type)
+        self._shift = data.shift
         # a complete user start needs no draw (as scikit-learn); later restarts still draw
         start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
         result = self._fit_em(model, data, n_obs=float(w.sum()), init_params=start)  # weights count as frequencies
         set_feature_names(self, names, d)
-        p = result.params
+        return self._set_fitted(model, result.params)
+
+    def _fit_partitions(self, X, sample_weight) -> GaussianMixture:
+        """:meth:`fit` on a Dask array: the rows centred at the observed column
+        means (one pass), each chunk a partition (:class:`PartitionedModel`)."""
+        import dask.array as da
+
+        if sample_weight is not None:
+            raise TypeError("sample_weight is not supported with a Dask array X: fit the rows repeated, or in memory")
+        if not isinstance(X, da.Array) or X.ndim != 2:
+            raise TypeError(f"X must be a 2-d Dask array (or an in-memory table); got {type(X).__name__}")
+        if any(np.isnan(X.shape)):
+            raise ValueError("X has chunks of unknown size; call X.compute_chunk_sizes() first")
+        n, d = X.shape
+        k = check_n_components(self.n_components, n, "rows")
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column is reported below
+            shift = np.asarray(da.nanmean(X.astype(float), axis=0).compute())
+        if np.isnan(shift).any():
+            raise ValueError(f"X: column {int(np.flatnonzero(np.isnan(shift))[0])} has no observed value")
+        user_init = self._user_init(k, d)
+        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
+        parts = self._partitions(X, functools.partial(_partition, covariance_type=self.covariance_type, shift=shift))
+        self._shift = shift
+        start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
+        result = self._fit_em(PartitionedModel(model), parts, n_obs=float(n), init_params=start)
+        set_feature_names(self, None, d)
+        return self._set_fitted(model, result.params)
+
+    def _set_fitted(self, model: GaussianMixtureModel, p: GaussianMixtureParams) -> GaussianMixture:
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
         self.precisions_ = _invert(p.covariances, self.covariance_type)
         warn_degenerate(model.name, "component", gaussian_signature(p.means, np.diagonal(model.full_covariances(p), axis1=1, axis2=2)), p.weights)
@@ -212,7 +256,7 @@ class GaussianMixture(EMEstimator):
         return self.model_.log_joint(self._new_data(X), self.result_.params)
 
     def _new_data(self, X) -> GaussianData:
-        return GaussianData(X, np.ones(X.shape[0]), self.covariance_type, shift=self._data.shift)
+        return GaussianData(X, np.ones(X.shape[0]), self.covariance_type, shift=self._shift)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-density of each row (of its observed coordinates, when some are missing)."""
@@ -286,6 +330,12 @@ class GaussianMixture(EMEstimator):
         """``-2 loglik + 2 p`` on the training data, or on ``X``."""
         self._check_fitted()
         return self._criterion(X, lambda n: 2.0 * self.n_parameters_)
+
+
+def _partition(block, covariance_type: str, shift: np.ndarray) -> GaussianData:
+    """One chunk of a Dask array as validated, centred rows (a partition)."""
+    X = check_magnitude(check_observed_rows(as_array(block, "X", ndim=2), "X"), "X")
+    return GaussianData(X, np.ones(X.shape[0]), covariance_type, shift=shift)
 
 
 def simulate_gaussian_mixture(n: int, weights, means, covariances, covariance_type: str = "full",
