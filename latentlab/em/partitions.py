@@ -14,7 +14,9 @@ Where the partitions come from and live:
   after the other (no cluster);
 - ``Partitions(parts, client=client)``: the same list sent once to the
   workers of a ``dask.distributed.Client`` (``client.scatter``) and kept
-  there;
+  there (scattered data have no source to be recomputed from: a worker that
+  dies takes its partitions with it and the fit stops with Dask's error; use
+  ``from_dask`` where that matters);
 - ``Partitions.from_dask(collection, prepare, client=...)``: the blocks of a
   Dask array (chunked along its first axis, the units), the partitions of a
   Dask DataFrame or Bag, or a list of ``dask.delayed`` objects, each turned
@@ -118,11 +120,6 @@ def _identity(x):
     return x
 
 
-def _call(model, part, fn, *args):
-    """``fn(part, *args)``: a per-partition function that needs no model."""
-    return fn(part, *args)
-
-
 def _e_step(model: EMModel, part, params):
     return model.e_step(part, params)
 
@@ -154,8 +151,7 @@ def _tree_sum(level: list, add) -> Any:
 
 class Partitions:
     """Data held as partitions, here or on the workers of a Dask ``client``
-    (module docstring); :meth:`map_sum` is the one operation the engine needs,
-    :meth:`map` the one for independent fits (allele frequencies by locus)."""
+    (module docstring); :meth:`map_sum` is the one operation the engine needs."""
 
     def __init__(self, parts, client=None):
         parts = list(parts)
@@ -226,13 +222,6 @@ class Partitions:
             return _tree_sum([fn(model, part, params) for part in self._local_parts()], _add)
         shared = self.client.submit(_identity, params, pure=False)  # one copy, rebuilt from its task if lost
         return self._reduce(self._tasks(fn, model, (shared,)))
-
-    def map(self, fn, *args) -> list:
-        """``[fn(part, *args) for each partition]``, each computed where its partition is."""
-        if self.client is None:
-            return [fn(part, *args) for part in self._local_parts()]
-        tasks = self._tasks(_call, None, (fn, *args))
-        return self.client.gather(tasks if self.persisted else self.client.compute(tasks))
 
     def _local_parts(self):
         """The partitions in this process, each read when it is needed if not kept."""
