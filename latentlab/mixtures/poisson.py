@@ -30,6 +30,7 @@ from scipy.special import logsumexp
 from .._degenerate import poisson_signature, warn_degenerate
 from .._validation import as_array, check_counts, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Positive, Simplex, Stats, as_generator
+from ..em.partitions import is_dask_collection
 from ..em.settings import engine_defaults
 from ..emissions import poisson_log_density, poisson_m_step
 
@@ -176,9 +177,28 @@ class PoissonMixture(EMEstimator):
         return params
 
     # -- fitting ------------------------------------------------------------------
+    @staticmethod
+    def _tabulate_dask(counts, weights) -> _Tabulated:
+        """The table of a Dask array of counts, made where its chunks live (one
+        pass, each chunk validated there); the fit then runs on the table,
+        which is all the data a Poisson mixture needs."""
+        import dask
+        import dask.array as da
+
+        if weights is not None:
+            raise TypeError("weights is not supported with a Dask array of counts: give the raw counts")
+        if not isinstance(counts, da.Array) or counts.ndim != 1:
+            raise TypeError(f"counts must be a 1-d Dask array (or an in-memory sequence); got {type(counts).__name__}")
+        checked = counts.map_blocks(_checked_counts, dtype=counts.dtype)
+        values, freq = dask.compute(*da.unique(checked, return_counts=True))
+        return _Tabulated(values.astype(float), freq.astype(float))
+
     def fit(self, counts, weights=None) -> PoissonMixture:
-        """Fit to raw counts, or to distinct values ``counts`` with frequencies ``weights``."""
-        data = self._tabulate(counts, weights)
+        """Fit to raw counts, or to distinct values ``counts`` with frequencies
+        ``weights``. ``counts`` may be a Dask array: it is tabulated where its
+        chunks live (on the active ``dask.distributed`` client, if any) and
+        the fit runs on the table, equal to the fit of the same counts in memory."""
+        data = self._tabulate_dask(counts, weights) if is_dask_collection(counts) else self._tabulate(counts, weights)
         k = check_n_components(self.n_components, data.values.size)
         model = PoissonMixtureModel(k)
         result = self._fit_em(model, data, n_obs=round(data.freq.sum()), init_params=self._initial_params())
@@ -220,6 +240,11 @@ class PoissonMixture(EMEstimator):
         """Draw ``n`` counts from the fitted mixture; returns (counts, components)."""
         self._check_fitted()
         return simulate_poisson_mixture(n, self.weights_, self.rates_, random_state)
+
+
+def _checked_counts(block: np.ndarray) -> np.ndarray:
+    """One chunk of a Dask array of counts, validated (non-negative integers)."""
+    return check_counts(as_array(block, "counts", ndim=1), "counts")
 
 
 def simulate_poisson_mixture(n: int, weights, rates, random_state=None) -> tuple[np.ndarray, np.ndarray]:

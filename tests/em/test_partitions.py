@@ -222,3 +222,18 @@ def test_from_dask_refuses_what_it_cannot_split():
         Partitions.from_dask(unknown)
     with pytest.raises(TypeError, match="sample_weight is not supported"):
         GaussianMixture(2).fit(da.ones((10, 2), chunks=5), sample_weight=np.ones(10))
+
+
+def test_poisson_mixture_on_a_dask_array_is_fitted_on_its_table(client):
+    da = pytest.importorskip("dask.array")
+    counts = np.random.default_rng(0).poisson(np.r_[np.full(3000, 2.0), np.full(2000, 8.0)])
+    start = dict(weights_init=[0.5, 0.5], rates_init=[1.0, 5.0])
+    whole = PoissonMixture(2, **start).fit(counts)
+    parted = PoissonMixture(2, **start).fit(da.from_array(counts, chunks=1000))
+    assert parted.n_iter_ == whole.n_iter_ and parted.n_obs_ == whole.n_obs_
+    np.testing.assert_allclose(parted.rates_, whole.rates_, rtol=1e-10)
+    np.testing.assert_allclose(parted.weights_, whole.weights_, rtol=1e-10)
+    with pytest.raises(ValueError, match="counts"):
+        PoissonMixture(2).fit(da.from_array(np.r_[counts, -1], chunks=1000))
+    with pytest.raises(TypeError, match="weights is not supported"):
+        PoissonMixture(2).fit(da.from_array(counts, chunks=1000), weights=np.ones(counts.size))
