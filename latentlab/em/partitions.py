@@ -199,12 +199,8 @@ class Partitions:
     def first(self):
         """The first partition, here (the model's start is drawn from it)."""
         if self._first is None:
-            if self.client is None:
-                self._first = next(self._local_parts())
-            elif self.persisted:
-                self._first = self._parts[0].result()
-            else:
-                self._first = _prepared(self._prepare, self._parts[0].compute(scheduler="sync"))
+            kept_there = self.client is not None and self.persisted
+            self._first = self._parts[0].result() if kept_there else next(self._local_parts())
         return self._first
 
     def _tasks(self, fn, model, args):
@@ -224,7 +220,7 @@ class Partitions:
         return self._reduce(self._tasks(fn, model, (shared,)))
 
     def _local_parts(self):
-        """The partitions in this process, each read when it is needed if not kept."""
+        """The partitions in this process (kept, or each read here when it is needed)."""
         if self.persisted:
             yield from self._parts
         else:

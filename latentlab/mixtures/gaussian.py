@@ -201,12 +201,9 @@ class GaussianMixture(EMEstimator):
         w = check_sample_weight(sample_weight, X.shape[0], "sample_weight")
         k = check_n_components(self.n_components, int(np.count_nonzero(w)), "rows with positive weight")
         d = X.shape[1]
-        user_init = self._user_init(k, d)
-        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
+        model, start = self._model_and_start(k, d)
         data = GaussianData(X, w, self.covariance_type)
         self._shift = data.shift
-        # a complete user start needs no draw (as scikit-learn); later restarts still draw
-        start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
         result = self._fit_em(model, data, n_obs=float(w.sum()), init_params=start)  # weights count as frequencies
         set_feature_names(self, names, d)
         return self._set_fitted(model, result.params)
@@ -229,14 +226,19 @@ class GaussianMixture(EMEstimator):
             shift = np.asarray(da.nanmean(X.astype(float), axis=0).compute())
         if np.isnan(shift).any():
             raise ValueError(f"X: column {int(np.flatnonzero(np.isnan(shift))[0])} has no observed value")
-        user_init = self._user_init(k, d)
-        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
+        model, start = self._model_and_start(k, d)
         parts = self._partitions(X, functools.partial(_partition, covariance_type=self.covariance_type, shift=shift))
         self._shift = shift
-        start = GaussianMixtureParams(**user_init) if len(user_init) == 3 else None
         result = self._fit_em(PartitionedModel(model), parts, n_obs=float(n), init_params=start)
         set_feature_names(self, None, d)
         return self._set_fitted(model, result.params)
+
+    def _model_and_start(self, k: int, d: int) -> tuple[GaussianMixtureModel, GaussianMixtureParams | None]:
+        """The model, and the start when the user gave all of it (a complete
+        user start needs no draw, as in scikit-learn; later restarts still draw)."""
+        user_init = self._user_init(k, d)
+        model = GaussianMixtureModel(k, d, self.covariance_type, float(self.reg_covar), self.init, user_init)
+        return model, (GaussianMixtureParams(**user_init) if len(user_init) == 3 else None)
 
     def _set_fitted(self, model: GaussianMixtureModel, p: GaussianMixtureParams) -> GaussianMixture:
         self.weights_, self.means_, self.covariances_ = p.weights, p.means, p.covariances
