@@ -1,0 +1,127 @@
+"""Receptor sequences as codes, grouped by length.
+
+A repertoire is a table of distinct nucleotide sequences (CDR3s, say) with read
+counts. The sequences are validated (only ``A``, ``C``, ``G``, ``T`` and ``N``;
+no silent upper-casing), coded 0-3 for ``ACGT`` and 4 for ``N``, and grouped by
+length: substitution errors keep a read's length, so only sequences of equal
+length can be a read and its parent (indels are not modelled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._validation import as_array, check_counts
+
+__all__ = ["SequenceTable", "ALPHABET", "N_CODE"]
+
+#: the nucleotides, in code order
+ALPHABET = "ACGT"
+#: code of an unknown base ``N``: compared as a mismatch for the distance bound,
+#: ignored by the error model
+N_CODE = 4
+
+_LOOKUP = np.full(256, 255, dtype=np.uint8)
+for _code, _base in enumerate("ACGTN"):
+    _LOOKUP[ord(_base)] = _code
+
+
+@dataclass(frozen=True)
+class SequenceTable:
+    """Distinct sequences with their counts, coded and grouped by length.
+
+    ``text[i]`` and ``counts[i]`` describe sequence ``i``; ``groups`` maps each
+    length ``L`` to ``(ids, codes)``: the indices of the sequences of that
+    length and their codes, an ``(n_L, L)`` uint8 array.
+    """
+
+    text: np.ndarray  # (M,) object array of str
+    counts: np.ndarray  # (M,) float read (or molecule) counts, >= 1
+    lengths: np.ndarray  # (M,) int
+    groups: dict
+
+    @property
+    def n_sequences(self) -> int:
+        return self.text.size
+
+    @classmethod
+    def from_sequences(cls, sequences, counts, *, name: str = "sequences",
+                       counts_name: str = "counts") -> SequenceTable:
+        """Validate and code ``sequences`` (distinct strings) with ``counts``
+        (positive integers, one per sequence)."""
+        text = _as_text(sequences, name)
+        n = _as_counts(counts, counts_name, text.size)
+        _check_distinct(text, name)
+        lengths = np.fromiter((len(s) for s in text), dtype=np.int64, count=text.size)
+        if np.any(lengths == 0):
+            raise ValueError(f"{name}[{int(np.argmax(lengths == 0))}] is an empty string")
+        joined = "".join(text)
+        if not joined.isascii():
+            bad = next(i for i, s in enumerate(text) if not s.isascii())
+            raise ValueError(f"{name}[{bad}] = {text[bad]!r} holds characters other than A, C, G, T, N")
+        codes = _LOOKUP[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
+        if np.any(codes == 255):
+            _raise_bad_character(text, codes, lengths, name)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        groups = {}
+        for length in np.unique(lengths):
+            ids = np.flatnonzero(lengths == length)
+            pos = starts[ids][:, None] + np.arange(length)
+            groups[int(length)] = (ids, np.ascontiguousarray(codes[pos]))
+        return cls(text, n, lengths, groups)
+
+    def codes_of(self, i: int) -> np.ndarray:
+        """The codes of sequence ``i``."""
+        ids, codes = self.groups[int(self.lengths[i])]
+        return codes[np.searchsorted(ids, i)]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"sequence": self.text, "count": self.counts})
+
+
+def _as_text(sequences, name: str) -> np.ndarray:
+    if isinstance(sequences, str):
+        raise TypeError(f"{name} must be a sequence of strings, not one string")
+    if isinstance(sequences, pd.Series):
+        sequences = sequences.to_numpy()
+    if sequences is None:
+        raise TypeError(f"{name} must be a sequence of strings; got None")
+    arr = np.asarray(list(sequences), dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; at least one sequence is needed")
+    for i, s in enumerate(arr):
+        if not isinstance(s, str):
+            raise TypeError(f"{name}[{i}] is {s!r} ({type(s).__name__}); every sequence must be a string")
+    return arr
+
+
+def _as_counts(counts, name: str, size: int) -> np.ndarray:
+    n = check_counts(as_array(counts, name, ndim=1), name)
+    if n.size != size:
+        raise ValueError(f"{name} has {n.size} entries but there are {size} sequences")
+    if np.any(n == 0):
+        raise ValueError(f"{name}[{int(np.argmax(n == 0))}] is 0: every listed sequence must be observed at least once")
+    return n.astype(float)
+
+
+def _check_distinct(text: np.ndarray, name: str) -> None:
+    seen: dict[str, int] = {}
+    for i, s in enumerate(text):
+        if s in seen:
+            raise ValueError(
+                f"{name}[{i}] repeats {name}[{seen[s]}] ({s!r}); give each distinct sequence once with its total count"
+            )
+        seen[s] = i
+
+
+def _raise_bad_character(text, codes, lengths, name) -> None:
+    first = int(np.argmax(codes == 255))
+    i = int(np.searchsorted(np.cumsum(lengths), first, side="right"))
+    bad = sorted({c for c in text[i] if c not in "ACGTN"})
+    hint = " (lower case is not accepted; use upper case)" if all(c.upper() in "ACGTN" for c in bad) else ""
+    raise ValueError(f"{name}[{i}] = {text[i]!r} holds {bad}: only A, C, G, T and N are allowed{hint}")
