@@ -39,6 +39,7 @@ from latentlab.mixtures import (
     simulate_poisson_mixture,
 )
 from latentlab.qtl import IntervalMapping, simulate_cross
+from latentlab.repertoire import ClonotypeEM, simulate_repertoire
 from latentlab.statespace import LinearGaussianSSM, simulate_ssm
 from latentlab.survival import (
     CensoredExponential,
@@ -93,6 +94,8 @@ HIST = (rng.random((80, 5)) < 0.4).astype(int)
 HIST = HIST[HIST.any(axis=1)]
 CROSS = simulate_cross(60, chromosome_lengths=(50.0, 40.0), qtl=[("1", 20.0, 1.5)], random_state=0)
 CROSS_TRAIT = CROSS.phenotypes["trait"].to_numpy()
+REPERTOIRE = simulate_repertoire(n_clonotypes=10, n_reads=2000, random_state=0).observed
+SEQS, READS = list(REPERTOIRE["sequence"]), REPERTOIRE["count"].to_numpy()
 _, SERIES = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
 
 
@@ -244,6 +247,29 @@ SPECS = {
               ("covariates unknown name", (CROSS, "trait", ["age"]), "covariates"),
               ("covariates inf", (CROSS, "trait", _with(np.arange(60.0), 0, INF)), "covariates"),
               ("all phenotypes missing", (_phenotype(CROSS, np.full(60, NAN)), "trait", None), "phenotype")],
+    ),
+    "ClonotypeEM": Spec(
+        make=lambda **s: ClonotypeEM(random_state=0, **s), fit=lambda e, d: e.fit(*d), good=(SEQS, READS),
+        settings=[("max_distance", -1), ("max_distance", 1.5), ("max_distance", "2"), ("max_rounds", 0),
+                  ("alpha", 0.0), ("alpha", 1.5), ("alpha", "0.01"), ("alpha", NAN), ("alpha", True),
+                  ("error_model", "quality"), ("error_model", None)],
+        data=[("empty", ([], []), "sequences"), ("one string", ("ACGT", [3]), "sequences"),
+              ("lower case", (["acgt", *SEQS[1:]], READS), "upper case"),
+              ("not a base", ([SEQS[0][:-1] + "U", *SEQS[1:]], READS), "sequences[0]"),
+              ("a gap", ([SEQS[0][:-1] + "-", *SEQS[1:]], READS), "sequences[0]"),
+              ("empty string", (["", *SEQS[1:]], READS), "sequences[0]"),
+              ("repeated", ([SEQS[1], *SEQS[1:]], READS), "repeats"),
+              ("a number", ([7, *SEQS[1:]], READS), "sequences[0]"),
+              ("None", (None, READS), "sequences"),
+              ("counts negative", (SEQS, _with(READS, 0, -1)), "counts"),
+              ("counts zero", (SEQS, _with(READS, 0, 0)), "counts"),
+              ("counts non-integer", (SEQS, _with(READS, 0, 1.5)), "counts"),
+              ("counts NaN", (SEQS, _with(READS, 0, NAN)), "counts"),
+              ("counts inf", (SEQS, _with(READS, 0, INF)), "counts"),
+              ("counts text", (SEQS, READS.astype(str)), "counts"),
+              ("counts too short", (SEQS, READS[:-1]), "counts"),
+              ("counts 2-d", (SEQS, READS[:, None]), "counts"),
+              ("counts None", (SEQS, None), "counts")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,

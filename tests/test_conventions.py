@@ -96,6 +96,13 @@ def _interval_mapping():
     return IntervalMapping(step=5).fit(cross)
 
 
+def _clonotypes():
+    from latentlab.repertoire import ClonotypeEM, simulate_repertoire
+
+    sim = simulate_repertoire(n_clonotypes=20, n_reads=3000, random_state=0)
+    return ClonotypeEM(random_state=0).fit(sim.observed["sequence"], sim.observed["count"])
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -112,6 +119,7 @@ FITTED = {
     "MultivariateNormalEM": _missing,
     "RegressionEM": _regression,
     "IntervalMapping": _interval_mapping,
+    "ClonotypeEM": _clonotypes,
 }
 
 

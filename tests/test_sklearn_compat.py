@@ -20,6 +20,7 @@ from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
 from latentlab.qtl import IntervalMapping
+from latentlab.repertoire import ClonotypeEM
 from latentlab.statespace import LinearGaussianSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
 
@@ -61,6 +62,7 @@ ALL = [
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
     MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),
+    ClonotypeEM(max_distance=2, error_model="matrix"),
 ]
 
 

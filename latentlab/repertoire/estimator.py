@@ -14,11 +14,11 @@ from scipy.stats import binom
 
 from .._validation import check_level
 from .._warn import user_stacklevel
-from ..exceptions import ConvergenceWarning
 from ..em import EMEstimator
 from ..em.estimator import SUMMARY_COLUMNS
 from ..em.inference import numerical_hessian, wald_intervals
 from ..em.settings import check_int, engine_defaults
+from ..exceptions import ConvergenceWarning
 from .diversity import diversity
 from .model import ERROR_MODELS, ClonotypeMixtureModel, ClonotypeParams, PairData, error_rate, uniform_substitution
 from .neighbours import HammingIndex

@@ -21,8 +21,8 @@ _ASCII = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
 @dataclass(frozen=True)
 class SimulatedRepertoire:
     """``observed``: distinct read sequences with counts (columns sequence,
-    count); ``truth``: the clonotypes (sequence, reads: reads that came from
-    it, parent: the clonotype a family member was derived from, -1 for
+    count); ``truth``: the clonotypes (sequence, share: its probability of
+    giving a read, reads: reads that came from it, parent: the clonotype a family member was derived from, -1 for
     none); ``read_error_rate``: the realised fraction of read bases that
     differ from their clonotype (PCR and sequencing errors together)."""
 
@@ -71,7 +71,8 @@ def simulate_repertoire(
     rng = as_generator(random_state)
     clones, clone_len, parent = _clonotypes(n_clonotypes, np.asarray(lengths, dtype=np.int64), family_fraction, rng)
     shares = rng.pareto(exponent - 1.0, n_clonotypes) + 1.0
-    reads_per_clone = rng.multinomial(n_reads, shares / shares.sum())
+    shares /= shares.sum()
+    reads_per_clone = rng.multinomial(n_reads, shares)
     clone_of_read = np.repeat(np.arange(n_clonotypes), reads_per_clone)
     reads = clones[clone_of_read].copy()
     read_len = clone_len[clone_of_read]
@@ -79,7 +80,7 @@ def simulate_repertoire(
     _substitute(reads, rng.random(reads.shape) < error_rate, read_len, rng)
     valid = np.arange(reads.shape[1]) < read_len[:, None]
     realised = float(((reads != clones[clone_of_read]) & valid).sum() / valid.sum())
-    truth = pd.DataFrame({"sequence": _text(clones, clone_len), "reads": reads_per_clone, "parent": parent})
+    truth = pd.DataFrame({"sequence": _text(clones, clone_len), "share": shares, "reads": reads_per_clone, "parent": parent})
     observed = _tabulate(reads, read_len)
     return SimulatedRepertoire(observed, truth, realised)
 
