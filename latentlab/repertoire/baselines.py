@@ -22,7 +22,7 @@ def collapse_by_ratio(sequences, counts, ratio: float = 10.0, max_distance: int 
     if not (np.isfinite(ratio) and ratio >= 1):
         raise ValueError(f"ratio must be a finite number >= 1; got {ratio!r}")
     order = np.lexsort((table.text, -table.counts))
-    pair_i, pair_j, _ = HammingIndex(table, max_distance).pairs(order)
+    pair_i, pair_j, _ = HammingIndex(table, max_distance).pairs(order, tables=False)
     root = np.arange(table.n_sequences)
     rank = np.empty(table.n_sequences, dtype=np.int64)
     rank[order] = np.arange(order.size)

@@ -18,7 +18,7 @@ from ..em import EMEstimator
 from ..em.estimator import SUMMARY_COLUMNS
 from ..em.inference import numerical_hessian, wald_intervals
 from ..em.settings import check_int, engine_defaults
-from ..exceptions import ConvergenceWarning
+from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .diversity import diversity
 from .model import ERROR_MODELS, ClonotypeMixtureModel, ClonotypeParams, PairData, error_rate, uniform_substitution
 from .neighbours import HammingIndex
@@ -144,14 +144,17 @@ class ClonotypeEM(EMEstimator):
 
     def _fit_round(self, model, data: PairData, centres, previous):
         """The round's EM fit, started from the previous round's weights (new
-        clonotypes enter with their own counts' share) and error model."""
+        clonotypes enter with their own counts' share) and error model (moved
+        off zero)."""
         if previous is None:
             start = None
         else:
             k_old = previous.weights.size
             extra = data.centre_counts[k_old:] / data.counts.sum()
             w = np.concatenate([previous.weights * (1.0 - extra.sum()), extra])
-            start = ClonotypeParams(w / w.sum(), previous.substitution)
+            # a rate fitted as 0 (no errors seen yet) would give the new clonotypes' neighbours probability 0
+            substitution = 0.999 * previous.substitution + 0.001 / 4
+            start = ClonotypeParams(w / w.sum(), substitution)
         result = self._fit_em(model, data, n_obs=float(data.counts.sum()), init_params=start)
         return result.params
 
@@ -168,7 +171,7 @@ class ClonotypeEM(EMEstimator):
         candidates = significant[order]
         if candidates.size == 0:
             return candidates
-        pair_i, pair_j, _ = index.pairs(candidates)
+        pair_i, pair_j, _ = index.pairs(candidates, targets=candidates, tables=False)
         return greedy_batch(candidates, pair_i, pair_j)
 
     # -- results -----------------------------------------------------------------------
@@ -260,11 +263,25 @@ class ClonotypeEM(EMEstimator):
         """Covariance of the error parameters (``error_rate`` for the uniform
         model; the 12 off-diagonal rates, row by row, for the matrix model)
         from the numerical Hessian of the log-likelihood with the weights held
-        at their estimates."""
+        at their estimates. A rate estimated as 0 (no error of that kind seen)
+        is on the boundary: NaN, with a :class:`~latentlab.BoundaryWarning`."""
         self._check_fitted()
         params, data, model = self.result_.params, self._data, self.model_
-        hessian = numerical_hessian(lambda u: model.loglik(data, _with_errors(params, u)), _error_vector(params, self.error_model))
-        return np.linalg.inv(-hessian)
+        u = _error_vector(params, self.error_model)
+        free = u > 0
+        cov = np.full((u.size, u.size), np.nan)
+        if not free.all():
+            warnings.warn(f"ClonotypeEM: {int((~free).sum())} error rate(s) estimated as 0, on the boundary; "
+                          "no Wald standard error for these", BoundaryWarning, stacklevel=user_stacklevel())
+        if free.any():
+
+            def loglik(v):
+                x = u.copy()
+                x[free] = v
+                return model.loglik(data, _with_errors(params, x))
+
+            cov[np.ix_(free, free)] = np.linalg.inv(-numerical_hessian(loglik, u[free]))
+        return cov
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """The error parameters, then each clonotype's share, with standard

@@ -52,15 +52,16 @@ def _grow(arr, size):
 
 
 @njit(cache=True)
-def _pairs_within(codes, keys, orders, sorted_keys, queries, max_distance):
+def _pairs_within(codes, keys, orders, sorted_keys, queries, max_distance, is_target, with_tables):
     """All (query, target) rows within ``max_distance`` mismatches (``N``
-    counts as a mismatch) and each pair's aligned-base table, flattened
+    counts as a mismatch), targets restricted to ``is_target``, and (if
+    ``with_tables``) each pair's aligned-base table, flattened
     ``4 * parent_base + read_base``."""
     n_seg, L = keys.shape[0], codes.shape[1]
     cap = max(16, 2 * queries.size)
     out_q = np.empty(cap, dtype=np.int64)
     out_t = np.empty(cap, dtype=np.int64)
-    out_tab = np.zeros((cap, 16), dtype=np.uint16)
+    out_tab = np.zeros((cap if with_tables else 1, 16), dtype=np.uint16)
     size = 0
     for q in queries:
         for s in range(n_seg):
@@ -69,6 +70,8 @@ def _pairs_within(codes, keys, orders, sorted_keys, queries, max_distance):
             hi = np.searchsorted(sorted_keys[s], key, side="right")
             for r in range(lo, hi):
                 t = orders[s, r]
+                if not is_target[t]:
+                    continue
                 seen = False
                 for s0 in range(s):
                     if keys[s0, t] == keys[s0, q]:
@@ -87,17 +90,19 @@ def _pairs_within(codes, keys, orders, sorted_keys, queries, max_distance):
                 if size == out_q.size:
                     out_q = _grow(out_q, size)
                     out_t = _grow(out_t, size)
-                    out_tab = _grow(out_tab, size)
+                    if with_tables:
+                        out_tab = _grow(out_tab, size)
                 out_q[size] = q
                 out_t[size] = t
-                for k in range(16):
-                    out_tab[size, k] = 0
-                for p in range(L):
-                    a, b = codes[q, p], codes[t, p]
-                    if a < 4 and b < 4:
-                        out_tab[size, 4 * a + b] += 1
+                if with_tables:
+                    for k in range(16):
+                        out_tab[size, k] = 0
+                    for p in range(L):
+                        a, b = codes[q, p], codes[t, p]
+                        if a < 4 and b < 4:
+                            out_tab[size, 4 * a + b] += 1
                 size += 1
-    return out_q[:size], out_t[:size], out_tab[:size]
+    return out_q[:size], out_t[:size], out_tab[:size if with_tables else 0]
 
 
 class HammingIndex:
@@ -106,7 +111,7 @@ class HammingIndex:
     ``pairs(ids)`` returns every ``(i, j, table)`` with ``i`` in ``ids`` and
     ``j`` any sequence of the same length within ``max_distance`` mismatches
     (``j == i`` included), ``table`` the 16 aligned-base counts of ``i``
-    (as parent) against ``j`` (as read).
+    (as parent) against ``j`` (as read); ``targets`` restricts ``j``.
     """
 
     def __init__(self, table: SequenceTable, max_distance: int):
@@ -121,14 +126,22 @@ class HammingIndex:
             sorted_keys = np.take_along_axis(keys, orders, axis=1)
             self._groups[length] = (ids, codes, keys, orders, sorted_keys)
 
-    def pairs(self, ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pairs(self, ids, targets=None, tables: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs ``(i, j, table)`` with ``i`` in ``ids``; ``j`` only among
+        ``targets`` if given; ``table`` of shape (n_pairs, 16), or (0, 16)
+        without ``tables``."""
         ids = np.asarray(ids, dtype=np.int64)
+        is_target = np.ones(self.table.n_sequences, dtype=bool)
+        if targets is not None:
+            is_target[:] = False
+            is_target[targets] = True
         out_i, out_j, out_tab = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty((0, 16), np.uint16)]
         lengths = self.table.lengths[ids]
         for length in np.unique(lengths):
             group_ids, codes, keys, orders, sorted_keys = self._groups[int(length)]
             local = np.searchsorted(group_ids, ids[lengths == length])
-            q, t, tab = _pairs_within(codes, keys, orders, sorted_keys, local, self.max_distance)
+            q, t, tab = _pairs_within(codes, keys, orders, sorted_keys, local, self.max_distance,
+                                      is_target[group_ids], tables)
             out_i.append(group_ids[q])
             out_j.append(group_ids[t])
             out_tab.append(tab)

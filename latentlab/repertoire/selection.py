@@ -40,7 +40,7 @@ def abundance_log_pvalues(counts: np.ndarray, expected: np.ndarray) -> np.ndarra
 def greedy_batch(candidates: np.ndarray, pair_i: np.ndarray, pair_j: np.ndarray) -> np.ndarray:
     """The candidates to add this round: in the given order (most significant
     first), a candidate is taken unless a candidate taken before it is within
-    reach of it (``(pair_i, pair_j)``: every candidate's neighbours). A
+    reach of it (``(pair_i, pair_j)``: the pairs of candidates within reach). A
     sequence near a new clonotype is then tested again against it in the next
     round, rather than called together with it."""
     taken = np.zeros(0, dtype=np.int64)

@@ -58,19 +58,18 @@ class SequenceTable:
         lengths = np.fromiter((len(s) for s in text), dtype=np.int64, count=text.size)
         if np.any(lengths == 0):
             raise ValueError(f"{name}[{int(np.argmax(lengths == 0))}] is an empty string")
-        joined = "".join(text)
-        if not joined.isascii():
-            bad = next(i for i, s in enumerate(text) if not s.isascii())
+        if not all(x.isascii() for x in text):
+            bad = next(i for i, x in enumerate(text) if not x.isascii())
             raise ValueError(f"{name}[{bad}] = {text[bad]!r} holds characters other than A, C, G, T, N")
-        codes = _LOOKUP[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
-        if np.any(codes == 255):
-            _raise_bad_character(text, codes, lengths, name)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         groups = {}
         for length in np.unique(lengths):
             ids = np.flatnonzero(lengths == length)
-            pos = starts[ids][:, None] + np.arange(length)
-            groups[int(length)] = (ids, np.ascontiguousarray(codes[pos]))
+            raw = np.array(text[ids].tolist(), dtype=f"S{length}").view(np.uint8).reshape(ids.size, length)
+            codes = _LOOKUP[raw]
+            if np.any(codes == 255):
+                row = int(np.argmax((codes == 255).any(axis=1)))
+                _raise_bad_character(text, ids[row], name)
+            groups[int(length)] = (ids, codes)
         return cls(text, n, lengths, groups)
 
     def codes_of(self, i: int) -> np.ndarray:
@@ -119,9 +118,7 @@ def _check_distinct(text: np.ndarray, name: str) -> None:
         seen[s] = i
 
 
-def _raise_bad_character(text, codes, lengths, name) -> None:
-    first = int(np.argmax(codes == 255))
-    i = int(np.searchsorted(np.cumsum(lengths), first, side="right"))
+def _raise_bad_character(text, i, name) -> None:
     bad = sorted({c for c in text[i] if c not in "ACGTN"})
     hint = " (lower case is not accepted; use upper case)" if all(c.upper() in "ACGTN" for c in bad) else ""
     raise ValueError(f"{name}[{i}] = {text[i]!r} holds {bad}: only A, C, G, T and N are allowed{hint}")

@@ -77,7 +77,7 @@ def simulate_repertoire(
     reads = clones[clone_of_read].copy()
     read_len = clone_len[clone_of_read]
     _pcr_errors(reads, read_len, clone_of_read, reads_per_clone, pcr_cycles, pcr_error_rate, reads_per_template, rng)
-    _substitute(reads, rng.random(reads.shape) < error_rate, read_len, rng)
+    _sequencing_errors(reads, read_len, error_rate, rng)
     valid = np.arange(reads.shape[1]) < read_len[:, None]
     realised = float(((reads != clones[clone_of_read]) & valid).sum() / valid.sum())
     truth = pd.DataFrame({"sequence": _text(clones, clone_len), "share": shares, "reads": reads_per_clone, "parent": parent})
@@ -134,10 +134,13 @@ def _pcr_errors(reads, read_len, clone_of_read, reads_per_clone, cycles, rate, p
         reads[affected, pos[e]] = (reads[affected, pos[e]] + shift[e]) % 4
 
 
-def _substitute(codes, mask, lengths, rng) -> None:
-    """Replace the masked bases (within each row's length) by one of the other three."""
-    mask &= np.arange(codes.shape[1]) < lengths[:, None]
-    codes[mask] = (codes[mask] + rng.integers(1, 4, size=int(mask.sum()), dtype=np.uint8)) % 4
+def _sequencing_errors(codes, lengths, rate, rng, chunk=200_000) -> None:
+    """Misread each base (within each row's length) with probability ``rate``
+    as one of the other three, in place (in chunks of rows, to bound memory)."""
+    for lo in range(0, codes.shape[0], chunk):
+        rows = codes[lo:lo + chunk]
+        mask = (rng.random(rows.shape) < rate) & (np.arange(rows.shape[1]) < lengths[lo:lo + chunk, None])
+        rows[mask] = (rows[mask] + rng.integers(1, 4, size=int(mask.sum()), dtype=np.uint8)) % 4
 
 
 def _text(codes, lengths) -> np.ndarray:

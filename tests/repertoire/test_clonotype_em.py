@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from latentlab.em import covariance
-from latentlab.exceptions import ConvergenceWarning
+from latentlab.exceptions import BoundaryWarning, ConvergenceWarning
 from latentlab.repertoire import ClonotypeEM, simulate_repertoire
 
 
@@ -151,3 +151,18 @@ def test_a_smaller_alpha_calls_no_more_clonotypes(sim, fit):
         warnings.simplefilter("ignore")
         strict = ClonotypeEM(alpha=1e-12).fit(sim.observed["sequence"], sim.observed["count"])
     assert len(strict.clonotypes_) <= len(fit.clonotypes_)
+
+
+def test_an_error_rate_estimated_as_zero_has_no_standard_error_and_says_so():
+    fit = ClonotypeEM().fit(["AAAAAAAA", "CCCCCCCC", "GGGGGGGG"], [10, 5, 3])
+    assert fit.error_rate_ == 0.0
+    with pytest.warns(BoundaryWarning, match="estimated as 0"):
+        s = fit.summary()
+    assert np.isnan(s.loc[0, "std_error"]) and np.isfinite(s["std_error"].iloc[1:]).all()
+
+
+def test_a_round_starts_from_a_previous_error_rate_of_zero():
+    # round 1 sees no errors (rate 0); round 2's clonotypes have neighbours at distance 1
+    seqs = ["AAAAAAAAAA", "CCCCCCCCCC", "CCCCCCCCCA", "GGGGGGGGGG", "GGGGGGGGGA"]
+    fit = ClonotypeEM(max_distance=1).fit(seqs, [50, 40, 1, 30, 1])
+    assert 0 < fit.error_rate_ < 0.05 and np.isfinite(fit.loglik_)

@@ -54,3 +54,14 @@ def test_sequences_shorter_than_the_bound_are_compared_with_each_other():
     table = SequenceTable.from_sequences(["AC", "AG", "TT", "ACG"], [3, 2, 1, 1])
     pi, pj, _ = HammingIndex(table, 3).pairs([0])
     assert sorted(pj.tolist()) == [0, 1, 2]
+
+
+def test_targets_restrict_the_pairs_and_tables_can_be_left_out():
+    table = _random_table(np.random.default_rng(11))
+    index = HammingIndex(table, 2)
+    queries, targets = np.arange(0, table.n_sequences, 2), np.arange(0, table.n_sequences, 5)
+    pi, pj, tabs = index.pairs(queries)
+    keep = np.isin(pj, targets)
+    qi, qj, none = index.pairs(queries, targets=targets, tables=False)
+    assert none.shape == (0, 16)
+    assert sorted(zip(qi.tolist(), qj.tolist())) == sorted(zip(pi[keep].tolist(), pj[keep].tolist()))
