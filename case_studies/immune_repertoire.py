@@ -151,7 +151,7 @@ def _figure_abundance(report: Report, sim, fit) -> None:
                   "distinct sequences, the clonotypes and the truth (right)")
 
 
-def _coverage_study(n_replicates: int) -> pd.DataFrame:
+def coverage_study(n_replicates: int) -> pd.DataFrame:
     rows = []
     for r in range(n_replicates):
         sim = simulate_repertoire(n_clonotypes=100, n_reads=20_000, error_rate=0.01, random_state=5000 + r)
@@ -173,7 +173,7 @@ def _coverage_study(n_replicates: int) -> pd.DataFrame:
 
 
 def section_coverage(report: Report, full: bool) -> None:
-    results, where = replicate_results(RESULTS, _coverage_study, 200, 20, full)
+    results, where = replicate_results(RESULTS, coverage_study, 200, 20, full)
     covered, total = results["covered"].sum(), results["intervals"].sum()
     share = covered / total
     report.text(

@@ -80,7 +80,7 @@ class ClonotypeEM(EMEstimator):
     >>> sim = simulate_repertoire(n_clonotypes=50, n_reads=20_000, error_rate=0.01, random_state=1)
     >>> fit = ClonotypeEM(random_state=0).fit(sim.observed["sequence"], sim.observed["count"])
     >>> len(fit.clonotypes_), len(sim.observed)
-    (50, 2051)
+    (50, 4461)
     """
 
     def __init__(
@@ -130,7 +130,7 @@ class ClonotypeEM(EMEstimator):
             data, assigned = _pair_data(table, centres, pairs)
             params = self._fit_round(model, data, centres, params)
             new = self._significant(table, index, model, data, assigned, centres, params)
-            rounds.append(_round_row(round_, centres, self.result_, new.size))
+            rounds.append(_round_row(round_, table, centres, self.result_, new.size))
             if new.size == 0:
                 break
             centres = np.concatenate([centres, new])
@@ -330,12 +330,12 @@ def _pair_data(table: SequenceTable, centres: np.ndarray, pairs) -> tuple[PairDa
     return data, assigned
 
 
-def _round_row(round_, centres, result, n_new) -> dict:
+def _round_row(round_, table, centres, result, n_new) -> dict:
     return {
         "round": round_,
         "clonotypes": centres.size,
         "loglik": result.loglik,
-        "error_rate": error_rate(result.params.substitution),
+        "error_rate": error_rate(result.params.substitution, _composition(table, centres)),
         "e_steps": result.n_evals,
         "added": n_new,
     }
@@ -346,40 +346,37 @@ def _composition(table: SequenceTable, centres: np.ndarray) -> np.ndarray:
     return np.bincount(np.concatenate([table.codes_of(c) for c in centres]), minlength=5)[:4]
 
 
+def _pair_terms(data: PairData, params: ClonotypeParams):
+    """Per pair: ``log P_ic`` and ``log w_c P_ic``; per sequence: ``log f_i``
+    (``f_i = sum_c w_c P_ic``); and the sequence of each pair."""
+    log_p = data.tables.astype(float) @ np.log(np.maximum(params.substitution, 1e-300)).ravel()
+    with np.errstate(divide="ignore"):
+        joint = log_p + np.log(params.weights)[data.centre]
+    size = np.diff(data.ptr)
+    row = np.repeat(np.arange(size.size), size)
+    top = np.maximum.reduceat(joint, data.ptr[:-1])
+    log_f = top + np.log(np.add.reduceat(np.exp(joint - top[row]), data.ptr[:-1]))
+    return log_p, joint, log_f, row
+
+
 def _posterior_parents(data: PairData, params: ClonotypeParams):
     """Each assigned sequence's most probable clonotype, its posterior
     probability and its Hamming distance (mismatches among A/C/G/T)."""
-    log_q = np.log(np.maximum(params.substitution, 1e-300)).ravel()
-    with np.errstate(divide="ignore"):
-        lp = data.tables.astype(float) @ log_q + np.log(params.weights)[data.centre]
-    starts = data.ptr[:-1]
-    top = np.maximum.reduceat(lp, starts)
-    size = np.diff(data.ptr)
-    rel = np.exp(lp - np.repeat(top, size))
-    total = np.add.reduceat(rel, starts)
-    is_top = lp == np.repeat(top, size)
-    first = np.full(size.size, -1)
-    idx = np.flatnonzero(is_top)
-    row = np.repeat(np.arange(size.size), size)[idx]
-    first[row[::-1]] = idx[::-1]
-    mismatches = data.tables[:, _OFF].sum(axis=1)
-    return data.centre[first], rel[first] / total, mismatches[first]
+    _, joint, log_f, row = _pair_terms(data, params)
+    posterior = np.exp(joint - log_f[row])
+    best = np.lexsort((-posterior, row))  # per sequence, its most probable pair first
+    first = best[np.searchsorted(row[best], np.arange(log_f.size))]
+    mismatches = data.tables[first][:, _OFF].sum(axis=1)
+    return data.centre[first], posterior[first], mismatches
 
 
 _OFF = ~np.eye(4, dtype=bool).ravel()
 
 
 def _share_standard_errors(data: PairData, params: ClonotypeParams) -> np.ndarray:
-    log_q = np.log(np.maximum(params.substitution, 1e-300)).ravel()
-    lp = data.tables.astype(float) @ log_q
-    size = np.diff(data.ptr)
-    row = np.repeat(np.arange(size.size), size)
-    with np.errstate(divide="ignore"):
-        joint = lp + np.log(params.weights)[data.centre]
-    top = np.maximum.reduceat(joint, data.ptr[:-1])
-    log_f = top + np.log(np.add.reduceat(np.exp(joint - np.repeat(top, size)), data.ptr[:-1]))
-    g = np.exp(lp - log_f[row]) * np.sqrt(data.counts[row])
-    G = sparse.csr_matrix((g, (row, data.centre)), shape=(size.size, data.n_centres))
+    log_p, _, log_f, row = _pair_terms(data, params)
+    g = np.exp(log_p - log_f[row]) * np.sqrt(data.counts[row])
+    G = sparse.csr_matrix((g, (row, data.centre)), shape=(log_f.size, data.n_centres))
     info = (G.T @ G).tocsr()
     n_comp, label = connected_components(info, directed=False)
     inv_diag = 1.0 / info.diagonal()
