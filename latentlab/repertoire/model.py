@@ -4,16 +4,17 @@ error process, for a given set of clonotypes (the EM contract).
 Model (the amplicon-denoising likelihood of DADA2, Callahan et al. 2016, with
 substitutions only): each read comes from clonotype ``c`` with probability
 ``w_c`` and each of its bases is copied from the clonotype's base ``a`` as
-``b`` with probability ``Q[a, b]`` (a 4 x 4 row-stochastic substitution
-matrix), independently along the sequence. The probability of distinct
-sequence ``s_i`` given clonotype ``c`` is
+``b`` with probability ``Q_q[a, b]`` (a 4 x 4 row-stochastic substitution
+matrix for the read's quality class ``q``; one class when qualities are not
+given), independently along the sequence. A row ``i`` of the data is a
+distinct sequence ``s_i`` in quality class ``q_i``, and
 
-    P_ic = prod_{a, b} Q[a, b] ** T_ic[a, b]
+    P_ic = prod_{a, b} Q_{q_i}[a, b] ** T_ic[a, b]
 
 with ``T_ic`` the counts of aligned bases (``c``'s base ``a`` against
 ``s_i``'s ``b``; positions where either is ``N`` are left out). With
 ``error_model="uniform"`` ``Q`` has one parameter, the per-base error rate
-``e``: ``Q[a, a] = 1 - e`` and ``Q[a, b] = e / 3`` otherwise. Only pairs
+``e`` per class: ``Q[a, a] = 1 - e`` and ``Q[a, b] = e / 3`` otherwise. Only pairs
 within the candidate bound enter the sum (a read further than ``max_distance``
 from every clonotype is left unassigned by the estimator).
 
@@ -22,12 +23,12 @@ Observed-data log-likelihood over distinct sequences with counts ``n_i``:
     l = sum_i n_i log sum_c w_c P_ic
 
 E-step: ``r_ic = w_c P_ic / sum_d w_d P_id``; expected reads per clonotype
-``N_c = sum_i n_i r_ic`` and expected aligned-base counts
-``S[a, b] = sum_i n_i sum_c r_ic T_ic[a, b]``.
+``N_c = sum_i n_i r_ic`` and expected aligned-base counts per quality class
+``S_q[a, b] = sum_{i: q_i = q} n_i sum_c r_ic T_ic[a, b]``.
 
-M-step: ``w_c = N_c / sum_d N_d``; ``Q[a, b] = S[a, b] / sum_b' S[a, b']``
-(matrix), or ``e = sum_{a != b} S[a, b] / sum_{a, b} S[a, b]`` (uniform): the
-multinomial maximum likelihood estimates of the complete data.
+M-step: ``w_c = N_c / sum_d N_d``; ``Q_q[a, b] = S_q[a, b] / sum_b' S_q[a, b']``
+(matrix), or ``e_q = sum_{a != b} S_q[a, b] / sum_{a, b} S_q[a, b]``
+(uniform): the multinomial maximum likelihood estimates of the complete data.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from numba import njit
 
 from ..em import EMModel, Simplex, Stats
 
-__all__ = ["ClonotypeParams", "ClonotypeMixtureModel", "PairData", "uniform_substitution", "error_rate"]
+__all__ = ["ClonotypeParams", "ClonotypeMixtureModel", "PairData", "uniform_substitution", "error_rates"]
 
 ERROR_MODELS = ("uniform", "matrix")
 _OFF_DIAGONAL = ~np.eye(4, dtype=bool)
@@ -48,17 +49,19 @@ _OFF_DIAGONAL = ~np.eye(4, dtype=bool)
 @dataclass(frozen=True)
 class ClonotypeParams:
     weights: np.ndarray  # (K,) share of reads from each clonotype, on the simplex
-    substitution: np.ndarray  # (4, 4) Q[a, b], each row on the simplex
+    substitution: np.ndarray  # (n_classes, 4, 4) Q_q[a, b], each row on the simplex
 
 
 @dataclass(frozen=True)
 class PairData:
-    """Distinct sequences with at least one candidate clonotype, in CSR form:
-    the pairs of sequence ``i`` are ``ptr[i]:ptr[i + 1]``, each with its
-    clonotype index ``centre`` and aligned-base table ``tables`` (16 counts,
-    ``4 * parent_base + read_base``)."""
+    """Rows (distinct sequences, or sequence and quality class) with at least
+    one candidate clonotype, in CSR form: the pairs of row ``i`` are
+    ``ptr[i]:ptr[i + 1]``, each with its clonotype index ``centre`` and
+    aligned-base table ``tables`` (16 counts, ``4 * parent_base + read_base``)."""
 
-    counts: np.ndarray  # (M,) reads of each sequence
+    counts: np.ndarray  # (M,) reads of each row
+    classes: np.ndarray  # (M,) quality class of each row, 0 .. n_classes - 1
+    n_classes: int
     ptr: np.ndarray  # (M + 1,)
     centre: np.ndarray  # (P,) clonotype index of each pair
     tables: np.ndarray  # (P, 16) uint16 aligned-base counts
@@ -72,20 +75,23 @@ class PairData:
 @dataclass(frozen=True)
 class _Stats(Stats):
     reads: np.ndarray  # (K,) N_c
-    aligned: np.ndarray  # (16,) S[a, b], flattened
+    aligned: np.ndarray  # (n_classes, 16) S_q[a, b], flattened
 
 
-def uniform_substitution(rate: float) -> np.ndarray:
-    """The 4 x 4 matrix with ``1 - rate`` on the diagonal and ``rate / 3`` off it."""
-    return np.where(_OFF_DIAGONAL, rate / 3.0, 1.0 - rate)
+def uniform_substitution(rate) -> np.ndarray:
+    """Matrices with ``1 - rate`` on the diagonal and ``rate / 3`` off it, one
+    per entry of ``rate``: shape ``np.shape(rate) + (4, 4)``."""
+    r = np.asarray(rate, dtype=float)[..., None, None]
+    return np.where(_OFF_DIAGONAL, r / 3.0, 1.0 - r)
 
 
-def error_rate(substitution: np.ndarray, composition=None) -> float:
-    """Probability that a base is misread: the off-diagonal mass of each row,
-    averaged over the clonotypes' base composition (equal weights if None)."""
-    per_base = 1.0 - np.diag(substitution)
+def error_rates(substitution: np.ndarray, composition=None) -> np.ndarray:
+    """Probability that a base is misread in each quality class: the
+    off-diagonal mass of each row of ``Q_q``, averaged over the clonotypes'
+    base composition (equal weights if None)."""
+    per_base = 1.0 - np.diagonal(substitution, axis1=-2, axis2=-1)
     comp = np.full(4, 0.25) if composition is None else np.asarray(composition, float) / np.sum(composition)
-    return float(per_base @ comp)
+    return per_base @ comp
 
 
 @njit(cache=True)
@@ -99,19 +105,19 @@ def _pair_log_probs(tables, log_q, lo, hi, out):
 
 
 @njit(cache=True)
-def _e_step(counts, ptr, centre, tables, log_w, log_q):
-    """Expected reads per clonotype, expected aligned-base counts and the
-    log-likelihood (module docstring)."""
+def _e_step(counts, classes, ptr, centre, tables, log_w, log_q):
+    """Expected reads per clonotype, expected aligned-base counts per quality
+    class and the log-likelihood (module docstring)."""
     reads = np.zeros(log_w.size)
-    aligned = np.zeros(16)
+    aligned = np.zeros(log_q.shape)
     loglik = 0.0
     width = 1
     for i in range(counts.size):
         width = max(width, ptr[i + 1] - ptr[i])
     lp = np.empty(width)
     for i in range(counts.size):
-        lo, hi = ptr[i], ptr[i + 1]
-        _pair_log_probs(tables, log_q, lo, hi, lp)
+        lo, hi, q = ptr[i], ptr[i + 1], classes[i]
+        _pair_log_probs(tables, log_q[q], lo, hi, lp)
         top = -np.inf
         for p in range(lo, hi):
             lp[p - lo] += log_w[centre[p]]
@@ -127,20 +133,20 @@ def _e_step(counts, ptr, centre, tables, log_w, log_q):
             r = counts[i] * lp[p - lo] / total
             reads[centre[p]] += r
             for k in range(16):
-                aligned[k] += r * tables[p, k]
+                aligned[q, k] += r * tables[p, k]
     return reads, aligned, loglik
 
 
 @njit(cache=True)
-def _log_sequence_probs(ptr, centre, tables, log_w, log_q):
-    """log sum_c w_c P_ic of each sequence (its log-probability under the mixture)."""
+def _log_sequence_probs(classes, ptr, centre, tables, log_w, log_q):
+    """log sum_c w_c P_ic of each row (its log-probability under the mixture)."""
     out = np.empty(ptr.size - 1)
     lp = np.empty(16)
     for i in range(ptr.size - 1):
         lo, hi = ptr[i], ptr[i + 1]
         if hi - lo > lp.size:
             lp = np.empty(hi - lo)
-        _pair_log_probs(tables, log_q, lo, hi, lp)
+        _pair_log_probs(tables, log_q[classes[i]], lo, hi, lp)
         top = -np.inf
         for p in range(lo, hi):
             lp[p - lo] += log_w[centre[p]]
@@ -159,7 +165,8 @@ def _log(x: np.ndarray) -> np.ndarray:
 
 class ClonotypeMixtureModel(EMModel):
     """The EM contract for the clonotype mixture on a :class:`PairData`
-    (module docstring), ``error_model`` ``"uniform"`` or ``"matrix"``."""
+    (module docstring), ``error_model`` ``"uniform"`` or ``"matrix"`` (each
+    quality class has its own)."""
 
     params_type = ClonotypeParams
     constraints = {"weights": Simplex(), "substitution": Simplex(axis=-1)}
@@ -168,30 +175,35 @@ class ClonotypeMixtureModel(EMModel):
         self.error_model = error_model
 
     def initialize(self, data: PairData, rng: np.random.Generator) -> ClonotypeParams:
-        """Weights from the clonotypes' own counts, jittered; a uniform error
-        rate drawn from [0.1%, 2%]."""
+        """Weights from the clonotypes' own counts, jittered; one uniform
+        error rate drawn from [0.1%, 2%] for every quality class."""
         w = data.centre_counts * rng.uniform(0.5, 1.5, data.n_centres)
-        return ClonotypeParams(w / w.sum(), uniform_substitution(rng.uniform(0.001, 0.02)))
+        rate = np.full(data.n_classes, rng.uniform(0.001, 0.02))
+        return ClonotypeParams(w / w.sum(), uniform_substitution(rate))
 
     def e_step(self, data: PairData, params: ClonotypeParams):
-        reads, aligned, ll = _e_step(data.counts, data.ptr, data.centre, data.tables,
-                                     _log(params.weights), _log(params.substitution).ravel())
+        reads, aligned, ll = _e_step(data.counts, data.classes, data.ptr, data.centre, data.tables,
+                                     _log(params.weights), _log(params.substitution).reshape(-1, 16))
         return _Stats(reads, aligned), float(ll)
 
     def log_sequence_probs(self, data: PairData, params: ClonotypeParams) -> np.ndarray:
-        """``log sum_c w_c P_ic`` for every sequence of ``data``."""
-        return _log_sequence_probs(data.ptr, data.centre, data.tables,
-                                   _log(params.weights), _log(params.substitution).ravel())
+        """``log sum_c w_c P_ic`` for every row of ``data``."""
+        return _log_sequence_probs(data.classes, data.ptr, data.centre, data.tables,
+                                   _log(params.weights), _log(params.substitution).reshape(-1, 16))
 
     def loglik(self, data: PairData, params: ClonotypeParams) -> float:
         return float(data.counts @ self.log_sequence_probs(data, params))
 
     def m_step(self, stats: _Stats, current: ClonotypeParams, fixed=None) -> ClonotypeParams:
         weights = stats.reads / stats.reads.sum()
-        aligned = stats.aligned.reshape(4, 4)
+        aligned = stats.aligned.reshape(-1, 4, 4)
         if self.error_model == "uniform":
-            return ClonotypeParams(weights, uniform_substitution(aligned[_OFF_DIAGONAL].sum() / aligned.sum()))
-        rows = aligned.sum(axis=1, keepdims=True)
+            total = aligned.sum(axis=(1, 2))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.where(total > 0, aligned[:, _OFF_DIAGONAL].sum(axis=1) / total,
+                                error_rates(current.substitution))
+            return ClonotypeParams(weights, uniform_substitution(rate))
+        rows = aligned.sum(axis=2, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             substitution = np.where(rows > 0, aligned / rows, current.substitution)
         return ClonotypeParams(weights, substitution)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import as_array, check_counts
+from .._validation import as_array, check_counts, check_finite
 
-__all__ = ["SequenceTable", "ALPHABET", "N_CODE"]
+__all__ = ["SequenceTable", "QualityRows", "read_rows", "ALPHABET", "N_CODE"]
 
 #: the nucleotides, in code order
 ALPHABET = "ACGT"
@@ -79,6 +79,65 @@ class SequenceTable:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"sequence": self.text, "count": self.counts})
+
+
+@dataclass(frozen=True)
+class QualityRows:
+    """The input rows: each a distinct sequence (its index in the
+    :class:`SequenceTable`) in one quality class, with its count."""
+
+    sequence: np.ndarray  # (R,) index into the table
+    classes: np.ndarray  # (R,) quality class, 0 .. n_classes - 1
+    counts: np.ndarray  # (R,)
+    labels: tuple  # label of each quality class
+    identity: bool  # one row per sequence, in table order (no qualities given)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+
+def read_rows(sequences, counts, qualities=None, bins=(20.0, 30.0)) -> tuple[SequenceTable, QualityRows]:
+    """The table of distinct sequences and the rows of the input.
+
+    Without ``qualities`` each row must be a distinct sequence. With
+    ``qualities`` (a mean Phred quality per row) rows fall into quality
+    classes cut at ``bins`` (``q < 20``, ``20 <= q < 30``, ``q >= 30`` by
+    default; only classes that occur are kept), and a sequence may appear in
+    several rows, once per class (reads tabulated by sequence and binned
+    quality)."""
+    if qualities is None:
+        table = SequenceTable.from_sequences(sequences, counts)
+        n = table.n_sequences
+        return table, QualityRows(np.arange(n), np.zeros(n, dtype=np.int64), table.counts, ("all",), True)
+    text = _as_text(sequences, "sequences")
+    n = _as_counts(counts, "counts", text.size)
+    q = check_finite(as_array(qualities, "qualities", ndim=1), "qualities")
+    if q.size != text.size:
+        raise ValueError(f"qualities has {q.size} entries but there are {text.size} sequences")
+    if np.any(q < 0):
+        raise ValueError(f"qualities must be mean Phred scores >= 0; qualities[{int(np.argmax(q < 0))}] is {q[q < 0][0]!r}")
+    raw = np.searchsorted(np.asarray(bins, dtype=float), q, side="right")
+    present, classes = np.unique(raw, return_inverse=True)
+    seq_id, distinct = pd.factorize(pd.Series(text, dtype=object))
+    labels = tuple(_class_label(k, bins) for k in present)
+    key = seq_id * present.size + classes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    repeated = np.flatnonzero(first[inverse] != np.arange(key.size))
+    if repeated.size:
+        i = int(repeated[0])
+        raise ValueError(f"sequences[{i}] repeats sequences[{first[inverse[i]]}] ({text[i]!r}) in quality class "
+                         f"{labels[classes[i]]}; give each sequence once per quality class with its total count")
+    table = SequenceTable.from_sequences(np.asarray(distinct, dtype=object), np.bincount(seq_id, weights=n))
+    return table, QualityRows(seq_id.astype(np.int64), classes.astype(np.int64), n, labels, False)
+
+
+def _class_label(k: int, bins) -> str:
+    if k == 0:
+        return f"q < {bins[0]:g}"
+    if k == len(bins):
+        return f"q >= {bins[-1]:g}"
+    return f"{bins[k - 1]:g} <= q < {bins[k]:g}"
 
 
 def _as_text(sequences, name: str) -> np.ndarray:

@@ -16,19 +16,25 @@ from .sequences import ALPHABET
 __all__ = ["simulate_repertoire", "SimulatedRepertoire"]
 
 _ASCII = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
+#: Phred scores given to the reads of the two quality classes
+HIGH_QUALITY, LOW_QUALITY = 35, 20
 
 
 @dataclass(frozen=True)
 class SimulatedRepertoire:
     """``observed``: distinct read sequences with counts (columns sequence,
-    count); ``truth``: the clonotypes (sequence, share: its probability of
-    giving a read, reads: reads that came from it, parent: the clonotype a family member was derived from, -1 for
-    none); ``read_error_rate``: the realised fraction of read bases that
-    differ from their clonotype (PCR and sequencing errors together)."""
+    count; with low-quality reads also quality, the reads' Phred score, and
+    one row per sequence and quality); ``truth``: the clonotypes (sequence,
+    share: its probability of giving a read, reads: reads that came from it,
+    parent: the clonotype a family member was derived from, -1 for none);
+    ``read_error_rate``: the realised fraction of read bases that differ from
+    their clonotype (PCR and sequencing errors together), and
+    ``read_error_rates`` the same by quality."""
 
     observed: pd.DataFrame
     truth: pd.DataFrame
     read_error_rate: float
+    read_error_rates: dict
 
 
 def simulate_repertoire(
@@ -42,6 +48,8 @@ def simulate_repertoire(
     pcr_cycles: int = 25,
     pcr_error_rate: float = 1e-5,
     reads_per_template: float = 5.0,
+    low_quality_fraction: float = 0.0,
+    low_quality_error_rate: float = 0.03,
     random_state=None,
 ) -> SimulatedRepertoire:
     """Simulate reads from a repertoire of ``n_clonotypes`` receptor sequences.
@@ -59,13 +67,16 @@ def simulate_repertoire(
        that tree gains a substitution at rate ``pcr_error_rate`` per base,
        inherited by all reads below it (early errors are shared by many).
     4. Sequencing: each base is misread with probability ``error_rate`` as
-       one of the other three bases.
+       one of the other three bases; a ``low_quality_fraction`` of the reads
+       (Phred 20, against 35 for the others) at ``low_quality_error_rate``.
     """
     n_clonotypes = check_positive_int(n_clonotypes, "n_clonotypes")
     n_reads = check_positive_int(n_reads, "n_reads")
     check_fraction(error_rate, "error_rate", upper=0.75)
     check_fraction(family_fraction, "family_fraction")
     check_fraction(pcr_error_rate, "pcr_error_rate", upper=0.75)
+    check_fraction(low_quality_fraction, "low_quality_fraction")
+    check_fraction(low_quality_error_rate, "low_quality_error_rate", upper=0.75)
     if not exponent > 2:
         raise ValueError(f"exponent must be > 2 (a finite mean clone size); got {exponent!r}")
     rng = as_generator(random_state)
@@ -77,12 +88,15 @@ def simulate_repertoire(
     reads = clones[clone_of_read].copy()
     read_len = clone_len[clone_of_read]
     _pcr_errors(reads, read_len, clone_of_read, reads_per_clone, pcr_cycles, pcr_error_rate, reads_per_template, rng)
-    _sequencing_errors(reads, read_len, error_rate, rng)
+    quality = np.where(rng.random(n_reads) < low_quality_fraction, LOW_QUALITY, HIGH_QUALITY)
+    _sequencing_errors(reads, read_len, np.where(quality == LOW_QUALITY, low_quality_error_rate, error_rate), rng)
     valid = np.arange(reads.shape[1]) < read_len[:, None]
-    realised = float(((reads != clones[clone_of_read]) & valid).sum() / valid.sum())
-    truth = pd.DataFrame({"sequence": _text(clones, clone_len), "share": shares, "reads": reads_per_clone, "parent": parent})
-    observed = _tabulate(reads, read_len)
-    return SimulatedRepertoire(observed, truth, realised)
+    wrong = ((reads != clones[clone_of_read]) & valid).sum(axis=1)
+    realised = {int(q): float(wrong[quality == q].sum() / read_len[quality == q].sum()) for q in np.unique(quality)}
+    truth = pd.DataFrame({"sequence": _text(clones, clone_len), "share": shares, "reads": reads_per_clone,
+                          "parent": parent})
+    observed = _tabulate(reads, read_len, quality if low_quality_fraction > 0 else None)
+    return SimulatedRepertoire(observed, truth, float(wrong.sum() / read_len.sum()), realised)
 
 
 def _clonotypes(n, lengths, family_fraction, rng):
@@ -134,12 +148,14 @@ def _pcr_errors(reads, read_len, clone_of_read, reads_per_clone, cycles, rate, p
         reads[affected, pos[e]] = (reads[affected, pos[e]] + shift[e]) % 4
 
 
-def _sequencing_errors(codes, lengths, rate, rng, chunk=200_000) -> None:
-    """Misread each base (within each row's length) with probability ``rate``
-    as one of the other three, in place (in chunks of rows, to bound memory)."""
+def _sequencing_errors(codes, lengths, rates, rng, chunk=200_000) -> None:
+    """Misread each base (within each row's length) with its row's
+    probability ``rates`` as one of the other three, in place (in chunks of
+    rows, to bound memory)."""
     for lo in range(0, codes.shape[0], chunk):
         rows = codes[lo:lo + chunk]
-        mask = (rng.random(rows.shape) < rate) & (np.arange(rows.shape[1]) < lengths[lo:lo + chunk, None])
+        mask = (rng.random(rows.shape) < rates[lo:lo + chunk, None]) \
+            & (np.arange(rows.shape[1]) < lengths[lo:lo + chunk, None])
         rows[mask] = (rows[mask] + rng.integers(1, 4, size=int(mask.sum()), dtype=np.uint8)) % 4
 
 
@@ -148,13 +164,19 @@ def _text(codes, lengths) -> np.ndarray:
     return np.array([row[:n].tobytes().decode() for row, n in zip(ascii_, lengths)], dtype=object)
 
 
-def _tabulate(reads, lengths) -> pd.DataFrame:
-    """Distinct reads with their counts, most abundant first."""
+def _tabulate(reads, lengths, quality=None) -> pd.DataFrame:
+    """Distinct reads (by sequence, and by quality if given) with their
+    counts, most abundant first."""
     parts = []
-    for length in np.unique(lengths):
-        rows = np.ascontiguousarray(_ASCII[reads[lengths == length, :length]])
-        keys = rows.view(f"S{length}").ravel()
-        values, counts = np.unique(keys, return_counts=True)
-        parts.append(pd.DataFrame({"sequence": values.astype(str).astype(object), "count": counts}))
+    groups = [(None, np.ones(lengths.size, bool))] if quality is None else \
+        [(q, quality == q) for q in (HIGH_QUALITY, LOW_QUALITY)]
+    for q, in_group in groups:
+        for length in np.unique(lengths[in_group]):
+            rows = np.ascontiguousarray(_ASCII[reads[in_group & (lengths == length), :length]])
+            values, counts = np.unique(rows.view(f"S{length}").ravel(), return_counts=True)
+            part = pd.DataFrame({"sequence": values.astype(str).astype(object), "count": counts})
+            if q is not None:
+                part.insert(1, "quality", q)
+            parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["count", "sequence"], ascending=[False, True], kind="stable").reset_index(drop=True)
