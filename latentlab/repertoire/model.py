@@ -95,12 +95,13 @@ def error_rates(substitution: np.ndarray, composition=None) -> np.ndarray:
 
 
 @njit(cache=True)
-def _pair_log_probs(tables, log_q, lo, hi, out):
+def _pair_log_probs(tables, log_q, q, lo, hi, out):
+    """``log P_ic`` of the pairs ``lo:hi`` under class ``q``'s matrix, into ``out``."""
     for p in range(lo, hi):
         v = 0.0
         for k in range(16):
             if tables[p, k] > 0:
-                v += tables[p, k] * log_q[k]
+                v += tables[p, k] * log_q[q, k]
         out[p - lo] = v
 
 
@@ -117,7 +118,7 @@ def _e_step(counts, classes, ptr, centre, tables, log_w, log_q):
     lp = np.empty(width)
     for i in range(counts.size):
         lo, hi, q = ptr[i], ptr[i + 1], classes[i]
-        _pair_log_probs(tables, log_q[q], lo, hi, lp)
+        _pair_log_probs(tables, log_q, q, lo, hi, lp)
         top = -np.inf
         for p in range(lo, hi):
             lp[p - lo] += log_w[centre[p]]
@@ -146,7 +147,7 @@ def _log_sequence_probs(classes, ptr, centre, tables, log_w, log_q):
         lo, hi = ptr[i], ptr[i + 1]
         if hi - lo > lp.size:
             lp = np.empty(hi - lo)
-        _pair_log_probs(tables, log_q[classes[i]], lo, hi, lp)
+        _pair_log_probs(tables, log_q, classes[i], lo, hi, lp)
         top = -np.inf
         for p in range(lo, hi):
             lp[p - lo] += log_w[centre[p]]
