@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 from scipy.stats import binom
 
 from .._validation import check_level
@@ -19,6 +18,7 @@ from ..em import EMEstimator
 from ..em.estimator import SUMMARY_COLUMNS
 from ..em.inference import numerical_hessian, wald_intervals
 from ..em.settings import check_int, engine_defaults
+from ..em.sparse_simplex import SparseSimplexInformation
 from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .diversity import diversity
 from .model import ERROR_MODELS, ClonotypeMixtureModel, ClonotypeParams, PairData, error_rates, uniform_substitution
@@ -274,14 +274,11 @@ class ClonotypeEM(EMEstimator):
     # -- uncertainty -------------------------------------------------------------------
     def share_standard_errors(self) -> np.ndarray:
         """Standard errors of the clonotype shares from the observed
-        information of the weights with the error model held at its estimate.
-
-        The log-likelihood is ``sum_i n_i log f_i`` with ``f_i = sum_c w_c P_ic``,
-        so the information of the weights is ``I = sum_i n_i g_i g_i^T``,
-        ``g_ic = P_ic / f_i``: block diagonal over groups of clonotypes that
-        share a sequence. With the constraint ``sum w = 1`` (Aitchison &
-        Silvey 1958) the covariance is ``I^-1 - a a^T / (1^T a)``,
-        ``a = I^-1 1``; for a clonotype sharing no sequence it reduces to the
+        information of the weights with the error model held at its estimate
+        (:class:`~latentlab.em.sparse_simplex.SparseSimplexInformation`: the
+        log-likelihood ``sum_i n_i log sum_c w_c P_ic``, block diagonal over
+        groups of clonotypes that share a sequence, with the constraint
+        ``sum w = 1``); for a clonotype sharing no sequence it reduces to the
         multinomial ``w (1 - w) / N``."""
         self._check_fitted()
         if getattr(self, "_share_se", None) is None:
@@ -439,24 +436,7 @@ def _share_standard_errors(data: PairData, params: ClonotypeParams) -> np.ndarra
     log_p, _, log_f, row = _pair_terms(data, params)
     g = np.exp(log_p - log_f[row]) * np.sqrt(data.counts[row])
     G = sparse.csr_matrix((g, (row, data.centre)), shape=(log_f.size, data.n_centres))
-    info = (G.T @ G).tocsr()
-    n_comp, label = connected_components(info, directed=False)
-    inv_diag = 1.0 / info.diagonal()
-    a = inv_diag.copy()
-    for comp in _components(label, n_comp):
-        inv = np.linalg.inv(info[comp][:, comp].toarray())
-        inv_diag[comp] = np.diag(inv)
-        a[comp] = inv.sum(axis=1)
-    var = inv_diag - a ** 2 / a.sum()
-    return np.sqrt(np.maximum(var, 0.0))
-
-
-def _components(label: np.ndarray, n_comp: int):
-    """The members of each connected component with more than one member."""
-    order = np.argsort(label, kind="stable")
-    bounds = np.searchsorted(label[order], np.arange(n_comp + 1))
-    for k in np.flatnonzero(np.diff(bounds) > 1):
-        yield order[bounds[k]:bounds[k + 1]]
+    return np.sqrt(SparseSimplexInformation(G).variances())
 
 
 def _error_vector(params: ClonotypeParams, error_model: str, composition) -> np.ndarray:
