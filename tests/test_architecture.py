@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "latentlab"
-DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl", "repertoire"}
+DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl", "repertoire", "transcripts"}
 PEERS = {"sklearn", "hmmlearn", "lifelines", "statsmodels", "pykalman"}
 OPTIONAL = {"dask", "distributed", "psutil"}  # the latentlab[dask] extra
 

@@ -48,6 +48,7 @@ from latentlab.survival import (
     Turnbull,
     simulate_censored_exponential,
 )
+from latentlab.transcripts import EquivalenceClasses, TranscriptQuantifier
 
 BAD = (ValueError, TypeError)
 NAN, INF = math.nan, math.inf
@@ -96,6 +97,7 @@ CROSS = simulate_cross(60, chromosome_lengths=(50.0, 40.0), qtl=[("1", 20.0, 1.5
 CROSS_TRAIT = CROSS.phenotypes["trait"].to_numpy()
 REPERTOIRE = simulate_repertoire(n_clonotypes=10, n_reads=2000, random_state=0).observed
 SEQS, READS = list(REPERTOIRE["sequence"]), REPERTOIRE["count"].to_numpy()
+TX = (["A", "B", "C"], [100.0, 150.0, 120.0], [["A"], ["A", "B"], ["B", "C"], ["C"]], [40, 25, 10, 30])
 _, SERIES = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
 
 
@@ -275,6 +277,27 @@ SPECS = {
               ("qualities NaN", (SEQS, READS, _with(np.full(len(SEQS), 30.0), 0, NAN)), "qualities"),
               ("qualities too short", (SEQS, READS, np.full(len(SEQS) - 1, 30.0)), "qualities"),
               ("qualities text", (SEQS, READS, ["high"] * len(SEQS)), "qualities")],
+    ),
+    "TranscriptQuantifier": Spec(
+        make=lambda **s: TranscriptQuantifier(random_state=0, **s),
+        fit=lambda e, d: e.fit(EquivalenceClasses.from_lists(*d)), good=TX,
+        settings=[("min_reads", -1.0), ("min_reads", NAN), ("min_reads", "1"), ("min_reads", True)],
+        data=[("unknown transcript", (TX[0], TX[1], [["A", "Z"], *TX[2][1:]], TX[3]), "'Z'"),
+              ("index out of range", (TX[0], TX[1], [[0, 7], *TX[2][1:]], TX[3]), "index 7"),
+              ("empty class", (TX[0], TX[1], [[], *TX[2][1:]], TX[3]), "no transcript"),
+              ("negative count", (*TX[:3], [40, -25, 10, 30]), "counts"),
+              ("NaN count", (*TX[:3], [40, NAN, 10, 30]), "counts"),
+              ("inf count", (*TX[:3], [40, INF, 10, 30]), "counts"),
+              ("text counts", (*TX[:3], ["40", "25", "10", "30"]), "counts"),
+              ("counts too short", (*TX[:3], [40, 25, 10]), "counts"),
+              ("all counts zero", (*TX[:3], [0, 0, 0, 0]), "no fragment"),
+              ("zero effective length", (TX[0], [100.0, 0.0, 120.0], *TX[2:]), "effective_lengths"),
+              ("negative effective length", (TX[0], [100.0, -1.0, 120.0], *TX[2:]), "effective_lengths"),
+              ("NaN effective length", (TX[0], [100.0, NAN, 120.0], *TX[2:]), "effective_lengths"),
+              ("effective lengths too short", (TX[0], [100.0, 120.0], *TX[2:]), "effective_lengths"),
+              ("duplicate transcript", (["A", "B", "A"], *TX[1:]), "twice"),
+              ("transcripts one string", ("ABC", *TX[1:]), "transcripts"),
+              ("transcripts None", (None, *TX[1:]), "transcripts")],
     ),
     "AlleleFrequencies": Spec(
         make=lambda **s: AlleleFrequencies(random_state=0, **s), fit=_fit_pairs, good=PAIRS,

@@ -103,6 +103,13 @@ def _clonotypes():
     return ClonotypeEM(random_state=0).fit(sim.observed["sequence"], sim.observed["count"])
 
 
+def _transcripts():
+    from latentlab.transcripts import TranscriptQuantifier, simulate_equivalence_classes
+
+    sim = simulate_equivalence_classes(n_genes=10, n_fragments=20_000, random_state=0)
+    return TranscriptQuantifier(random_state=0).fit(sim.classes)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -120,6 +127,7 @@ FITTED = {
     "RegressionEM": _regression,
     "IntervalMapping": _interval_mapping,
     "ClonotypeEM": _clonotypes,
+    "TranscriptQuantifier": _transcripts,
 }
 
 

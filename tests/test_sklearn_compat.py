@@ -23,6 +23,7 @@ from latentlab.qtl import IntervalMapping
 from latentlab.repertoire import ClonotypeEM
 from latentlab.statespace import LinearGaussianSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
+from latentlab.transcripts import TranscriptQuantifier
 
 #: the checks that cannot apply, and why (the same list is in docs/mixtures_gaussian.md)
 UNFITTED = ("scikit-learn wants its own NotFittedError class; ours is a ValueError and an AttributeError as "
@@ -62,7 +63,7 @@ ALL = [
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
     MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),
-    ClonotypeEM(max_distance=2, error_model="matrix"),
+    ClonotypeEM(max_distance=2, error_model="matrix"), TranscriptQuantifier(min_reads=0.0),
 ]
 
 

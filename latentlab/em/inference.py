@@ -177,7 +177,7 @@ def wald_intervals(estimate, std_error, scales, level: float = 0.95) -> tuple[np
     est, se = np.asarray(estimate, dtype=float), np.asarray(std_error, dtype=float)
     z = sps.norm.ppf(0.5 + level / 2.0)
     lo, hi = np.empty_like(est), np.empty_like(est)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for k, scale in enumerate(scales):
             lo[k], hi[k] = _interval(est[k], se[k], z, scale)
     return lo, hi

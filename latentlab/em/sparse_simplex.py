@@ -18,7 +18,10 @@ estimates is (Aitchison & Silvey 1958)
 which for components that share nothing reduces to the multinomial
 ``w_k (1 - w_k) / N``. Components held out (``free`` False: weights at 0, on
 the boundary, where no Wald interval exists) are left out of ``I`` and get no
-variance; their weight is 0 and contributes nothing to linear combinations.
+variance; their weight is 0 and contributes nothing to linear combinations. A
+block whose information is singular (to 1e-10 relative: components the data
+cannot tell apart) gets no variance either (NaN), and is left out of linear
+combinations.
 """
 
 from __future__ import annotations
@@ -47,10 +50,16 @@ class SparseSimplexInformation:
         if np.any(diag <= 0):
             raise ValueError("a free component has no information (it is compatible with no observed unit)")
         self._single_inverse = 1.0 / diag  # for one-member blocks; 0 for members of larger blocks
+        self._singular = np.zeros(self._index.size, dtype=bool)
         for b in np.flatnonzero(np.diff(bounds) > 1):
             members = order[bounds[b]:bounds[b + 1]]
-            self._blocks.append((members, np.linalg.inv(info[members][:, members].toarray())))
+            block = info[members][:, members].toarray()
+            eig = np.linalg.eigvalsh(block)
             self._single_inverse[members] = 0.0
+            if eig[0] <= 1e-10 * eig[-1]:  # a direction the data do not inform: no finite variance
+                self._singular[members] = True
+                continue
+            self._blocks.append((members, np.linalg.inv(block)))
         self._a = self._solve(np.ones(self._index.size))
         self._total = self._a.sum()
 
@@ -67,7 +76,7 @@ class SparseSimplexInformation:
         for members, inv in self._blocks:
             diag[members] = np.diag(inv)
         out = np.full(self.free.size, np.nan)
-        out[self._index] = np.maximum(diag - self._a ** 2 / self._total, 0.0)
+        out[self._index] = np.where(self._singular, np.nan, np.maximum(diag - self._a ** 2 / self._total, 0.0))
         return out
 
     def covariance_with(self, v) -> np.ndarray:

@@ -51,3 +51,13 @@ def test_uncoupled_components_have_multinomial_variances():
     n = np.array([50.0, 30.0, 20.0])  # one unit per component, at the MLE w = n / N
     G = sparse.csr_matrix(np.diag(np.sqrt(n) / w))
     np.testing.assert_allclose(SparseSimplexInformation(G).variances(), w * (1 - w) / n.sum(), rtol=1e-12)
+
+
+def test_components_the_data_cannot_tell_apart_get_no_variance():
+    # components 0 and 1 are always seen together with the same densities: a singular block
+    c = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
+    w = np.array([0.3, 0.3, 0.4])
+    n = np.array([20.0, 10.0, 30.0, 5.0])
+    G = sparse.csr_matrix(c / (c @ w)[:, None] * np.sqrt(n)[:, None])
+    var = SparseSimplexInformation(G).variances()
+    assert np.isnan(var[:2]).all() and np.isfinite(var[2])

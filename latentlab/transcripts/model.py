@@ -1,0 +1,124 @@
+"""Transcript abundances by EM over equivalence classes (the EM contract).
+
+Model (RSEM, Li & Dewey 2011; kallisto, Bray et al. 2016; salmon, Patro et
+al. 2017): a fragment comes from transcript ``t`` with probability ``a_t``
+(the fragment fraction) and then from one of its ``l_t`` start positions
+(effective length) uniformly; a fragment of class ``j`` has conditional
+probability ``w_jt`` given ``t``. The log-likelihood of class counts ``n_j``
+is, up to a constant,
+
+    l(a) = sum_j n_j log sum_{t in j} a_t c_jt,    c_jt = w_jt / l_t.
+
+E-step: each class shares its fragments among its transcripts,
+``r_jt = a_t c_jt / sum_u a_u c_ju``; the expected fragments of ``t`` are
+``F_t = sum_j n_j r_jt``.
+
+M-step: ``a_t = F_t / N`` (``N`` the fragments counted): the multinomial
+maximum likelihood estimate of the complete data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..em import EMModel, Simplex, Stats
+from .classes import EquivalenceClasses
+
+__all__ = ["TranscriptParams", "TranscriptMixtureModel", "class_terms"]
+
+
+@dataclass(frozen=True)
+class TranscriptParams:
+    fractions: np.ndarray  # (T,) fragment fraction a_t of each transcript, on the simplex
+
+
+@dataclass(frozen=True)
+class _Stats(Stats):
+    fragments: np.ndarray  # (T,) expected fragments F_t
+
+
+def class_terms(classes: EquivalenceClasses) -> np.ndarray:
+    """``c_jt = w_jt / l_t`` at each class member."""
+    return classes.weights / classes.effective_lengths[classes.members]
+
+
+@njit(cache=True, nogil=True)
+def _e_step(counts, ptr, members, terms, fractions):
+    """Expected fragments per transcript and the log-likelihood."""
+    fragments = np.zeros(fractions.size)
+    loglik = 0.0
+    for j in range(counts.size):
+        n = counts[j]
+        if n == 0.0:
+            continue
+        total = 0.0
+        for p in range(ptr[j], ptr[j + 1]):
+            total += fractions[members[p]] * terms[p]
+        if not total > 0.0:
+            return fragments, -np.inf
+        loglik += n * np.log(total)
+        scale = n / total
+        for p in range(ptr[j], ptr[j + 1]):
+            t = members[p]
+            fragments[t] += fractions[t] * terms[p] * scale
+    return fragments, loglik
+
+
+@njit(cache=True, nogil=True)
+def _loglik(counts, ptr, members, terms, fractions):
+    loglik = 0.0
+    for j in range(counts.size):
+        if counts[j] == 0.0:
+            continue
+        total = 0.0
+        for p in range(ptr[j], ptr[j + 1]):
+            total += fractions[members[p]] * terms[p]
+        if not total > 0.0:
+            return -np.inf
+        loglik += counts[j] * np.log(total)
+    return loglik
+
+
+@dataclass(frozen=True)
+class ClassData:
+    """What the E-step reads: the classes and their terms ``c_jt``."""
+
+    classes: EquivalenceClasses
+    terms: np.ndarray
+
+
+class TranscriptMixtureModel(EMModel):
+    """The EM contract for transcript fractions over equivalence classes
+    (module docstring)."""
+
+    params_type = TranscriptParams
+    constraints = {"fractions": Simplex()}
+
+    @staticmethod
+    def data(classes: EquivalenceClasses) -> ClassData:
+        return ClassData(classes, class_terms(classes))
+
+    def initialize(self, data: ClassData, rng: np.random.Generator) -> TranscriptParams:
+        """Every transcript of an observed class gets a positive share:
+        uniform, jittered (a transcript in no class with fragments has no
+        information and starts, and stays, at 0)."""
+        c = data.classes
+        seen = np.zeros(c.n_transcripts, dtype=bool)
+        seen[c.members[np.repeat(c.counts > 0, np.diff(c.ptr))]] = True
+        a = np.where(seen, rng.uniform(0.5, 1.5, c.n_transcripts), 0.0)
+        return TranscriptParams(a / a.sum())
+
+    def e_step(self, data: ClassData, params: TranscriptParams):
+        c = data.classes
+        fragments, ll = _e_step(c.counts, c.ptr, c.members, data.terms, params.fractions)
+        return _Stats(fragments), float(ll)
+
+    def loglik(self, data: ClassData, params: TranscriptParams) -> float:
+        c = data.classes
+        return float(_loglik(c.counts, c.ptr, c.members, data.terms, params.fractions))
+
+    def m_step(self, stats: _Stats, current: TranscriptParams, fixed=None) -> TranscriptParams:
+        return TranscriptParams(stats.fragments / stats.fragments.sum())
