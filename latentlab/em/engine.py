@@ -251,14 +251,17 @@ class _Run:
             if passed and from_em:
                 self.record(p1, ll1, ll1 - ll0)
                 return p1, ll1, True
+            z0, z1, z2 = (self.model.squarem_coordinates(p) for p in (params, p1, p2))
+            rz, vz = z1 - z0, z2 - 2.0 * z1 + z0
             x, step = (None, 1.0) if passed else extrapolate(
-                x0, r, v, steps.propose(r, v), lambda x: self.space.is_valid(self.space.unflatten(x, params))
+                z0, rz, vz, steps.propose(rz, vz),
+                lambda z: self.space.is_valid(self.model.from_squarem_coordinates(z, params)),
             )
             from_em = x is None
             if x is None:  # the plain point x2: a step of length 1 that cannot fail
                 steps.update(step, accepted=True)
             else:
-                new = self.space.tidy(self.space.unflatten(x, params))
+                new = self.space.tidy(self.model.from_squarem_coordinates(x, params))
                 stats_new, ll_new = self.evaluate(new, strict=False)
                 accepted = bool(np.isfinite(ll_new) and ll_new >= ll1)
                 steps.update(step, accepted)

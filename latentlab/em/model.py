@@ -54,6 +54,14 @@ Hooks with defaults a model may override:
     how far that step can lower the observed log-likelihood, given the
     statistics and the parameters it returned. The guard allows that much on
     top of the round-off; the default 0 is right for an exact M-step.
+``squarem_coordinates(params) -> vector`` and ``from_squarem_coordinates(z, like) -> params``
+    the coordinates SQUAREM extrapolates in (default: the flattened natural
+    parameters, kept in their space by backtracking). A model whose EM path
+    runs into the boundary (many weights decaying to 0, where every
+    extrapolation in the natural parameters leaves the simplex and is pulled
+    back to a plain EM step) may extrapolate in, e.g., the logarithms of its
+    weights. The convergence rule still measures steps in the natural
+    parameters.
 ``is_stationary(data, params, stats) -> bool``
     an extra first-order optimality test at ``params`` (``stats`` is the
     E-step output there), for models whose likelihood change is a poor guide,
@@ -115,6 +123,14 @@ class EMModel:
         """Largest possible fall of the log-likelihood in the step ``params =
         m_step(stats)`` (0: the M-step is an exact maximiser)."""
         return 0.0
+
+    def squarem_coordinates(self, params) -> np.ndarray:
+        """The vector SQUAREM extrapolates (default: the natural parameters)."""
+        return self.space.flatten(params)
+
+    def from_squarem_coordinates(self, z: np.ndarray, like):
+        """Parameters shaped like ``like`` from SQUAREM coordinates ``z``."""
+        return self.space.unflatten(z, like)
 
     def is_stationary(self, data: Any, params, stats: Any) -> bool:
         """Model-specific optimality test joined to the engine's rule (default True)."""

@@ -35,6 +35,10 @@ class TranscriptParams:
     fractions: np.ndarray  # (T,) fragment fraction a_t of each transcript, on the simplex
 
 
+#: fractions at or below this are 0 in SQUAREM's log coordinates
+_FLOOR = 1e-300
+
+
 @dataclass(frozen=True)
 class _Stats(Stats):
     fragments: np.ndarray  # (T,) expected fragments F_t
@@ -84,10 +88,24 @@ def _loglik(counts, ptr, members, terms, fractions):
 
 @dataclass(frozen=True)
 class ClassData:
-    """What the E-step reads: the classes and their terms ``c_jt``."""
+    """What the E-step reads: the classes in CSR form ordered by their first
+    transcript (neighbouring classes then read neighbouring fractions, which
+    keeps the E-step in cache), their counts and terms ``c_jt``."""
 
-    classes: EquivalenceClasses
+    counts: np.ndarray
+    ptr: np.ndarray
+    members: np.ndarray
     terms: np.ndarray
+    n_transcripts: int
+
+    @classmethod
+    def of(cls, classes: EquivalenceClasses) -> ClassData:
+        order = np.argsort(classes.members[classes.ptr[:-1]], kind="stable")
+        sizes = np.diff(classes.ptr)[order]
+        ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        take = np.repeat(classes.ptr[:-1][order] - ptr[:-1], sizes) + np.arange(ptr[-1])
+        return cls(classes.counts[order], ptr, classes.members[take], class_terms(classes)[take],
+                   classes.n_transcripts)
 
 
 class TranscriptMixtureModel(EMModel):
@@ -99,26 +117,35 @@ class TranscriptMixtureModel(EMModel):
 
     @staticmethod
     def data(classes: EquivalenceClasses) -> ClassData:
-        return ClassData(classes, class_terms(classes))
+        return ClassData.of(classes)
 
     def initialize(self, data: ClassData, rng: np.random.Generator) -> TranscriptParams:
         """Every transcript of an observed class gets a positive share:
         uniform, jittered (a transcript in no class with fragments has no
         information and starts, and stays, at 0)."""
-        c = data.classes
-        seen = np.zeros(c.n_transcripts, dtype=bool)
-        seen[c.members[np.repeat(c.counts > 0, np.diff(c.ptr))]] = True
-        a = np.where(seen, rng.uniform(0.5, 1.5, c.n_transcripts), 0.0)
+        seen = np.zeros(data.n_transcripts, dtype=bool)
+        seen[data.members[np.repeat(data.counts > 0, np.diff(data.ptr))]] = True
+        a = np.where(seen, rng.uniform(0.5, 1.5, data.n_transcripts), 0.0)
         return TranscriptParams(a / a.sum())
 
     def e_step(self, data: ClassData, params: TranscriptParams):
-        c = data.classes
-        fragments, ll = _e_step(c.counts, c.ptr, c.members, data.terms, params.fractions)
+        fragments, ll = _e_step(data.counts, data.ptr, data.members, data.terms, params.fractions)
         return _Stats(fragments), float(ll)
 
     def loglik(self, data: ClassData, params: TranscriptParams) -> float:
-        c = data.classes
-        return float(_loglik(c.counts, c.ptr, c.members, data.terms, params.fractions))
+        return float(_loglik(data.counts, data.ptr, data.members, data.terms, params.fractions))
 
     def m_step(self, stats: _Stats, current: TranscriptParams, fixed=None) -> TranscriptParams:
         return TranscriptParams(stats.fragments / stats.fragments.sum())
+
+    def squarem_coordinates(self, params: TranscriptParams) -> np.ndarray:
+        """``log a_t`` (0 kept as ``log 1e-300``): EM drives unsupported
+        transcripts to 0 geometrically, a straight line in the logarithms, so
+        SQUAREM extrapolates there instead of being pulled back at the
+        simplex's boundary at every step (:mod:`latentlab.em.model`)."""
+        return np.log(np.maximum(params.fractions, _FLOOR))
+
+    def from_squarem_coordinates(self, z: np.ndarray, like: TranscriptParams) -> TranscriptParams:
+        a = np.exp(z - z.max())
+        a[a <= _FLOOR] = 0.0
+        return TranscriptParams(a / a.sum())
