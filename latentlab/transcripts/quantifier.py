@@ -245,6 +245,44 @@ class TranscriptQuantifier(EMEstimator):
             rows = list(pool.map(one, streams))
         return pd.DataFrame(np.array(rows), columns=c.transcripts)
 
+    # -- plots -------------------------------------------------------------------------------------
+    def plot_against(self, other, label: str = "truth", ax=None):
+        """Estimated NumReads (with 95% intervals) against ``other`` (true
+        counts, or another tool's estimates: an array in transcript order or
+        a Series indexed by transcript name), log-log; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        self._check_fitted()
+        q = self.quant_
+        x = other.reindex(q["Name"]).to_numpy(float) if isinstance(other, pd.Series) else np.asarray(other, float)
+        if x.shape != (len(q),):
+            raise ValueError(f"other must hold one value per transcript ({len(q)}); got shape {x.shape}")
+        ax = plt.subplots(figsize=(5, 5))[1] if ax is None else ax
+        y = q["NumReads"].to_numpy()
+        shown = (x > 0) & (y > 0)
+        err = np.vstack([y - q["NumReads_lower"], q["NumReads_upper"] - y])[:, shown]
+        ax.errorbar(x[shown], y[shown], yerr=np.nan_to_num(err), fmt=".", ms=3, lw=0.5, alpha=0.6)
+        lim = [min(x[shown].min(), y[shown].min()) * 0.8, max(x[shown].max(), y[shown].max()) * 1.2]
+        ax.plot(lim, lim, "k-", lw=0.7)
+        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="estimated reads (95% interval)")
+        return ax
+
+    def plot_uncertainty(self, ax=None):
+        """Relative standard error of NumReads against NumReads: where the
+        data pin transcripts down and where shared exons leave them loose."""
+        import matplotlib.pyplot as plt
+
+        self._check_fitted()
+        q = self.quant_
+        ok = (q["NumReads"] > 0) & q["NumReads_se"].notna()
+        ax = plt.subplots(figsize=(5, 4))[1] if ax is None else ax
+        ax.loglog(q.loc[ok, "NumReads"], q.loc[ok, "NumReads_se"] / q.loc[ok, "NumReads"], ".", ms=3, label="EM")
+        n = np.logspace(np.log10(q.loc[ok, "NumReads"].min()), np.log10(q.loc[ok, "NumReads"].max()), 50)
+        ax.loglog(n, 1 / np.sqrt(n), "k--", lw=0.8, label="Poisson, 1 / sqrt(reads)")
+        ax.set(xlabel="estimated reads", ylabel="relative standard error")
+        ax.legend(frameon=False)
+        return ax
+
     # -- conventions ---------------------------------------------------------------------------
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Each transcript's fragment fraction with its standard error and a
@@ -291,14 +329,17 @@ def _identical_patterns(classes: EquivalenceClasses) -> list:
     key = np.random.default_rng(0).random(c.n_classes)
     h = np.bincount(c.members, weights=key[row], minlength=c.n_transcripts)
     n_in = np.bincount(c.members, minlength=c.n_transcripts)
-    groups = pd.DataFrame({"h": h, "n": n_in, "t": np.arange(c.n_transcripts)})
-    groups = groups[groups["n"] > 0].groupby(["h", "n"])["t"].apply(list)
+    listed = np.flatnonzero(n_in > 0)
+    order = listed[np.lexsort((h[listed], n_in[listed]))]
+    same_key = (np.diff(h[order]) == 0) & (np.diff(n_in[order]) == 0)
     M = sparse.csc_matrix((np.ones(row.size), (row, c.members)), shape=(c.n_classes, c.n_transcripts))
     out = []
-    for members in groups:
-        if len(members) > 1:
-            first = M[:, members[0]].indices
-            same = [t for t in members if np.array_equal(M[:, t].indices, first)]
-            if len(same) > 1:
-                out.append([str(c.transcripts[t]) for t in same])
+    starts = np.flatnonzero(np.diff(np.concatenate([[False], same_key, [False]]).astype(int)) == 1)
+    ends = np.flatnonzero(np.diff(np.concatenate([[False], same_key, [False]]).astype(int)) == -1)
+    for a, b in zip(starts, ends):  # runs of equal keys: order[a : b + 1]
+        members = order[a:b + 1]
+        first = M[:, members[0]].indices
+        same = [t for t in members if np.array_equal(M[:, t].indices, first)]
+        if len(same) > 1:
+            out.append([str(c.transcripts[t]) for t in sorted(same)])
     return out

@@ -128,3 +128,14 @@ def test_bad_fits_are_refused(sim):
         fitted = TranscriptQuantifier().fit(sim.classes)
     with pytest.raises(AttributeError, match="tx2gene"):
         _ = fitted.genes_
+
+
+def test_plots_draw_and_check_their_input(fit, sim):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = fit.plot_against(sim.truth.set_index("transcript")["fragments"])
+    assert ax.get_xscale() == "log" and len(ax.lines) + len(ax.containers) >= 2
+    assert fit.plot_uncertainty().get_ylabel() == "relative standard error"
+    with pytest.raises(ValueError, match="one value per transcript"):
+        fit.plot_against(np.ones(3))
