@@ -1,8 +1,8 @@
 """Our EM against salmon's own quantification step on the realistic
 simulation (issue 18): salmon's equivalence classes of 1,000,000 read pairs
-over 572 transcripts (``tests/references/transcripts``).
+over 572 transcripts (``data/rnaseq_simulation``).
 
-salmon's times are stored by ``make_references.py`` (salmon 1.10, one
+salmon's times are stored by ``tests/references/transcripts/make_references.py`` (salmon 1.10, one
 thread): the whole ``salmon quant --useEM`` run (mapping and quantification)
 and its optimizer step alone (from its log: "starting optimizer" to
 "finished optimizer"). Ours: reading the classes and quant.sf, and the fit
@@ -22,7 +22,7 @@ import numpy as np
 
 from latentlab.transcripts import TranscriptQuantifier, read_salmon_eq_classes
 
-REF = Path(__file__).resolve().parents[1] / "tests" / "references" / "transcripts"
+REF = Path(__file__).resolve().parents[1] / "data" / "rnaseq_simulation"
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Against salmon 1.10 and kallisto 0.48 on their own equivalence classes of a
 realistic simulation (572 transcripts sharing exons, 1,000,000 read pairs;
-made by tests/references/transcripts/make_references.py, which also stores
-the tools' versions, commands and times)."""
+stored in data/rnaseq_simulation by tests/references/transcripts/make_references.py,
+which also stores the tools' versions, commands and times)."""
 
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from latentlab.transcripts.readers import (
     read_salmon_eq_classes,
 )
 
-REF = Path(__file__).resolve().parents[1] / "references" / "transcripts"
+REF = Path(__file__).resolve().parents[2] / "data" / "rnaseq_simulation"
 
 
 def _salmon(run):

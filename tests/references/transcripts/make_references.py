@@ -14,7 +14,7 @@ salmon and kallisto (Debian's packages: ``apt-get install salmon kallisto``).
    elsewhere can reproduce; the default start is salmon's online estimates);
    kallisto 0.48 (one thread): ``kallisto quant`` and ``kallisto pseudo``
    (its equivalence classes).
-4. Stored here (gzip): the truth, salmon's equivalence classes with weights
+4. Stored in ``data/rnaseq_simulation/`` (gzip): the truth, salmon's equivalence classes with weights
    and quant.sf of its EM runs (each run's classes: their order and last
    digits differ between runs), the VBEM quant.sf, kallisto's abundance.tsv and classes, and
    ``runs.json`` with the versions, commands and wall times of the
@@ -39,7 +39,7 @@ import pandas as pd
 
 from latentlab.transcripts import simulate_transcriptome
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[3] / "data" / "rnaseq_simulation"
 SEED, N_GENES, N_PAIRS, READ_LEN, ERROR = 2026, 200, 1_000_000, 100, 0.005
 FRAG_MEAN, FRAG_SD = 250.0, 25.0
 _ASCII = np.frombuffer(b"ACGT", dtype=np.uint8)
