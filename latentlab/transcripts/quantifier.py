@@ -261,7 +261,8 @@ class TranscriptQuantifier(EMEstimator):
         y = q["NumReads"].to_numpy()
         shown = (x > 0) & (y > 0)
         err = np.vstack([y - q["NumReads_lower"], q["NumReads_upper"] - y])[:, shown]
-        ax.errorbar(x[shown], y[shown], yerr=np.nan_to_num(err), fmt=".", ms=3, lw=0.5, alpha=0.6)
+        err = np.where(np.isfinite(err), err, 0.0)  # no interval (boundary, unidentifiable): a bare point
+        ax.errorbar(x[shown], y[shown], yerr=err, fmt=".", ms=3, lw=0.5, alpha=0.6)
         lim = [min(x[shown].min(), y[shown].min()) * 0.8, max(x[shown].max(), y[shown].max()) * 1.2]
         ax.plot(lim, lim, "k-", lw=0.7)
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="estimated reads (95% interval)")
