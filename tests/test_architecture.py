@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "latentlab"
 DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl", "repertoire", "transcripts"}
 PEERS = {"sklearn", "hmmlearn", "lifelines", "statsmodels", "pykalman"}
-OPTIONAL = {"dask", "distributed", "psutil"}  # the latentlab[dask] extra
+OPTIONAL = {"dask", "distributed", "psutil", "pysam"}  # the latentlab[dask] and [bam] extras
 
 
 def _module_name(path: Path) -> str:

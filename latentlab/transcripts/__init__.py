@@ -1,7 +1,9 @@
 """RNA-seq transcript quantification by EM over equivalence classes of
 fragments: abundances (NumReads, TPM), gene totals, standard errors and
-bootstrap, readers for salmon's and kallisto's classes, and a simulator."""
+bootstrap, readers for salmon's and kallisto's classes and for transcriptome
+alignments (BAM), and a simulator."""
 
+from .alignments import AlignedClasses, classes_from_alignments
 from .classes import EquivalenceClasses
 from .peer_rules import em_with_peer_rule
 from .quantifier import QUANT_COLUMNS, TranscriptQuantifier
@@ -21,4 +23,6 @@ __all__ = [
     "read_kallisto_classes",
     "read_kallisto_abundance",
     "em_with_peer_rule",
+    "classes_from_alignments",
+    "AlignedClasses",
 ]

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.stats import norm
 
 from .._validation import check_fraction, check_positive_int
 from ..em import as_generator
 from .classes import EquivalenceClasses
+from .lengths import effective_lengths, normal_fragment_lengths
 
 __all__ = ["simulate_equivalence_classes", "SimulatedClasses", "Transcriptome", "simulate_transcriptome"]
 
@@ -98,31 +98,21 @@ def simulate_transcriptome(n_genes: int = 50, *, max_isoforms: int = 5, paralog_
     return Transcriptome(np.asarray(names, dtype=object), np.asarray(genes, dtype=object), chains, exon_lengths)
 
 
-def _fragment_lengths(mean: float, sd: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer fragment lengths and their probabilities: a normal
-    distribution discretised over mean +- 4 sd."""
-    f = np.arange(max(1, int(mean - 4 * sd)), int(mean + 4 * sd) + 1)
-    p = norm.pdf(f, mean, sd)
-    return f, p / p.sum()
-
-
 def _class_probabilities(tx: Transcriptome, f: np.ndarray, pf: np.ndarray):
     """Exact ``P(class | transcript)`` over start positions and fragment
-    lengths, the classes (sets of transcripts), and effective lengths."""
+    lengths, the classes (sets of transcripts), and effective lengths
+    (:mod:`latentlab.transcripts.lengths`)."""
     chains_of = {}
     for u, chain in enumerate(tx.exons):
         for i in range(len(chain)):
             for k in range(i, len(chain)):
                 chains_of.setdefault(tuple(chain[i:k + 1].tolist()), set()).add(u)
     class_id, rows, cols, vals = {}, [], [], []
-    eff = np.empty(len(tx.exons))
     for t, chain in enumerate(tx.exons):
         bounds = np.cumsum(tx.exon_lengths[chain])
         length = bounds[-1]
         exon_at = np.searchsorted(bounds, np.arange(length), side="right")
         ok = f <= length
-        mass = pf[ok].sum()
-        eff[t] = (pf[ok] * (length - f[ok] + 1)).sum() / mass
         m = len(chain)
         weight = np.zeros(m * m)
         for fl, p in zip(f[ok], pf[ok]):
@@ -137,7 +127,7 @@ def _class_probabilities(tx: Transcriptome, f: np.ndarray, pf: np.ndarray):
             cols.append(t)
             vals.append(weight[key] / total)
     P = sparse.csc_matrix((vals, (rows, cols)), shape=(len(class_id), len(tx.exons)))
-    return P, [sorted(m) for m in class_id], eff
+    return P, [sorted(m) for m in class_id], effective_lengths(tx.lengths, f, pf)
 
 
 def simulate_equivalence_classes(n_genes: int = 50, n_fragments: int = 200_000, *, transcriptome=None,
@@ -157,7 +147,7 @@ def simulate_equivalence_classes(n_genes: int = 50, n_fragments: int = 200_000, 
     rng = as_generator(random_state)
     tx = transcriptome if transcriptome is not None else simulate_transcriptome(
         n_genes, paralog_fraction=paralog_fraction, random_state=rng)
-    f, pf = _fragment_lengths(fragment_mean, fragment_sd)
+    f, pf = normal_fragment_lengths(fragment_mean, fragment_sd)
     P, members, eff = _class_probabilities(tx, f, pf)
     n_tx = len(tx.exons)
     level = np.exp(rng.normal(0.0, sigma, n_tx)) * (rng.random(n_tx) >= 0.25)
