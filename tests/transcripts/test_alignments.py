@@ -73,3 +73,30 @@ def test_alignments_not_grouped_by_name_are_refused(tmp_path):
     _write(path, [("r1", ["A"], 250, True), ("r2", ["A"], 250, True), ("r1", ["B"], 250, True)])
     with pytest.raises(ValueError, match="'r1'.*samtools sort -n"):
         classes_from_alignments(path, fragment_length=(250, 25))
+
+
+def test_classes_from_salmons_own_mappings_are_salmons_classes():
+    """salmon 1.10's mappings (--writeMappings) of 20,000 simulated pairs and
+    its classes from the same run (data/rnaseq_simulation, made by
+    tests/references/transcripts/make_alignment_reference.py)."""
+    from pathlib import Path
+
+    from latentlab.transcripts import read_salmon_eq_classes
+
+    sim = Path(__file__).resolve().parents[2] / "data" / "rnaseq_simulation"
+    got = classes_from_alignments(sim / "salmon_subset_mappings.bam")
+    salmon = read_salmon_eq_classes(sim / "salmon_subset_eq_classes.txt.gz", sim / "salmon_subset_quant.sf.gz")
+
+    def by_set(c):
+        return {tuple(sorted(c.transcripts[c.members[a:b]])): n for a, b, n in zip(c.ptr[:-1], c.ptr[1:], c.counts)}
+
+    ours, theirs = by_set(got.classes), by_set(salmon)
+    differ = sum(abs(ours.get(k, 0) - theirs.get(k, 0)) for k in set(ours) | set(theirs))
+    # salmon also counts a few pairs whose mates are not a proper pair (orphans): 0.1% of fragments at most
+    assert differ <= 0.001 * salmon.n_fragments
+    # effective lengths from the empirical fragment lengths; salmon smooths its distribution with a prior
+    eff = dict(zip(got.classes.transcripts, got.classes.effective_lengths))
+    ratio = np.array([eff[t] for t in salmon.transcripts]) / salmon.effective_lengths
+    assert np.median(np.abs(ratio - 1)) < 0.02 and np.max(np.abs(ratio - 1)) < 0.05
+    mean = (got.fragment_lengths["length"] * got.fragment_lengths["probability"]).sum()
+    assert 240 < mean < 255  # simulated Normal(250, 25), long fragments cut at short transcripts
