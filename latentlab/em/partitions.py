@@ -285,6 +285,12 @@ class PartitionedModel(EMModel):
     def m_step(self, stats, current, fixed=None):
         return self.model.m_step(stats, current, fixed)
 
+    def squarem_coordinates(self, params):
+        return self.model.squarem_coordinates(params)
+
+    def from_squarem_coordinates(self, z, like):
+        return self.model.from_squarem_coordinates(z, like)
+
     def canonical(self, params):
         return self.model.canonical(params)
 

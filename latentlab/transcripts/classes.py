@@ -79,6 +79,35 @@ class EquivalenceClasses:
         return EquivalenceClasses(self.transcripts, self.effective_lengths, self.ptr, self.members, self.weights,
                                   np.asarray(counts, dtype=float), self.lengths)
 
+    def split(self, n_parts: int) -> list[EquivalenceClasses]:
+        """The classes cut into ``n_parts`` consecutive groups (partitions
+        for a fit on a Dask cluster: :meth:`TranscriptQuantifier.fit`)."""
+        cuts = np.array_split(np.arange(self.n_classes), n_parts)
+        out = []
+        for rows in cuts:
+            lo, hi = rows[0], rows[-1] + 1
+            p0, p1 = self.ptr[lo], self.ptr[hi]
+            out.append(EquivalenceClasses(self.transcripts, self.effective_lengths, self.ptr[lo:hi + 1] - p0,
+                                          self.members[p0:p1], self.weights[p0:p1], self.counts[lo:hi], self.lengths))
+        return out
+
+    @classmethod
+    def concatenate(cls, parts) -> EquivalenceClasses:
+        """One set of classes from partitions over the same transcripts (same
+        names and effective lengths, else ValueError)."""
+        first = parts[0]
+        for k, p in enumerate(parts):
+            if not isinstance(p, EquivalenceClasses):
+                raise TypeError(f"classes[{k}] must be an EquivalenceClasses; got {type(p).__name__}")
+            if not (np.array_equal(p.transcripts, first.transcripts)
+                    and np.array_equal(p.effective_lengths, first.effective_lengths)):
+                raise ValueError(f"classes[{k}] has other transcripts or effective lengths than classes[0]; "
+                                 "partitions must share them")
+        sizes = np.concatenate([np.diff(p.ptr) for p in parts])
+        return cls(first.transcripts, first.effective_lengths, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                   np.concatenate([p.members for p in parts]), np.concatenate([p.weights for p in parts]),
+                   np.concatenate([p.counts for p in parts]), first.lengths)
+
     def frame(self) -> pd.DataFrame:
         """One row per class: its transcripts (names joined by ``,``), weights and count."""
         names = [",".join(self.transcripts[self.members[a:b]]) for a, b in zip(self.ptr[:-1], self.ptr[1:])]

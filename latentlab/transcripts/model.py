@@ -120,12 +120,11 @@ class TranscriptMixtureModel(EMModel):
         return ClassData.of(classes)
 
     def initialize(self, data: ClassData, rng: np.random.Generator) -> TranscriptParams:
-        """Every transcript of an observed class gets a positive share:
-        uniform, jittered (a transcript in no class with fragments has no
-        information and starts, and stays, at 0)."""
-        seen = np.zeros(data.n_transcripts, dtype=bool)
-        seen[data.members[np.repeat(data.counts > 0, np.diff(data.ptr))]] = True
-        a = np.where(seen, rng.uniform(0.5, 1.5, data.n_transcripts), 0.0)
+        """Uniform over the transcripts, jittered. It reads only the number
+        of transcripts, so any partition of the classes gives the same start;
+        a transcript in no class with fragments drops to 0 at the first
+        M-step."""
+        a = rng.uniform(0.5, 1.5, data.n_transcripts)
         return TranscriptParams(a / a.sum())
 
     def e_step(self, data: ClassData, params: TranscriptParams):

@@ -16,6 +16,7 @@ from .._warn import user_stacklevel
 from ..em import EMEstimator, as_generator, fit_em
 from ..em.estimator import SUMMARY_COLUMNS
 from ..em.inference import wald_intervals
+from ..em.partitions import PartitionedModel, Partitions, active_client
 from ..em.settings import check_int, check_random_state, engine_defaults
 from ..em.sparse_simplex import SparseSimplexInformation
 from .classes import EquivalenceClasses
@@ -88,12 +89,20 @@ class TranscriptQuantifier(EMEstimator):
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, classes: EquivalenceClasses, tx2gene=None) -> TranscriptQuantifier:
         """Fit to ``classes`` (an :class:`EquivalenceClasses`, e.g. from
-        :func:`read_salmon_eq_classes` or :func:`simulate_equivalence_classes`).
+        :func:`read_salmon_eq_classes` or :func:`simulate_equivalence_classes`),
+        or to a list of them over the same transcripts (partitions, e.g.
+        ``classes.split(k)``): their E-steps then run where they live, on the
+        active ``dask.distributed`` client (scattered once) or in this
+        process, and the fit equals the fit of the whole from the same start;
+        the tables and standard errors are computed here from all classes.
         ``tx2gene``: a table of transcript and gene (DataFrame with columns
         ``transcript`` and ``gene``, or a mapping); every transcript must
         have a gene (extra entries are ignored)."""
+        parts = None
+        if isinstance(classes, (list, tuple)) and classes:
+            parts, classes = classes, EquivalenceClasses.concatenate(classes)
         if not isinstance(classes, EquivalenceClasses):
-            raise TypeError(f"classes must be an EquivalenceClasses; got {type(classes).__name__}")
+            raise TypeError(f"classes must be an EquivalenceClasses or a list of them; got {type(classes).__name__}")
         if isinstance(self.min_reads, bool) or not isinstance(self.min_reads, numbers.Real) \
                 or not (np.isfinite(self.min_reads) and self.min_reads >= 0):
             raise ValueError(f"min_reads must be a finite number >= 0; got {self.min_reads!r}")
@@ -101,8 +110,11 @@ class TranscriptQuantifier(EMEstimator):
             raise ValueError("classes hold no fragment (every count is 0)")
         genes = None if tx2gene is None else _genes_of(classes.transcripts, tx2gene)
         model = TranscriptMixtureModel()
-        data = model.data(classes)
-        result = self._fit_em(model, data, n_obs=classes.n_fragments)
+        if parts is None:
+            result = self._fit_em(model, model.data(classes), n_obs=classes.n_fragments)
+        else:  # E-steps where the partitions live (latentlab.em.partitions)
+            data = Partitions([model.data(p) for p in parts], client=active_client())
+            result = self._fit_em(PartitionedModel(model), data, n_obs=classes.n_fragments)
         reads = classes.n_fragments * result.params.fractions
         reads[reads < self.min_reads] = 0.0
         self.classes_ = classes

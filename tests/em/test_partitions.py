@@ -68,6 +68,16 @@ def _hmm_case():
     return model, whole, parts, start
 
 
+def _transcripts_case():
+    from latentlab.transcripts import simulate_equivalence_classes
+    from latentlab.transcripts.model import TranscriptMixtureModel
+
+    classes = simulate_equivalence_classes(n_genes=30, n_fragments=50_000, random_state=0).classes
+    model = TranscriptMixtureModel()
+    parts = [model.data(c) for c in classes.split(4)]  # equivalence classes as partitions
+    return model, model.data(classes), parts, model.initialize(model.data(classes), np.random.default_rng(2))
+
+
 CASES = {
     "gaussian full": lambda: _gaussian_case("full"),
     "gaussian diag": lambda: _gaussian_case("diag"),
@@ -75,6 +85,7 @@ CASES = {
     "gaussian tied": lambda: _gaussian_case("tied"),
     "poisson": _poisson_case,
     "gaussian hmm (whole sequences per partition)": _hmm_case,
+    "transcripts (equivalence classes per partition)": _transcripts_case,
 }
 
 
@@ -237,3 +248,14 @@ def test_poisson_mixture_on_a_dask_array_is_fitted_on_its_table(client):
         PoissonMixture(2).fit(da.from_array(np.r_[counts, -1], chunks=1000))
     with pytest.raises(TypeError, match="weights is not supported"):
         PoissonMixture(2).fit(da.from_array(counts, chunks=1000), weights=np.ones(counts.size))
+
+
+def test_transcript_quantifier_on_class_partitions_equals_the_fit_in_memory(client):
+    from latentlab.transcripts import TranscriptQuantifier, simulate_equivalence_classes
+
+    classes = simulate_equivalence_classes(n_genes=30, n_fragments=50_000, random_state=1).classes
+    whole = TranscriptQuantifier(random_state=5).fit(classes)
+    parted = TranscriptQuantifier(random_state=5).fit(classes.split(3))  # on the active client
+    assert parted.result_.n_iter == whole.result_.n_iter
+    np.testing.assert_allclose(parted.result_.params.fractions, whole.result_.params.fractions, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(parted.quant_["NumReads_se"], whole.quant_["NumReads_se"], rtol=1e-10)
