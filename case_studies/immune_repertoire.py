@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from latentlab.repertoire import ClonotypeEM, collapse_by_ratio, diversity, simulate_repertoire
-from latentlab.report import Report, replicate_results
+from latentlab.report import Report, coverage_summary, replicate_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "immune_repertoire_replicates.csv"
 ERROR_RATES = (0.005, 0.01)
@@ -174,8 +174,6 @@ def coverage_study(n_replicates: int) -> pd.DataFrame:
 
 def section_coverage(report: Report, full: bool) -> None:
     results, where = replicate_results(RESULTS, coverage_study, 200, 20, full)
-    covered, total = results["covered"].sum(), results["intervals"].sum()
-    share = covered / total
     report.text(
         "## Do the intervals cover the truth?\n\nReplicates of a small repertoire (100 clonotypes, 20,000 "
         "reads, 1% error). Each clonotype's 95% interval for its share (log-scale Wald interval from the "
@@ -183,8 +181,7 @@ def section_coverage(report: Report, full: bool) -> None:
         f"the true share that generated the reads. {where}"
     )
     report.table(pd.DataFrame([{
-        "replicates": len(results), "intervals": total, "coverage": share,
-        "coverage MC s.e.": np.sqrt(share * (1 - share) / total),
+        "replicates": len(results), **coverage_summary(results["covered"].sum(), results["intervals"].sum()),
         "mean precision": results["precision"].mean(), "mean recall": results["recall"].mean(),
         "mean error-rate ratio (estimate / realised)": results["error rate ratio"].mean(),
     }]), floatfmt=".4f")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from latentlab.report import Report, replicate_results
+from latentlab.report import Report, coverage_summary, replicate_results
 from latentlab.transcripts import (
     Transcriptome,
     TranscriptQuantifier,
@@ -96,15 +96,13 @@ def coverage_study(n_replicates: int) -> pd.DataFrame:
 
 def section_coverage(report: Report, full: bool) -> None:
     results, where = replicate_results(RESULTS, coverage_study, 200, 20, full)
-    total, covered = results["intervals"].sum(), results["covered"].sum()
-    share = covered / total
     report.text(
         "## Do the intervals cover the truth?\n\nOne simulated truth (50 genes, 200,000 fragments), class counts "
         "drawn again and again from it; each fit's 95% intervals (observed information of the fractions, "
         f"log-scale Wald) for transcripts with at least 50 true reads. {where}"
     )
-    report.table(pd.DataFrame([{"replicates": len(results), "intervals": total, "coverage": share,
-                                "coverage MC s.e.": np.sqrt(share * (1 - share) / total),
+    report.table(pd.DataFrame([{"replicates": len(results),
+                                **coverage_summary(results["covered"].sum(), results["intervals"].sum()),
                                 "mean Spearman with the truth": results["spearman"].mean()}]), floatfmt=".4f")
 
 

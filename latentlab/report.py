@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["Report", "markdown_table", "default_output_dir"]
+__all__ = ["Report", "markdown_table", "default_output_dir", "coverage_summary"]
 
 _SOURCE_DOCS = Path(__file__).resolve().parents[1] / "docs" / "case_studies"
 
@@ -68,6 +68,13 @@ def replicate_results(path: Path, study: Callable[[int], pd.DataFrame], n_full: 
         return pd.read_csv(path), f"Results read from the results file {where}."
     return study(n_reduced), (f"Results a reduced set of {n_reduced} replicates computed in this run "
                               f"(no results file at {where}).")
+
+
+def coverage_summary(covered: int, intervals: int) -> dict:
+    """The share of ``intervals`` that covered the truth, with its binomial
+    Monte Carlo standard error."""
+    share = covered / intervals
+    return {"intervals": int(intervals), "coverage": share, "coverage MC s.e.": float(np.sqrt(share * (1 - share) / intervals))}
 
 
 class Report:

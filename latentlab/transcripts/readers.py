@@ -20,15 +20,19 @@ def _open_text(path: Path):
     return gzip.open(path, "rt") if gz else open(path)
 
 
-def read_quant_sf(path) -> pd.DataFrame:
-    """salmon's ``quant.sf`` (Name, Length, EffectiveLength, TPM, NumReads)."""
+def _read_table(path, needed: list, what: str) -> pd.DataFrame:
+    """A tab-separated table with the ``needed`` columns (the first holds names)."""
     frame = pd.read_csv(path, sep="\t")
-    needed = ["Name", "Length", "EffectiveLength", "TPM", "NumReads"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: not a salmon quant.sf (no column {missing[0]!r}; columns {list(frame.columns)})")
-    frame["Name"] = frame["Name"].astype(str)
+        raise ValueError(f"{path}: not {what} (no column {missing[0]!r}; columns {list(frame.columns)})")
+    frame[needed[0]] = frame[needed[0]].astype(str)
     return frame
+
+
+def read_quant_sf(path) -> pd.DataFrame:
+    """salmon's ``quant.sf`` (Name, Length, EffectiveLength, TPM, NumReads)."""
+    return _read_table(path, ["Name", "Length", "EffectiveLength", "TPM", "NumReads"], "a salmon quant.sf")
 
 
 def read_salmon_eq_classes(path, quant_sf=None) -> EquivalenceClasses:
@@ -120,13 +124,7 @@ def _class_line(line: str, k: int, path, n_tx: int):
 
 def read_kallisto_abundance(path) -> pd.DataFrame:
     """kallisto's ``abundance.tsv`` (target_id, length, eff_length, est_counts, tpm)."""
-    frame = pd.read_csv(path, sep="\t")
-    needed = ["target_id", "length", "eff_length", "est_counts", "tpm"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: not a kallisto abundance.tsv (no column {missing[0]!r})")
-    frame["target_id"] = frame["target_id"].astype(str)
-    return frame
+    return _read_table(path, ["target_id", "length", "eff_length", "est_counts", "tpm"], "a kallisto abundance.tsv")
 
 
 def read_kallisto_classes(ec_path, counts_path, abundance) -> EquivalenceClasses:
