@@ -247,7 +247,9 @@ class PartitionedModel(EMModel):
     """``model`` fitted to :class:`Partitions` (module docstring): the E-step
     and the log-likelihood are sums over the partitions; the M-step, the
     parameters, their constraints and labels are ``model``'s, and any other
-    attribute is looked up on ``model``."""
+    attribute is looked up on ``model``. Given data in this process instead
+    of partitions (an estimator fitted by partitions, scoring new data), the
+    E-step and log-likelihood are ``model``'s own."""
 
     def __init__(self, model: EMModel):
         if not isinstance(model, EMModel):
@@ -273,13 +275,19 @@ class PartitionedModel(EMModel):
         return self.model.initialize(data.first, rng)
 
     def e_step(self, data: Partitions, params) -> tuple[Any, float]:
+        if not isinstance(data, Partitions):  # data in this process (a fitted estimator scoring new data)
+            return self.model.e_step(data, params)
         stats, ll = data.map_sum(_e_step, self.model, params)
         return stats, float(ll)
 
     def loglik(self, data: Partitions, params) -> float:
+        if not isinstance(data, Partitions):
+            return self.model.loglik(data, params)
         return float(data.map_sum(_loglik, self.model, params))
 
     def loglik_magnitude(self, data: Partitions, params, loglik: float) -> float:
+        if not isinstance(data, Partitions):
+            return self.model.loglik_magnitude(data, params, loglik)
         return float(data.map_sum(_magnitude, self.model, params))
 
     def m_step(self, stats, current, fixed=None):

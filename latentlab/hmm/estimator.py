@@ -11,6 +11,7 @@ change of the total log-likelihood), restarts (``n_init``), SQUAREM
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from .._degenerate import warn_degenerate
 from .._validation import check_n_components
 from ..em import EMEstimator, as_generator
 from ..em.features import check_feature_names, feature_labels, feature_names, set_feature_names
+from ..em.partitions import PartitionedModel, is_dask_collection
 from ..em.settings import check_int
 from .base import HMMData, HMMModel
 
@@ -98,29 +100,62 @@ class HMMEstimator(EMEstimator):
     def fit(self, X, lengths=None):
         """Estimate the parameters by Baum-Welch (EM) from ``X``, one or many
         sequences stored end to end (``lengths``: their lengths, summing to
-        ``len(X)``). Rows that are entirely NaN are missing observations."""
+        ``len(X)``). Rows that are entirely NaN are missing observations.
+
+        ``X`` may be a Dask bag whose elements are whole sequences: each bag
+        partition is one partition of the data (its sequences end to end),
+        and the E-steps run where the partitions live, on the active
+        ``dask.distributed`` client (or in this process); the start is drawn
+        from the first partition (or given by the fitted attributes and
+        ``init_params``), and the fit equals the fit of the same sequences in
+        memory from the same start."""
         self._check_letters()
+        if is_dask_collection(X):
+            return self._fit_bag(X, lengths)
         names = feature_names(X)
         data = self._as_data(X, lengths)
         check_n_components(self.n_components, data.n_observed, "observed time steps")
-        probe = self._make_model(self._n_features(data.X), {})
-        model = self._make_model(self._n_features(data.X), self._given(probe))
+        self._fit_model(data, data, data.n_observed)
+        set_feature_names(self, names, data.X.shape[1])
+        return self
+
+    def _fit_model(self, data, first: HMMData, n_obs: float) -> None:
+        """Build the model (its shapes from ``first``), run the engine on
+        ``data`` (an :class:`HMMData` or partitions of them), store the fit."""
+        probe = self._make_model(self._n_features(first.X), {})
+        model = self._make_model(self._n_features(first.X), self._given(probe))
+        fitted = model if isinstance(data, HMMData) else PartitionedModel(model)
         try:
-            result = self._fit_em(model, data, n_obs=data.n_observed, fixed=model.held())
+            result = self._fit_em(fitted, data, n_obs=n_obs, fixed=model.held())
         finally:
             model.release()
+        self._n_columns = first.X.shape[1]
+        self._n_rows = n_obs
         for field in model.letters:
             self._set_param(field, getattr(result.params, field))
-        set_feature_names(self, names, data.X.shape[1])
         warn_degenerate(model.name, "state", model.emission_signature(result.params))
+
+    def _fit_bag(self, bag, lengths) -> None:
+        """``fit`` on a Dask bag of sequences (see :meth:`fit`)."""
+        if lengths is not None:
+            raise TypeError("lengths is not used with a Dask bag of sequences: each element is one whole sequence")
+        if type(bag).__name__ != "Bag":
+            raise TypeError(f"X must be an array or a Dask bag of sequences; got a Dask {type(bag).__name__}")
+        blank = type(self)(**self.get_params())  # sent to the workers: settings only, no fitted state
+        data = self._partitions(bag, functools.partial(_bag_partition, blank))
+        first = data.first
+        check_n_components(self.n_components, first.n_observed, "observed time steps in the first partition")
+        n_obs = data.map_sum(_observed_steps, None, None)
+        self._fit_model(data, first, n_obs)
+        set_feature_names(self, None, first.X.shape[1])
         return self
 
     def _fitted_data(self, X, lengths) -> HMMData:
         self._check_fitted()
         check_feature_names(self, X)
         data = self._as_data(X, lengths)
-        if data.X.shape[1] != self._data.X.shape[1]:
-            raise ValueError(f"X has {data.X.shape[1]} column(s) but the model was fitted to {self._data.X.shape[1]}")
+        if data.X.shape[1] != self._n_columns:
+            raise ValueError(f"X has {data.X.shape[1]} column(s) but the model was fitted to {self._n_columns}")
         return data
 
     # -- use -----------------------------------------------------------------------------
@@ -197,7 +232,7 @@ class HMMEstimator(EMEstimator):
         if p > max_parameters:
             raise ValueError(
                 f"summary() would take a numerical Hessian in {p} free parameters (about {2 * p * p} "
-                f"forward passes over {self._data.X.shape[0]} rows); that is above max_parameters="
+                f"forward passes over {self._n_rows:.0f} observed rows); that is above max_parameters="
                 f"{max_parameters}. Pass a larger max_parameters to run it anyway, or hold some "
                 "parameters fixed (the params argument)"
             )
@@ -221,3 +256,18 @@ class HMMEstimator(EMEstimator):
             return super().covariance_
         finally:
             self.model_.release()
+
+
+def _bag_partition(estimator: HMMEstimator, sequences) -> HMMData:
+    """One partition of a Dask bag of sequences as :class:`HMMData`: the
+    sequences end to end, validated by ``estimator`` (runs where the
+    partition lives)."""
+    seqs = [np.asarray(s) for s in sequences]
+    if not seqs:
+        raise ValueError("a partition of the Dask bag holds no sequence; repartition the bag")
+    return estimator._as_data(np.concatenate(seqs), [len(s) for s in seqs])
+
+
+def _observed_steps(model, part: HMMData, params) -> float:
+    """The observed time steps of one partition (summed over partitions)."""
+    return float(part.n_observed)

@@ -259,3 +259,63 @@ def test_transcript_quantifier_on_class_partitions_equals_the_fit_in_memory(clie
     assert parted.result_.n_iter == whole.result_.n_iter
     np.testing.assert_allclose(parted.result_.params.fractions, whole.result_.params.fractions, rtol=1e-10, atol=1e-15)
     np.testing.assert_allclose(parted.quant_["NumReads_se"], whole.quant_["NumReads_se"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("accelerate", [None, "squarem"])
+def test_gaussian_hmm_on_a_dask_bag_of_sequences_equals_the_fit_in_memory(client, accelerate):
+    import dask.bag as db
+
+    from latentlab.hmm import GaussianHMM
+
+    A = np.array([[0.9, 0.1], [0.2, 0.8]])
+    X, _ = simulate_hmm(4000, [0.5, 0.5], A, means=[[0.0], [2.5]], covars=[[1.0], [1.0]], random_state=3)
+    seqs = [X[i * 800:(i + 1) * 800] for i in range(5)]
+
+    def start():  # the same start for both fits: every parameter given, none drawn
+        est = GaussianHMM(2, covariance_type="diag", init_params="", n_iter=100, accelerate=accelerate)
+        est.startprob_, est.transmat_ = np.array([0.5, 0.5]), np.array([[0.8, 0.2], [0.3, 0.7]])
+        est.means_, est.covars_ = np.array([[-0.5], [2.0]]), np.array([[1.5], [1.5]])
+        return est
+
+    whole = start().fit(X, lengths=[800] * 5)
+    parted = start().fit(db.from_sequence(seqs, npartitions=2))
+    assert parted.n_iter_ == whole.n_iter_
+    for field in ("startprob_", "transmat_", "means_", "covars_"):
+        np.testing.assert_allclose(getattr(parted, field), getattr(whole, field), rtol=1e-10)
+    assert parted.score(X) == pytest.approx(whole.score(X), rel=1e-12)  # the fitted model scores data in memory
+    np.testing.assert_array_equal(parted.predict(X), whole.predict(X))
+
+
+def test_a_dask_bag_is_refused_with_lengths_and_other_collections_with_a_message(client):
+    import dask.array as da
+    import dask.bag as db
+
+    from latentlab.hmm import GaussianHMM
+
+    with pytest.raises(TypeError, match="lengths is not used"):
+        GaussianHMM(2).fit(db.from_sequence([np.zeros((10, 1))]), lengths=[10])
+    with pytest.raises(TypeError, match="Dask bag of sequences"):
+        GaussianHMM(2).fit(da.zeros((10, 1)))
+
+
+def test_poisson_hmm_on_a_dask_bag_equals_the_fit_in_memory(client):
+    import dask.bag as db
+
+    from latentlab.hmm import PoissonHMM
+
+    rng = np.random.default_rng(4)
+    z = (np.cumsum(rng.random(3000) < 0.05) % 2).astype(int)
+    X = rng.poisson(np.array([2.0, 7.0])[z])[:, None]
+    seqs = [X[i * 600:(i + 1) * 600] for i in range(5)]
+
+    def start():
+        est = PoissonHMM(2, init_params="", n_iter=100, accelerate="squarem")
+        est.startprob_, est.transmat_ = np.array([0.5, 0.5]), np.array([[0.9, 0.1], [0.1, 0.9]])
+        est.lambdas_ = np.array([[1.0], [5.0]])
+        return est
+
+    whole = start().fit(X, lengths=[600] * 5)
+    parted = start().fit(db.from_sequence(seqs, npartitions=3))
+    assert parted.n_iter_ == whole.n_iter_
+    np.testing.assert_allclose(parted.lambdas_, whole.lambdas_, rtol=1e-10)
+    np.testing.assert_allclose(parted.transmat_, whole.transmat_, rtol=1e-10)
