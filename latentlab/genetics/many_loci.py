@@ -47,6 +47,7 @@ import pandas as pd
 
 from .._warn import user_stacklevel
 from ..em import as_generator, em_rate, has_converged, lowered
+from ..em.partitions import active_client, is_dask_collection
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .allele_model import AlleleFrequencyModel, LocusData
 from .genotypes import homozygote_index, n_genotypes, pattern_counts, pattern_likelihoods
@@ -136,32 +137,29 @@ def _run_em(model: AlleleFrequencyModel, data: LocusData, params, tol: float, ma
     return params, ll, n_iter, converged
 
 
-def _fit_loci(data: LocusData, n_alleles: int, inbreeding, tol, max_iter, random_state) -> dict:
-    """Start every locus from ``model.initialize`` and run :func:`_run_em`;
-    the per-locus columns of the result (frequencies, F, loglik, n_iter,
-    converged)."""
-    if not isinstance(inbreeding, bool):
-        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
+def _fit_loci(data: LocusData, model: AlleleFrequencyModel, params0, tol, max_iter) -> dict:
+    """Run :func:`_run_em` on every locus from ``params0``; the per-locus
+    columns of the result (frequencies, F, loglik, n_iter, converged)."""
     empty = data.weights.sum(axis=1) == 0
     if empty.any():
         raise ValueError(
             f"no individual carries information at {int(empty.sum())} locus/loci "
             f"(first: variant {int(np.flatnonzero(empty)[0])}); no allele frequency can be estimated there"
         )
-    model = AlleleFrequencyModel(n_alleles, inbreeding)
-    params0 = model.initialize(data, as_generator(random_state))
     params, ll, n_iter, converged = _run_em(model, data, params0, tol, max_iter)
-    if not converged.all():
-        warnings.warn(
-            f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    out = {f"freq_{a}": params.frequencies[:, a] for a in range(n_alleles)}
-    if inbreeding:
+    out = {f"freq_{a}": params.frequencies[:, a] for a in range(model.n_alleles)}
+    if model.inbreeding:
         out["F"] = params.inbreeding
     out.update({"loglik": ll, "n_iter": n_iter, "converged": converged})
     return out
+
+
+def _starts(model: AlleleFrequencyModel, n_loci: int, random_state):
+    """Every locus's start from ``model.initialize``, drawn at once from
+    ``random_state`` (it reads only the number of loci)."""
+    G = n_genotypes(model.n_alleles)
+    shape_only = LocusData(np.empty((n_loci, 0, G)), np.empty((n_loci, 0)), np.empty((n_loci, 0)))
+    return model.initialize(shape_only, as_generator(random_state))
 
 
 def allele_frequencies_by_locus(
@@ -180,7 +178,10 @@ def allele_frequencies_by_locus(
     ----------
     genotypes : integer array ``(variants, samples, 2)`` of allele indices,
         ``-1`` for a missing allele (complete, half-missing and missing
-        genotypes mix freely).
+        genotypes mix freely). It may be a Dask array chunked along the
+        variants: the loci are then partitions, each chunk fitted where it
+        lives (on the active ``dask.distributed`` client, or in this process)
+        from the starts drawn here, with the same result as in memory.
     n_alleles : number of alleles ``K`` (default: largest index + 1, at least 2).
     inbreeding : also estimate the inbreeding coefficient of each locus.
     tol, max_iter : the engine's convergence rule and limit (module docstring).
@@ -195,8 +196,27 @@ def allele_frequencies_by_locus(
     where it is not identifiable), ``loglik, n_iter, converged`` and
     ``hwe_exact_p``.
     """
-    g, K = _check_genotype_array(genotypes, n_alleles)
-    G = n_genotypes(K)
+    if not isinstance(inbreeding, bool):
+        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
+    if is_dask_collection(genotypes):
+        table = _by_locus_dask(genotypes, n_alleles, inbreeding, tol, max_iter, hwe_exact, random_state)
+    else:
+        g, K = _check_genotype_array(genotypes, n_alleles)
+        model = AlleleFrequencyModel(K, inbreeding)
+        table = _locus_table(g, model, _starts(model, g.shape[0], random_state), tol, max_iter, hwe_exact)
+    _warn_unconverged(AlleleFrequencyModel(2, inbreeding), table["converged"].to_numpy(), max_iter)
+    return table
+
+
+def _warn_unconverged(model: AlleleFrequencyModel, converged: np.ndarray, max_iter: int) -> None:
+    if not converged.all():
+        warnings.warn(f"{model.name}: {int((~converged).sum())} loci reached max_iter={max_iter} before converging",
+                      ConvergenceWarning, stacklevel=user_stacklevel())
+
+
+def _locus_table(g, model: AlleleFrequencyModel, params0, tol, max_iter, hwe_exact) -> pd.DataFrame:
+    """The result table of the loci of ``g`` (checked), fitted from ``params0``."""
+    K, G = model.n_alleles, n_genotypes(model.n_alleles)
     counts, n_missing = pattern_counts(g, K)
     lik = pattern_likelihoods(K)
     scale = lik.max(axis=1)
@@ -204,12 +224,12 @@ def allele_frequencies_by_locus(
     data = LocusData(
         np.broadcast_to(lik / scale[:, None], (n_loci, *lik.shape)), counts, np.broadcast_to(np.log(scale), counts.shape)
     )
-    fitted = _fit_loci(data, K, inbreeding, tol, max_iter, random_state)
+    fitted = _fit_loci(data, model, params0, tol, max_iter)
     out = {"n_complete": counts[:, :G].sum(axis=1).astype(np.int64),
            "n_half_missing": counts[:, G:].sum(axis=1).astype(np.int64),
            "n_missing": n_missing.astype(np.int64)}
     out.update(fitted)
-    if not inbreeding:
+    if not model.inbreeding:
         typed = 2.0 * out["n_complete"] + out["n_half_missing"]
         for a in range(K):
             p = fitted[f"freq_{a}"]
@@ -223,6 +243,33 @@ def allele_frequencies_by_locus(
         hom = homozygote_index(2)
         out["hwe_exact_p"] = hwe_exact_test(counts[:, hom[0]], counts[:, 1], counts[:, hom[1]])
     return pd.DataFrame(out)
+
+
+def _chunk_table(block, model, params0, tol, max_iter, hwe_exact) -> pd.DataFrame:
+    """One chunk of loci of a Dask array: checked and fitted where it lives."""
+    g, _ = _check_genotype_array(block, model.n_alleles)
+    return _locus_table(g, model, params0, tol, max_iter, hwe_exact)
+
+
+def _by_locus_dask(genotypes, n_alleles, inbreeding, tol, max_iter, hwe_exact, random_state) -> pd.DataFrame:
+    """Loci as partitions: the chunks of a Dask array along the variants."""
+    import dask
+    import dask.array as da
+
+    if not isinstance(genotypes, da.Array) or genotypes.ndim != 3 or genotypes.shape[2] != 2:
+        raise ValueError("a Dask genotypes array must have shape (variants, samples, 2)")
+    if n_alleles is None:
+        n_alleles = max(int(genotypes.max().compute()) + 1, 2)  # one pass, as the in-memory default
+    model = AlleleFrequencyModel(int(n_alleles), inbreeding)
+    g = genotypes.rechunk({1: -1, 2: -1})  # whole samples in each chunk of loci
+    params0 = _starts(model, g.shape[0], random_state)
+    bounds = np.concatenate([[0], np.cumsum(g.chunks[0])])
+    blocks = g.to_delayed().ravel()
+    tasks = [dask.delayed(_chunk_table)(b, model, _take(params0, np.arange(lo, hi)), tol, max_iter, hwe_exact)
+             for b, lo, hi in zip(blocks, bounds[:-1], bounds[1:])]
+    client = active_client()
+    parts = client.gather(client.compute(tasks)) if client is not None else dask.compute(*tasks, scheduler="sync")
+    return pd.concat(parts, ignore_index=True)
 
 
 def allele_frequencies_from_likelihoods(
@@ -243,10 +290,14 @@ def allele_frequencies_from_likelihoods(
     Returns one row per locus: ``n_informative, n_flat, n_missing``,
     ``freq_0 ..``, ``F`` (with inbreeding), ``loglik, n_iter, converged``.
     """
+    if not isinstance(inbreeding, bool):
+        raise TypeError(f"inbreeding must be True or False; got {inbreeding!r}")
     sc = scale_likelihoods(gl, scale, ndim=3)
     informative = ~sc.missing & ~sc.flat
     data = LocusData(sc.rel, informative.astype(float), sc.top)
-    fitted = _fit_loci(data, sc.n_alleles, inbreeding, tol, max_iter, random_state)
+    model = AlleleFrequencyModel(sc.n_alleles, inbreeding)
+    fitted = _fit_loci(data, model, _starts(model, data.weights.shape[0], random_state), tol, max_iter)
+    _warn_unconverged(model, fitted["converged"], max_iter)
     out = {"n_informative": informative.sum(axis=1), "n_flat": sc.flat.sum(axis=1), "n_missing": sc.missing.sum(axis=1)}
     out.update(fitted)
     return pd.DataFrame(out)

@@ -9,6 +9,7 @@ import os
 import signal
 
 import numpy as np
+import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
@@ -319,3 +320,19 @@ def test_poisson_hmm_on_a_dask_bag_equals_the_fit_in_memory(client):
     assert parted.n_iter_ == whole.n_iter_
     np.testing.assert_allclose(parted.lambdas_, whole.lambdas_, rtol=1e-10)
     np.testing.assert_allclose(parted.transmat_, whole.transmat_, rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:AlleleFrequencyModel.*max_iter")  # loci with F on its boundary crawl
+@pytest.mark.parametrize("inbreeding", [False, True])
+def test_allele_frequencies_by_locus_with_loci_as_partitions_equal_the_fit_in_memory(client, inbreeding):
+    import dask.array as da
+
+    from latentlab.genetics import allele_frequencies_by_locus
+
+    rng = np.random.default_rng(6)
+    p = rng.uniform(0.05, 0.95, 1200)
+    g = (rng.random((1200, 300, 2)) < p[:, None, None]).astype(np.int64)
+    g[rng.random(g.shape) < 0.1] = -1  # missing and half-missing genotypes
+    whole = allele_frequencies_by_locus(g, inbreeding=inbreeding, random_state=4)
+    parted = allele_frequencies_by_locus(da.from_array(g, chunks=(250, 100, 2)), inbreeding=inbreeding, random_state=4)
+    pd.testing.assert_frame_equal(parted, whole, rtol=1e-10)
