@@ -142,7 +142,7 @@ def section_realistic(report: Report) -> None:
     big = salmon >= 10
     rel = np.abs(reads[big] / salmon[big] - 1)
     report.text(
-        "Plain EM on salmon's classes stopped by salmon's own rule (at least 50 iterations, then every "
+        "Plain EM on salmon's classes stopped by salmon's own rule (at least 100 iterations, then every "
         "transcript above 0.01 reads changing by less than 1%) took "
         f"{iterations} iterations and matches `salmon --useEM` within 3% for {int((rel <= 0.03).sum())} of "
         f"{int(big.sum())} transcripts with at least 10 reads (median difference {np.median(rel):.1e}); the others "
