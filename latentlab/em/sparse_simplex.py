@@ -20,8 +20,12 @@ which for components that share nothing reduces to the multinomial
 the boundary, where no Wald interval exists) are left out of ``I`` and get no
 variance; their weight is 0 and contributes nothing to linear combinations. A
 block whose information is singular (to 1e-10 relative: components the data
-cannot tell apart) gets no variance either (NaN), and is left out of linear
-combinations.
+cannot tell apart) gets no variance for the members along its uninformed
+directions (NaN); it enters ``a`` and
+linear combinations through its Moore-Penrose inverse, which gives the exact
+variance of the combinations the data do inform (e.g. the total of
+components with identical columns, as if they were merged) and keeps the
+constraint's correction of every other component right.
 """
 
 from __future__ import annotations
@@ -56,8 +60,11 @@ class SparseSimplexInformation:
             block = info[members][:, members].toarray()
             eig = np.linalg.eigvalsh(block)
             self._single_inverse[members] = 0.0
-            if eig[0] <= 1e-10 * eig[-1]:  # a direction the data do not inform: no finite variance
-                self._singular[members] = True
+            if eig[0] <= 1e-10 * eig[-1]:  # directions the data do not inform: no finite variance along them
+                inverse = np.linalg.pinv(block, hermitian=True)
+                in_range = np.abs(np.diag(block @ inverse) - 1.0) < 1e-8  # e_k in the range of the block
+                self._singular[members[~in_range]] = True
+                self._blocks.append((members, inverse))
                 continue
             self._blocks.append((members, np.linalg.inv(block)))
         self._a = self._solve(np.ones(self._index.size))

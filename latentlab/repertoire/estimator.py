@@ -152,12 +152,14 @@ class ClonotypeEM(EMEstimator):
             history.append(_round_row(round_, table, data.rows, centres, self.result_, new.size))
             if new.size == 0:
                 break
+            if round_ == self.max_rounds:  # the fit stands for the clonotypes it was run with
+                warnings.warn(f"ClonotypeEM: {new.size} more sequences were significant after max_rounds="
+                              f"{self.max_rounds} rounds; the set is incomplete (raise max_rounds)",
+                              ConvergenceWarning, stacklevel=user_stacklevel())
+                break
             centres = np.concatenate([centres, new])
             new_pairs = index.pairs(new)
             pairs = tuple(np.concatenate([a, b]) for a, b in zip(pairs, new_pairs))
-        else:
-            warnings.warn(f"ClonotypeEM: still adding clonotypes after max_rounds={self.max_rounds} rounds; "
-                          f"the set is incomplete (raise max_rounds)", ConvergenceWarning, stacklevel=user_stacklevel())
         self._store(table, rows, centres, data, params, pd.DataFrame(history))
         return self
 
@@ -199,6 +201,7 @@ class ClonotypeEM(EMEstimator):
 
     # -- results -----------------------------------------------------------------------
     def _store(self, table, rows: QualityRows, centres, data: _Rounds, params, history) -> None:
+        self._share_se = None
         self.table_ = table
         self.rows_ = rows
         self.centres_ = centres

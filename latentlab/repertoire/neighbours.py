@@ -53,8 +53,8 @@ def _grow(arr, size):
 
 @njit(cache=True)
 def _pairs_within(codes, keys, orders, sorted_keys, queries, max_distance, is_target, with_tables):
-    """All (query, target) rows within ``max_distance`` mismatches (``N``
-    counts as a mismatch), targets restricted to ``is_target``, and (if
+    """All (query, target) rows within ``max_distance`` mismatches (an ``N``
+    against a base counts as one), targets restricted to ``is_target``, and (if
     ``with_tables``) each pair's aligned-base table, flattened
     ``4 * parent_base + read_base``."""
     n_seg, L = keys.shape[0], codes.shape[1]

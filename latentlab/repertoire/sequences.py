@@ -20,8 +20,8 @@ __all__ = ["SequenceTable", "QualityRows", "read_rows", "ALPHABET", "N_CODE"]
 
 #: the nucleotides, in code order
 ALPHABET = "ACGT"
-#: code of an unknown base ``N``: compared as a mismatch for the distance bound,
-#: ignored by the error model
+#: code of an unknown base ``N``: against a base it is a mismatch for the
+#: distance bound (against another ``N`` it is not); the error model ignores it
 N_CODE = 4
 
 _LOOKUP = np.full(256, 255, dtype=np.uint8)

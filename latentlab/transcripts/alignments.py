@@ -31,7 +31,7 @@ MIN_FRAGMENTS_FOR_LENGTHS = 100
 class AlignedClasses:
     """``classes`` built from the alignments; ``fragment_lengths``: the
     fragment-length distribution used for the effective lengths (length,
-    probability); ``skipped``: fragments left out, by reason."""
+    probability); ``skipped``: alignment records left out, by reason."""
 
     classes: EquivalenceClasses
     fragment_lengths: pd.DataFrame
@@ -48,7 +48,7 @@ def classes_from_alignments(path, *, fragment_length=None, max_fragment_length: 
     fewer than 100 fragments on a single transcript: give ``fragment_length``
     as ``(mean, sd)`` (a discretised normal distribution). Unmapped reads,
     supplementary alignments, improper pairs and fragments longer than
-    ``max_fragment_length`` are skipped and counted in ``skipped``.
+    ``max_fragment_length`` are skipped (their records counted in ``skipped``).
     """
     try:
         import pysam

@@ -82,6 +82,8 @@ class EquivalenceClasses:
     def split(self, n_parts: int) -> list[EquivalenceClasses]:
         """The classes cut into ``n_parts`` consecutive groups (partitions
         for a fit on a Dask cluster: :meth:`TranscriptQuantifier.fit`)."""
+        if isinstance(n_parts, bool) or not isinstance(n_parts, (int, np.integer)) or not 1 <= n_parts <= self.n_classes:
+            raise ValueError(f"n_parts must be an integer from 1 to the {self.n_classes} classes; got {n_parts!r}")
         cuts = np.array_split(np.arange(self.n_classes), n_parts)
         out = []
         for rows in cuts:

@@ -15,7 +15,8 @@ reads as 0:
   its online estimates, which its output does not give, with a uniform one).
 - kallisto 0.48 (``EMAlgorithm::run``): stops when no transcript above
   ``alpha_change_limit = 1e-2`` changed by more than ``alpha_change = 1e-2``
-  and more than ``min_rounds = 50`` rounds have run; then sets estimates below
+  and its round counter (from 0) is above ``min_rounds = 50``, i.e. after at
+  least 52 rounds; then sets estimates below
   ``alpha_limit / 10 = 1e-8`` to 0 and runs one final round, whose output it
   reports; start ``1 / T``; the effective lengths are kept as given (kallisto
   recomputes them only with ``--bias``).

@@ -117,6 +117,8 @@ class TranscriptQuantifier(EMEstimator):
             result = self._fit_em(PartitionedModel(model), data, n_obs=classes.n_fragments)
         reads = classes.n_fragments * result.params.fractions
         reads[reads < self.min_reads] = 0.0
+        if reads.sum() <= 0:
+            raise ValueError(f"every estimate is below min_reads={self.min_reads!r}; lower it")
         self.classes_ = classes
         self.fractions_ = reads / reads.sum()
         self.gene_of_ = genes
@@ -127,8 +129,7 @@ class TranscriptQuantifier(EMEstimator):
             warnings.warn(
                 f"TranscriptQuantifier: {sizes} transcripts in {len(self.unidentifiable_)} groups have identical "
                 "compatibility patterns (e.g. " + ", ".join(self.unidentifiable_[0]) + "): the data identify each "
-                "group's total; its split is set only by the effective lengths, and they get no standard error "
-                "(see unidentifiable_)",
+                "group's total, not its split, and its members get no standard error (see unidentifiable_)",
                 UserWarning, stacklevel=user_stacklevel(),
             )
         return self
@@ -143,6 +144,7 @@ class TranscriptQuantifier(EMEstimator):
     @property
     def tpm_(self) -> np.ndarray:
         """Transcripts per million: ``10^6 (a_t / l_t) / sum_u (a_u / l_u)``."""
+        self._check_fitted()
         x = self.fractions_ / self.classes_.effective_lengths
         return 1e6 * x / x.sum()
 
@@ -184,8 +186,9 @@ class TranscriptQuantifier(EMEstimator):
     def _info(self) -> SparseSimplexInformation:
         """The observed information of the fractions (module
         :mod:`latentlab.em.sparse_simplex`): ``I = sum_j n_j g_j g_j^T``,
-        ``g_jt = c_jt / f_j``; transcripts estimated at 0, or in a group with
-        identical patterns, are held out."""
+        ``g_jt = c_jt / f_j``; transcripts estimated at 0 are held out, and a
+        group with identical patterns is a singular block (no SE for its
+        members; its total still counts in gene totals)."""
         if self._information is None:
             c = self.classes_
             terms = class_terms(c)
@@ -195,10 +198,7 @@ class TranscriptQuantifier(EMEstimator):
             keep = c.counts[row] > 0
             g = np.sqrt(c.counts[row[keep]]) * terms[keep] / f[row[keep]]
             G = sparse.csr_matrix((g, (row[keep], c.members[keep])), shape=(c.n_classes, c.n_transcripts))
-            free = a > 0
-            for group in self.unidentifiable_:
-                free[np.isin(c.transcripts, group)] = False
-            self._information = SparseSimplexInformation(G, free)
+            self._information = SparseSimplexInformation(G, a > 0)  # identical patterns: a singular block
         return self._information
 
     def standard_errors(self) -> pd.DataFrame:
@@ -333,26 +333,29 @@ def _genes_of(transcripts: np.ndarray, tx2gene) -> np.ndarray:
 
 
 def _identical_patterns(classes: EquivalenceClasses) -> list:
-    """Groups of two or more transcripts listed in exactly the same classes
-    (a random projection of each transcript's class set, grouped, then
-    checked exactly). Their split is fixed only by their effective lengths,
-    which pull all the mass to the shortest."""
+    """Groups of two or more transcripts that the likelihood cannot tell
+    apart: listed in exactly the same classes with fragments, with terms
+    ``c_jt`` proportional across those classes (a random projection of each
+    transcript's class set, grouped, then checked exactly). Only such a
+    group's total is identified by the counts."""
     c = classes
     row = np.repeat(np.arange(c.n_classes), np.diff(c.ptr))
+    keep = c.counts[row] > 0
+    row, members, terms = row[keep], c.members[keep], class_terms(c)[keep]
     key = np.random.default_rng(0).random(c.n_classes)
-    h = np.bincount(c.members, weights=key[row], minlength=c.n_transcripts)
-    n_in = np.bincount(c.members, minlength=c.n_transcripts)
+    h = np.bincount(members, weights=key[row], minlength=c.n_transcripts)
+    n_in = np.bincount(members, minlength=c.n_transcripts)
     listed = np.flatnonzero(n_in > 0)
     order = listed[np.lexsort((h[listed], n_in[listed]))]
     same_key = (np.diff(h[order]) == 0) & (np.diff(n_in[order]) == 0)
-    M = sparse.csc_matrix((np.ones(row.size), (row, c.members)), shape=(c.n_classes, c.n_transcripts))
+    M = sparse.csc_matrix((terms, (row, members)), shape=(c.n_classes, c.n_transcripts))
     out = []
-    starts = np.flatnonzero(np.diff(np.concatenate([[False], same_key, [False]]).astype(int)) == 1)
-    ends = np.flatnonzero(np.diff(np.concatenate([[False], same_key, [False]]).astype(int)) == -1)
-    for a, b in zip(starts, ends):  # runs of equal keys: order[a : b + 1]
-        members = order[a:b + 1]
-        first = M[:, members[0]].indices
-        same = [t for t in members if np.array_equal(M[:, t].indices, first)]
+    edges = np.diff(np.concatenate([[False], same_key, [False]]).astype(int))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):  # runs of equal keys
+        run = order[a:b + 1]
+        first = M[:, run[0]]
+        same = [t for t in run if np.array_equal(M[:, t].indices, first.indices)
+                and np.allclose(M[:, t].data / M[:, t].data.sum(), first.data / first.data.sum(), rtol=1e-9)]
         if len(same) > 1:
             out.append([str(c.transcripts[t]) for t in sorted(same)])
     return out

@@ -117,7 +117,7 @@ def _class_line(line: str, k: int, path, n_tx: int):
     bad = [t for t in members if not 0 <= t < n_tx]
     if bad:
         raise ValueError(f"{path}: line {k} names transcript index {bad[0]}, but there are {n_tx} transcripts")
-    if count < 0 or count != round(count):
+    if not np.isfinite(count) or count < 0 or count != round(count):
         raise ValueError(f"{path}: line {k} has count {fields[-1]!r}; counts are non-negative integers")
     return members, w, count
 
@@ -147,6 +147,8 @@ def read_kallisto_classes(ec_path, counts_path, abundance) -> EquivalenceClasses
             bad = [t for t in members if not 0 <= t < n_tx]
             if bad:
                 raise ValueError(f"{ec_path}: line {k} names transcript index {bad[0]}, but there are {n_tx} transcripts")
+            if ec in ecs:
+                raise ValueError(f"{ec_path}: line {k} lists class {ec} a second time")
             ecs[ec] = members
     counts = {}
     with _open_text(Path(counts_path)) as fh:
@@ -154,12 +156,14 @@ def read_kallisto_classes(ec_path, counts_path, abundance) -> EquivalenceClasses
             fields = line.split()
             try:
                 ec, count = int(fields[0]), float(fields[1])
-                if len(fields) != 2 or count < 0:
+                if len(fields) != 2 or not np.isfinite(count) or count < 0:
                     raise ValueError
             except (ValueError, IndexError):
                 raise ValueError(f"{counts_path}: line {k} is not 'class_id count': {line.strip()[:80]!r}") from None
             if ec not in ecs:
                 raise ValueError(f"{counts_path}: line {k} counts class {ec}, which {ec_path} does not list")
+            if ec in counts:
+                raise ValueError(f"{counts_path}: line {k} counts class {ec} a second time")
             counts[ec] = count
     ids = sorted(ecs)
     return EquivalenceClasses.from_lists(ab["target_id"].to_numpy(), ab["eff_length"].to_numpy(), [ecs[i] for i in ids],

@@ -1,6 +1,7 @@
 """The block-sparse simplex information equals the dense formula."""
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from latentlab.em.sparse_simplex import SparseSimplexInformation
@@ -53,11 +54,18 @@ def test_uncoupled_components_have_multinomial_variances():
     np.testing.assert_allclose(SparseSimplexInformation(G).variances(), w * (1 - w) / n.sum(), rtol=1e-12)
 
 
-def test_components_the_data_cannot_tell_apart_get_no_variance():
+def test_components_the_data_cannot_tell_apart_get_no_variance_and_leave_the_others_right():
     # components 0 and 1 are always seen together with the same densities: a singular block
     c = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
     w = np.array([0.3, 0.3, 0.4])
     n = np.array([20.0, 10.0, 30.0, 5.0])
     G = sparse.csr_matrix(c / (c @ w)[:, None] * np.sqrt(n)[:, None])
-    var = SparseSimplexInformation(G).variances()
-    assert np.isnan(var[:2]).all() and np.isfinite(var[2])
+    info = SparseSimplexInformation(G)
+    var = info.variances()
+    assert np.isnan(var[:2]).all()
+    # the same data with 0 and 1 merged into one component of weight 0.6
+    cm, wm = np.c_[c[:, :1], c[:, 2:]], np.array([0.6, 0.4])
+    merged = SparseSimplexInformation(sparse.csr_matrix(cm / (cm @ wm)[:, None] * np.sqrt(n)[:, None]))
+    assert var[2] == pytest.approx(merged.variances()[1], rel=1e-10)
+    total = sparse.csr_matrix(np.array([[1.0], [1.0], [0.0]]))
+    assert info.quadratic(total)[0] == pytest.approx(merged.variances()[0], rel=1e-10)

@@ -136,9 +136,17 @@ def test_too_small_a_bound_for_the_error_rate_warns():
         ClonotypeEM(max_distance=1).fit(sim.observed["sequence"], sim.observed["count"])
 
 
-def test_stopping_at_max_rounds_warns(sim):
+def test_stopping_at_max_rounds_warns_and_reports_the_clonotypes_it_fitted(sim):
     with pytest.warns(ConvergenceWarning, match="max_rounds"):
-        ClonotypeEM(max_rounds=1).fit(sim.observed["sequence"], sim.observed["count"])
+        fit = ClonotypeEM(max_rounds=1).fit(sim.observed["sequence"], sim.observed["count"])
+    assert len(fit.clonotypes_) == fit.weights_.size == fit.rounds_["clonotypes"].iloc[-1]
+
+
+def test_a_refit_recomputes_the_standard_errors(sim):
+    est = ClonotypeEM(random_state=0).fit(["AAAAAAAAAA", "CCCCCCCCCC"], [30, 20])
+    assert est.share_standard_errors().size == 2
+    est.fit(sim.observed["sequence"], sim.observed["count"])
+    assert est.share_standard_errors().size == len(est.clonotypes_) > 2
 
 
 def test_the_fit_is_reproducible(sim):
