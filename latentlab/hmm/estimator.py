@@ -135,7 +135,7 @@ class HMMEstimator(EMEstimator):
             self._set_param(field, getattr(result.params, field))
         warn_degenerate(model.name, "state", model.emission_signature(result.params))
 
-    def _fit_bag(self, bag, lengths) -> None:
+    def _fit_bag(self, bag, lengths) -> HMMEstimator:
         """``fit`` on a Dask bag of sequences (see :meth:`fit`)."""
         if lengths is not None:
             raise TypeError("lengths is not used with a Dask bag of sequences: each element is one whole sequence")

@@ -19,6 +19,7 @@ maximum likelihood estimate of the complete data.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,7 @@ class ClassData:
     members: np.ndarray
     terms: np.ndarray
     n_transcripts: int
+    order: np.ndarray  # position of each class of the source in this order
 
     @classmethod
     def of(cls, classes: EquivalenceClasses) -> ClassData:
@@ -105,7 +107,12 @@ class ClassData:
         ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         take = np.repeat(classes.ptr[:-1][order] - ptr[:-1], sizes) + np.arange(ptr[-1])
         return cls(classes.counts[order], ptr, classes.members[take], class_terms(classes)[take],
-                   classes.n_transcripts)
+                   classes.n_transcripts, order)
+
+    def with_counts(self, counts: np.ndarray) -> ClassData:
+        """The same classes with other counts (in the source's class order):
+        a bootstrap or simulated replicate without sorting again."""
+        return dataclasses.replace(self, counts=np.asarray(counts, dtype=float)[self.order])
 
 
 class TranscriptMixtureModel(EMModel):

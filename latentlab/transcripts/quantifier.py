@@ -246,11 +246,12 @@ class TranscriptQuantifier(EMEstimator):
         streams = as_generator(random_state).spawn(n_bootstrap)
         settings = {**self._engine_settings(), "progress": False, "n_init": 1}
         model = TranscriptMixtureModel()
+        data = model.data(c)
         p = c.counts / c.n_fragments
 
         def one(rng):
             counts = rng.multinomial(int(round(c.n_fragments)), p)
-            res = fit_em(model, model.data(c.with_counts(counts)), **{**settings, "random_state": rng})
+            res = fit_em(model, data.with_counts(counts), **{**settings, "random_state": rng})
             return counts.sum() * res.params.fractions
 
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
