@@ -7,6 +7,7 @@ from .constraints import (
     Constraint,
     DiagonalCovariance,
     GroupedSimplex,
+    Interval,
     Positive,
     PositiveDefinite,
     Real,
@@ -17,6 +18,7 @@ from .engine import as_generator, em_rate, fit_em, has_converged, lowered, resta
 from .estimator import EMEstimator, NotFittedError
 from .inference import covariance, delta_method, invert_information, numerical_hessian, wald_intervals, wald_table
 from .model import EMModel, ParamSpace
+from .monte_carlo import MCDraw, StochasticEMModel, louis_covariance
 from .result import EMResult
 from .settings import DEFAULTS as ENGINE_DEFAULTS
 from .stats import Stats
@@ -24,6 +26,9 @@ from .test_result import TestResult
 
 __all__ = [
     "EMModel",
+    "StochasticEMModel",
+    "MCDraw",
+    "louis_covariance",
     "EMResult",
     "Stats",
     "TestResult",
@@ -35,6 +40,7 @@ __all__ = [
     "Real",
     "Positive",
     "UnitInterval",
+    "Interval",
     "Simplex",
     "GroupedSimplex",
     "PositiveDefinite",

@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "Constraint", "Real", "Positive", "UnitInterval", "Simplex", "GroupedSimplex", "PositiveDefinite",
     "DiagonalCovariance",
+    "Interval",
 ]
 
 
@@ -138,6 +139,32 @@ class UnitInterval(_Elementwise):
 
     def _inverse(self, u):
         return 1.0 / (1.0 + np.exp(-u))
+
+
+class Interval(_Elementwise):
+    """Values in [lower, upper] (e.g. an autoregressive coefficient in
+    [-1, 1]); free coordinate ``logit((x - lower) / (upper - lower))``;
+    intervals on that scale."""
+
+    def __init__(self, lower: float, upper: float):
+        if not (np.isfinite(lower) and np.isfinite(upper) and lower < upper):
+            raise ValueError(f"Interval needs finite lower < upper; got {lower!r}, {upper!r}")
+        self.lower, self.upper = float(lower), float(upper)
+        self.scale = ("logit", self.lower, self.upper)
+
+    def is_valid(self, x):
+        x = np.asarray(x)
+        return bool(np.all(np.isfinite(x)) and np.all((x >= self.lower) & (x <= self.upper)))
+
+    def interior(self, x):
+        x = np.asarray(x)
+        return (x > self.lower) & (x < self.upper)
+
+    def _forward(self, x):
+        return np.log(x - self.lower) - np.log(self.upper - x)
+
+    def _inverse(self, u):
+        return self.lower + (self.upper - self.lower) / (1.0 + np.exp(-u))
 
 
 class Simplex(Constraint):

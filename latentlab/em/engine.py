@@ -26,6 +26,10 @@ once that cycle starts from a point EM produced rather than an extrapolation
 (see ``_Run.squarem``), so both schemes stop by one rule (:func:`has_converged`,
 :func:`em_rate`).
 
+A model with a stochastic E-step (particle smoothers, Monte Carlo EM) is
+fitted by the Monte Carlo version of this rule, on an upper confidence bound
+of the gain (:mod:`latentlab.em.monte_carlo`).
+
 A model may add a first-order optimality test of its own
 (``model.is_stationary(data, params, stats)``, e.g. Kuhn-Tucker conditions on a
 simplex); the loop then stops only when both hold.
@@ -66,6 +70,7 @@ import numpy as np
 from .._warn import user_stacklevel
 from ..exceptions import ConvergenceWarning, MonotonicityError, NumericalError
 from .model import EMModel
+from .monte_carlo import StochasticEMModel, ascent_mcem, louis_covariance
 from .progress import Progress
 from .result import EMResult
 from .settings import check_engine_settings
@@ -316,20 +321,37 @@ def fit_em(
         iteration.
     std_errors : also compute the covariance of the parameters from the
         observed information (:func:`latentlab.em.inference.covariance`).
+
+    A model with a stochastic E-step (a
+    :class:`~latentlab.em.monte_carlo.StochasticEMModel`) is fitted by
+    ascent-based Monte Carlo EM instead (:mod:`latentlab.em.monte_carlo`):
+    the same ``tol``, ``max_iter``, restarts, progress and callback; its
+    Monte Carlo sizes come from the model; SQUAREM is refused; the result's
+    log-likelihoods are estimates, with ``trace_se`` and ``trace_mc_size``.
     """
     if not isinstance(model, EMModel):
         raise TypeError(f"model must be an EMModel (the contract in latentlab.em.model); got {type(model).__name__}")
     check_engine_settings(tol, max_iter, n_init, accelerate, random_state, progress)
-    rngs = restart_generators(random_state, n_init)
+    stochastic = isinstance(model, StochasticEMModel)
+    if stochastic and accelerate is not None:
+        raise ValueError(
+            f"accelerate={accelerate!r} is not available for {model.name}: its E-step is stochastic, and "
+            "extrapolating Monte Carlo noise does not accelerate EM; use accelerate=None (ascent-based MCEM)"
+        )
+    rngs = restart_generators(random_state, n_init + stochastic)  # the last: Louis' draws
     start = time.perf_counter()
     outcomes, errors = [], []
     bar = Progress(model.name, n_init, tol, max_iter, progress)
     try:
-        for i, rng in enumerate(rngs):
+        for i, rng in enumerate(rngs[:n_init]):
             bar.start(i)
             params0 = init_params if (i == 0 and init_params is not None) else model.initialize(data, rng)
             run = _Run(model, data, i, bar, callback, model.space.check_fixed(fixed, params0))
-            scheme = run.plain if accelerate is None else run.squarem
+            if stochastic:
+                def scheme(p, tol, max_iter, run=run, rng=rng):
+                    return ascent_mcem(run, p, tol, max_iter, rng)
+            else:
+                scheme = run.plain if accelerate is None else run.squarem
             try:
                 params, ll, converged = scheme(params0, tol, max_iter)
             except NumericalError as err:
@@ -361,9 +383,12 @@ def fit_em(
     mask = model.space.check_fixed(fixed, params)
     cov = None
     if std_errors:
-        from .inference import covariance
+        if stochastic:
+            cov, _ = louis_covariance(model, model.draw(data, params, model.mc_max, rngs[-1]), params, mask)
+        else:
+            from .inference import covariance
 
-        cov = covariance(model, data, params, fixed=mask)
+            cov = covariance(model, data, params, fixed=mask)
     return EMResult(
         params=params,
         loglik=ll,
@@ -379,4 +404,6 @@ def fit_em(
         model_name=model.name,
         fixed=mask,
         covariance=cov,
+        trace_se=np.asarray(run.trace_se) if stochastic else None,
+        trace_mc_size=np.asarray(run.trace_mc_size) if stochastic else None,
     )

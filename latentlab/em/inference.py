@@ -35,7 +35,7 @@ from .._warn import user_stacklevel
 from ..exceptions import BoundaryWarning
 from .model import EMModel
 
-__all__ = ["covariance", "delta_method", "invert_information", "numerical_hessian", "wald_intervals", "wald_table"]
+__all__ = ["covariance", "delta_method", "invert_information", "jacobian", "numerical_hessian", "wald_intervals", "wald_table"]
 
 _EPS = np.finfo(float).eps
 
@@ -63,7 +63,7 @@ def numerical_hessian(f, u: np.ndarray) -> np.ndarray:
     return H
 
 
-def _jacobian(g, u: np.ndarray) -> np.ndarray:
+def jacobian(g, u: np.ndarray) -> np.ndarray:
     """Central-difference Jacobian of the vector function ``g`` at ``u``."""
     h = _EPS ** (1.0 / 3.0) * np.maximum(1.0, np.abs(u))
     cols = []
@@ -84,7 +84,7 @@ def delta_method(g, x: np.ndarray, cov: np.ndarray) -> np.ndarray:
     (a non-zero Jacobian entry) gets NaN (co)variances, the others are exact.
     """
     x = np.asarray(x, dtype=float)
-    J = _jacobian(lambda v: np.asarray(g(v), dtype=float).ravel(), x)
+    J = jacobian(lambda v: np.asarray(g(v), dtype=float).ravel(), x)
     unknown = np.isnan(np.diag(cov))
     out = J @ np.where(np.isnan(cov), 0.0, cov) @ J.T
     depends = np.any(J[:, unknown] != 0.0, axis=1)
@@ -149,7 +149,7 @@ def _numerical_covariance(model: EMModel, data, params, masks) -> np.ndarray:
         return model.loglik(data, space.from_free(u, params, masks))
 
     cov_u = invert_information(-numerical_hessian(loglik, u0), model.name)
-    J = _jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
+    J = jacobian(lambda u: space.flatten(space.from_free(u, params, masks)), u0)
     return J @ cov_u @ J.T
 
 
@@ -157,7 +157,8 @@ def wald_table(model: EMModel, params, cov: np.ndarray, level: float = 0.95) -> 
     """Estimate, standard error and Wald interval of every natural parameter.
 
     The interval is ``g^{-1}(g(theta) -/+ z * se * g'(theta))`` with ``g`` the
-    log, logit or identity according to the parameter's constraint.
+    log, logit or identity according to the parameter's constraint (for a
+    bounded interval ``[a, b]``, the logit of ``(theta - a) / (b - a)``).
     """
     space = model.space
     est = space.flatten(params)
@@ -183,9 +184,14 @@ def wald_intervals(estimate, std_error, scales, level: float = 0.95) -> tuple[np
     return lo, hi
 
 
-def _interval(theta: float, se: float, z: float, scale: str) -> tuple[float, float]:
+def _interval(theta: float, se: float, z: float, scale) -> tuple[float, float]:
     if not np.isfinite(se):
         return np.nan, np.nan
+    if isinstance(scale, tuple):  # ("logit", lower, upper): logit of the position in [lower, upper]
+        _, lower, upper = scale
+        width = upper - lower
+        lo, hi = _interval((theta - lower) / width, se / width, z, "logit")
+        return lower + width * lo, lower + width * hi
     if scale == "log":
         half = z * se / theta
         return theta * np.exp(-half), theta * np.exp(half)

@@ -199,10 +199,10 @@ class ParamSpace:
 
     def scales(self, params) -> np.ndarray:
         """Wald-interval scale of each flattened natural parameter."""
-        return np.concatenate([
-            np.full(np.size(getattr(params, f)), self.constraints[f].scale, dtype=object)
-            for f in self.fields
-        ])
+        scales = [self.constraints[f].scale for f in self.fields for _ in range(np.size(getattr(params, f)))]
+        out = np.empty(len(scales), dtype=object)
+        out[:] = scales  # a scale may be a tuple (a bounded interval), kept whole
+        return out
 
     # --- fixed entries ---------------------------------------------------------------
     def check_fixed(self, fixed, params):

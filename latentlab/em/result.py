@@ -34,6 +34,10 @@ class EMResult:
     fixed : the params-shaped boolean mask of entries held fixed, or None.
     covariance : covariance of the flattened natural parameters, when standard
         errors were computed (see :func:`latentlab.em.inference.covariance`).
+    trace_se, trace_mc_size : for a model with a stochastic E-step
+        (:mod:`latentlab.em.monte_carlo`), the Monte Carlo standard error of
+        each ``trace`` entry (the log-likelihood is then an estimate) and the
+        Monte Carlo size it was estimated with; None otherwise.
 
     The record is frozen: nothing changes it after the fit.
     """
@@ -52,6 +56,8 @@ class EMResult:
     model_name: str
     fixed: Any = field(default=None, repr=False)
     covariance: np.ndarray | None = field(default=None, repr=False)
+    trace_se: np.ndarray | None = field(default=None, repr=False)
+    trace_mc_size: np.ndarray | None = field(default=None, repr=False)
 
     def followed_by(self, then: EMResult) -> EMResult:
         """One record of this fit continued by a second fit from its end: the
@@ -71,7 +77,8 @@ class EMResult:
         )
 
     def plot_trace(self, ax=None, optimum: float | None = None, label: str | None = None):
-        """Plot the log-likelihood against E-step evaluations.
+        """Plot the log-likelihood against E-step evaluations (with a band of
+        two Monte Carlo standard errors when it is an estimate).
 
         With ``optimum`` given, plot the distance ``optimum - loglik`` on a log
         axis instead (the usual way to compare convergence speed); points not
@@ -84,6 +91,8 @@ class EMResult:
         label = label or (self.accelerate or "plain EM")
         if optimum is None:
             ax.plot(self.trace_evals, self.trace, label=label)
+            if self.trace_se is not None:  # a Monte Carlo estimate: +/- 2 standard errors
+                ax.fill_between(self.trace_evals, self.trace - 2 * self.trace_se, self.trace + 2 * self.trace_se, alpha=0.3)
             ax.set_ylabel("observed log-likelihood")
         else:
             gap = optimum - self.trace
