@@ -40,7 +40,7 @@ from latentlab.mixtures import (
 )
 from latentlab.qtl import IntervalMapping, simulate_cross
 from latentlab.repertoire import ClonotypeEM, simulate_repertoire
-from latentlab.statespace import LinearGaussianSSM, simulate_ssm
+from latentlab.statespace import LinearGaussian, LinearGaussianSSM, ParticleSSM, simulate_ssm
 from latentlab.survival import (
     CensoredExponential,
     ExponentialCure,
@@ -98,6 +98,7 @@ CROSS_TRAIT = CROSS.phenotypes["trait"].to_numpy()
 REPERTOIRE = simulate_repertoire(n_clonotypes=10, n_reads=2000, random_state=0).observed
 SEQS, READS = list(REPERTOIRE["sequence"]), REPERTOIRE["count"].to_numpy()
 TX = (["A", "B", "C"], [100.0, 150.0, 120.0], [["A"], ["A", "B"], ["B", "C"], ["C"]], [40, 25, 10, 30])
+ONE_SERIES = rng.normal(0.0, 1.0, 60).cumsum() * 0.3 + rng.normal(0.0, 1.0, 60)
 _, SERIES = simulate_ssm(np.array([[0.9, 0.1], [0.0, 0.8]]), np.eye(2), np.eye(2), np.eye(2), 80, random_state=0)
 
 
@@ -214,6 +215,19 @@ SPECS = {
         + [("all NaN", np.full((20, 2), NAN), "Y"), ("a column all NaN", _with(SERIES, (slice(None), 1), NAN), "Y"),
            ("booleans", SERIES > 0, "Y"), ("lengths not summing to T", (SERIES, [40, 30]), "lengths"),
            ("a zero length", (SERIES, [80, 0]), "lengths"), ("lengths text", (SERIES, ["80"]), "lengths")],
+    ),
+    "ParticleSSM": Spec(
+        make=lambda **s: ParticleSSM(
+            **{"model": LinearGaussian(), "n_particles": 100, "initial_particles": 20, "max_iter": 5, "random_state": 0, **s}
+        ),
+        fit=_fit_pairs, good=ONE_SERIES,
+        settings=[("n_particles", 1), ("n_particles", 0), ("n_particles", 1.5), ("n_particles", True),
+                  ("n_particles", "100"), ("initial_particles", 5), ("initial_particles", 500),
+                  ("initial_particles", 20.0), ("se_particles", 3), ("se_particles", 1e4), ("model", "sv"),
+                  ("model", LinearGaussian), ("accelerate", "squarem")],
+        data=_array_cases(ONE_SERIES, "y")
+        + [("one value", ONE_SERIES[:1], "y"), ("booleans", ONE_SERIES > 0, "y"),
+           ("a NaN in the middle", _with(ONE_SERIES, 30, NAN), "y")],
     ),
     "MultivariateNormalEM": Spec(
         make=lambda **s: MultivariateNormalEM(random_state=0, **s), fit=_fit_pairs, good=X2,

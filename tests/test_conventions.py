@@ -110,6 +110,13 @@ def _transcripts():
     return TranscriptQuantifier(random_state=0).fit(sim.classes)
 
 
+def _particle_em():
+    from latentlab.statespace import LinearGaussian, ParticleSSM
+
+    y = np.random.default_rng(0).normal(0.0, 1.0, 80).cumsum() * 0.2 + np.random.default_rng(1).normal(0.0, 1.0, 80)
+    return ParticleSSM(LinearGaussian(), n_particles=200, initial_particles=20, random_state=0).fit(y)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -128,6 +135,7 @@ FITTED = {
     "IntervalMapping": _interval_mapping,
     "ClonotypeEM": _clonotypes,
     "TranscriptQuantifier": _transcripts,
+    "ParticleSSM": _particle_em,
 }
 
 

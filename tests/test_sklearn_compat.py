@@ -21,7 +21,7 @@ from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
 from latentlab.qtl import IntervalMapping
 from latentlab.repertoire import ClonotypeEM
-from latentlab.statespace import LinearGaussianSSM
+from latentlab.statespace import GrowthModel, LinearGaussianSSM, ParticleSSM
 from latentlab.survival import CensoredExponential, ExponentialCure, KaplanMeier, Turnbull
 from latentlab.transcripts import TranscriptQuantifier
 
@@ -64,6 +64,7 @@ ALL = [
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
     MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),
     ClonotypeEM(max_distance=2, error_model="matrix"), TranscriptQuantifier(min_reads=0.0),
+    ParticleSSM(GrowthModel(obs_var=2.0), n_particles=500),
 ]
 
 

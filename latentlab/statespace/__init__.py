@@ -1,8 +1,21 @@
 """State-space models fitted by EM: the linear Gaussian model with a Kalman
-filter and Rauch-Tung-Striebel smoother as its E-step."""
+filter and Rauch-Tung-Striebel smoother as its E-step, and nonlinear models
+(stochastic volatility, the growth model, your own) with a particle smoother
+as a Monte Carlo E-step."""
 
 from .estimator import LinearGaussianSSM, StateEstimates, local_level, local_linear_trend
 from .model import LinearGaussianSSMModel, SSMData, SSMParams, SSMStats
+from .particle_em import ParticleSSM
+from .particle_models import (
+    GrowthModel,
+    GrowthParams,
+    Kernels,
+    LinearGaussian,
+    LinearGaussianParams,
+    ParticleModel,
+    StochasticVolatility,
+    SVParams,
+)
 from .simulate import simulate_ssm
 
 __all__ = [
@@ -15,4 +28,13 @@ __all__ = [
     "SSMData",
     "SSMParams",
     "SSMStats",
+    "ParticleSSM",
+    "ParticleModel",
+    "Kernels",
+    "StochasticVolatility",
+    "SVParams",
+    "GrowthModel",
+    "GrowthParams",
+    "LinearGaussian",
+    "LinearGaussianParams",
 ]
