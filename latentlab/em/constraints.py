@@ -142,19 +142,24 @@ class UnitInterval(_Elementwise):
 
 
 class Interval(_Elementwise):
-    """Values in [lower, upper] (e.g. an autoregressive coefficient in
-    [-1, 1]); free coordinate ``logit((x - lower) / (upper - lower))``;
-    intervals on that scale."""
+    """Values in ``(lower, upper)``, or ``[lower, upper]`` with ``closed``;
+    free coordinate ``logit((x - lower) / (upper - lower))``; intervals on
+    that scale. Open by default: an autoregressive coefficient in (-1, 1)
+    must not reach 1, where the stationary variance is infinite."""
 
-    def __init__(self, lower: float, upper: float):
+    def __init__(self, lower: float, upper: float, closed: bool = False):
         if not (np.isfinite(lower) and np.isfinite(upper) and lower < upper):
             raise ValueError(f"Interval needs finite lower < upper; got {lower!r}, {upper!r}")
-        self.lower, self.upper = float(lower), float(upper)
+        self.lower, self.upper, self.closed = float(lower), float(upper), bool(closed)
         self.scale = ("logit", self.lower, self.upper)
 
     def is_valid(self, x):
         x = np.asarray(x)
-        return bool(np.all(np.isfinite(x)) and np.all((x >= self.lower) & (x <= self.upper)))
+        if not np.all(np.isfinite(x)):
+            return False
+        if self.closed:
+            return bool(np.all((x >= self.lower) & (x <= self.upper)))
+        return bool(np.all(self.interior(x)))
 
     def interior(self, x):
         x = np.asarray(x)

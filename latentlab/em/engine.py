@@ -372,10 +372,11 @@ def fit_em(
         restart_ll[i] = ll
     ll, best, params, converged, run = max(outcomes, key=lambda o: (o[0], -o[1]))
     if not converged and tol > 0:
+        remedy = ("raise max_iter, the largest Monte Carlo size or tol (the gains are lost in Monte Carlo noise)"
+                  if stochastic else "raise max_iter or try accelerate='squarem'")
         warnings.warn(
             f"{model.name}: EM reached max_iter={max_iter} before converging "
-            f"(last change of the log-likelihood above tol={tol:g} relative); "
-            "raise max_iter or try accelerate='squarem'",
+            f"(last change of the log-likelihood above tol={tol:g} relative); {remedy}",
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )

@@ -20,21 +20,21 @@ Ascent-based MCEM (Caffo, Jank & Jones 2005, JRSS B 67:235-251)
 Each iteration draws ``m_k`` samples at ``theta_k``, maximises ``Q~`` to get
 ``theta'`` and measures the gain on the same draws,
 
-    dQ = (1/m) sum_j [l_c(theta'; z_j) - l_c(theta_k; z_j)] - n,   se = sd_j(.) / sqrt(m),
+    dQ = (1/m) sum_j [l_c(theta'; z_j) - l_c(theta_k; z_j)] - nu,   se = sd_j(.) / sqrt(m),
 
 with the standard error between batch means when the model's draws come in
 independent batches (a particle smoother's trajectories are independent only
 given one filter's particles; :class:`MCDraw`), else between draws, and
-Student's t quantiles on its degrees of freedom. ``n = tr(I_c^{-1} V) / 2``
+Student's t quantiles on its degrees of freedom. ``nu = tr(I_c^{-1} V) / 2``
 (:func:`noise_and_rate`) removes the gain that the noise alone produces: ``theta'``
 maximises the draws' own ``Q~``, so even at the maximum it lies a noise
 ``delta ~ N(0, I_c^{-1} V I_c^{-1})`` away, where ``Q~`` is higher by
 ``delta' I_c delta / 2`` on average (``I_c`` the complete-data information,
 minus the Hessian of ``Q~``; ``V`` the Monte Carlo variance of the mean
-complete-data score, measured like ``se``). Without it the test of Caffo et al. passes steps that are pure noise
-when the smoothing distribution is wide (measured on the growth model of
-:mod:`latentlab.statespace`: gains of 50 at 171 draws, the log-likelihood
-jumping by 10 between iterations).
+complete-data score, measured like ``se``). Without it the test of Caffo et
+al. passes steps that are pure noise when the smoothing distribution is wide
+(on the growth model of :mod:`latentlab.statespace` the Monte Carlo size then
+stayed small while the log-likelihood jumped between iterations).
 
 * **Monte Carlo-aware guard.** ``theta'`` maximises ``Q~`` on these draws, so
   ``dQ >= 0`` exactly; a negative ``dQ`` beyond round-off means the M-step
@@ -52,22 +52,26 @@ jumping by 10 between iterations).
 * **Convergence rule**: the engine's rule (:mod:`latentlab.em.engine`), the
   gain of a step plus the gains still to come, ``gain / (1 - rho)``, below
   ``tol * (1 + |l^|)`` (``l^`` the estimated log-likelihood), with the gain
-  replaced by its upper bound ``dQ + z_gamma se`` and EM's rate ``rho`` taken
-  from the information rather than from the lengths of noisy steps: the
-  largest eigenvalue of ``I_c^{-1} I_m``, the fraction of missing information
-  (Dempster, Laird & Rubin 1977), with ``I_m`` the covariance of the draws'
-  complete-data scores. It must hold on :data:`STABLE` consecutive
-  iterations. Near the maximum ``dQ`` is noise of standard deviation ``se``,
-  which falls like ``1 / m``: a ``tol`` the largest Monte Carlo size cannot
-  reach ends at ``max_iter`` with a :class:`~latentlab.ConvergenceWarning`
-  (raise the size or ``tol``); stopping as soon as the gains are lost in
-  the noise was measured to stop early where EM crawls (the linear Gaussian
-  model, missing fraction 0.93: estimates three Monte Carlo standard
-  deviations short of the maximum). With ``tol = 0`` the loop runs
-  ``max_iter`` iterations.
+  replaced by its upper bound ``dQ + z_gamma se`` and ``rho``, the factor by
+  which gains shrink per step, taken from the information rather than from
+  the lengths of noisy steps: ``rho = lambda^2`` with ``lambda`` EM's rate,
+  the largest eigenvalue of ``I_c^{-1} I_m`` (the largest fraction of missing
+  information; Dempster, Laird & Rubin 1977), ``I_m`` the covariance of the
+  draws' complete-data scores. It must hold on :data:`STABLE` consecutive
+  iterations, with the model's ``is_stationary`` test (called with the
+  draw in place of the statistics). Near the maximum ``dQ`` is noise of
+  standard deviation ``se``, which falls like ``1 / m``: a ``tol`` the
+  largest Monte Carlo size cannot reach ends at ``max_iter`` with a
+  :class:`~latentlab.ConvergenceWarning` (raise the size or ``tol``).
+  Stopping instead as soon as the gains are lost in the noise stops early
+  where EM crawls along a ridge (the linear Gaussian model of
+  :mod:`latentlab.statespace`, whose missing fraction is above 0.9): the gain
+  per step is then far smaller than the distance still to go.
+  With ``tol = 0`` the loop runs ``max_iter`` iterations.
 
 Levels (this package's choices): ``alpha = beta = 0.25``, ``gamma = 0.05``
-(one-sided; normal quantiles 0.674 and 1.645). The trace records, per iteration, the
+(one-sided; Student's t quantiles on the degrees of freedom of ``se``, e.g.
+0.741 and 2.132 for five batches, normal ones for many independent draws). The trace records, per iteration, the
 estimated log-likelihood ``l^`` at the accepted point, its Monte Carlo
 standard error (the model's estimate) and ``m``
 (``EMResult.trace_se``, ``EMResult.trace_mc_size``). Each restart draws from its
@@ -102,6 +106,7 @@ from .._warn import user_stacklevel
 from ..exceptions import MonotonicityError, NumericalError
 from .inference import invert_information, jacobian, numerical_hessian
 from .model import EMModel
+from .settings import check_int
 
 __all__ = ["StochasticEMModel", "MCDraw", "ascent_mcem", "louis_covariance", "noise_and_rate", "STABLE", "ALPHA", "BETA", "GAMMA"]
 
@@ -198,7 +203,8 @@ def noise_and_rate(model: StochasticEMModel, draw: MCDraw, params, fixed=None) -
     coordinates. ``I_c`` is minus the Hessian of ``Q~``, ``Var(s)`` the Monte
     Carlo variance of the mean complete-data score (between batches when the
     draws come in batches) and ``I_m`` the covariance of the per-draw scores.
-    ``(0, 0)`` when ``I_c`` is not positive definite."""
+    ``(0, 1)`` when ``I_c`` is not positive definite (the rate unknown: the
+    slowest is assumed, which blocks the convergence rule)."""
     space = model.space
     masks = space.free_masks(params, fixed)
     if not space.flatten_mask(masks).any():
@@ -210,7 +216,7 @@ def noise_and_rate(model: StochasticEMModel, draw: MCDraw, params, fixed=None) -
     try:
         chol = np.linalg.cholesky(-hessian)
     except np.linalg.LinAlgError:
-        return 0.0, 0.0
+        return 0.0, 1.0  # no estimate of the rate: assume the slowest, so the rule cannot pass
 
     def whitened(m):  # L^{-1} m L^{-T}: same eigenvalues and trace as I_c^{-1} m
         return np.linalg.solve(chol, np.linalg.solve(chol, m).T)
@@ -238,6 +244,8 @@ def ascent_mcem(run, params, tol: float, max_iter: int, rng: np.random.Generator
     returns ``(params, loglik estimate, converged)`` and leaves the Monte
     Carlo trace in ``run.trace_se`` and ``run.trace_mc_size``."""
     model = run.model
+    check_int(model.mc_start, "mc_start", 2)
+    check_int(model.mc_max, "mc_max", int(model.mc_start))
     size = int(model.mc_start)
     draw = _draw(run, params, size, rng)
     run.trace, run.trace_evals = [draw.loglik], [run.n_evals]
@@ -264,8 +272,9 @@ def ascent_mcem(run, params, tol: float, max_iter: int, rng: np.random.Generator
             size = max(size, math.ceil(min(sigma2 * (z_a + z_b) ** 2 / gain**2, model.mc_max)))
         params, old_ll = new, run.trace[-1]
         draw = _draw(run, params, size, rng)
-        remaining = (max(gain, 0.0) + z_g * se) / max(1.0 - rate, RATE_FLOOR)
-        passed = passed + 1 if tol > 0 and remaining <= tol * (1.0 + abs(draw.loglik)) else 0
+        remaining = (max(gain, 0.0) + z_g * se) / max(1.0 - rate**2, RATE_FLOOR)
+        small = tol > 0 and remaining <= tol * (1.0 + abs(draw.loglik))
+        passed = passed + 1 if small and model.is_stationary(run.data, params, draw) else 0
         run.trace_se.append(draw.loglik_se)
         run.trace_mc_size.append(size)
         run.record(params, draw.loglik, draw.loglik - old_ll)

@@ -70,6 +70,8 @@ class EMResult:
             n_evals=self.n_evals + then.n_evals,
             trace=np.r_[self.trace, then.trace],
             trace_evals=np.r_[self.trace_evals, self.n_evals + np.asarray(then.trace_evals)],
+            trace_se=None if self.trace_se is None else np.r_[self.trace_se, then.trace_se],
+            trace_mc_size=None if self.trace_mc_size is None else np.r_[self.trace_mc_size, then.trace_mc_size],
             elapsed=self.elapsed + then.elapsed,
             restart_logliks=self.restart_logliks,
             best_restart=self.best_restart,

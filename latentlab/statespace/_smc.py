@@ -3,11 +3,14 @@
 A model is given by five scalar functions compiled with ``numba.njit`` (see
 :class:`latentlab.statespace.ParticleModel`), each taking the parameter vector
 ``theta`` first; they are passed to the kernels as arguments, so one kernel
-serves every model (numba compiles it once per model). Random numbers come
+serves every model (numba compiles it once per model and process: a kernel
+that takes functions as arguments cannot be cached on disk, numba issue
+#2956, so those kernels are compiled anew in each process, a few seconds
+per model). Random numbers come
 from the caller's :class:`numpy.random.Generator`, so a run is reproducible
 from ``random_state``: the filter is driven by standard normals (the model's
 noise, ``x_t = F(x_{t-1}, t, z_t)``) and uniforms drawn by numpy in bulk
-(numba's own normal generator was measured at 29 ns a draw, numpy's at a few),
+(numpy's vectorised normals are several times faster than numba's own),
 and the smoother, which needs an unbounded number of uniforms, by an inline
 xoshiro256** generator seeded from that Generator.
 
@@ -23,8 +26,8 @@ an unbiased estimate of the likelihood (Del Moral 2004). The filter keeps every
 :func:`filter_loglik` runs it in ``O(N)`` memory for the log-likelihood alone.
 (Single-run variance estimates from the particles' genealogy, Chan & Lai 2013
 and Lee & Whiteley 2018, assume multinomial resampling; with systematic
-resampling they were measured here to understate the spread of independent
-runs three- to five-fold, so the callers use independent runs instead.)
+resampling they understated the spread of independent runs in our trials, so
+the callers use independent runs instead.)
 
 Backward simulation smoother, FFBSi (Godsill, Doucet & West 2004): a
 trajectory ends at ``x_T^j ~ W_T`` and steps back by drawing ``x_t`` among the
@@ -34,8 +37,8 @@ propose ``i ~ W_t`` and accept with probability ``f(x_{t+1} | x_t^i) / B_t``,
 ``B_t`` an upper bound of the transition density, for an ``O(N)`` expected cost
 over ``N`` trajectories when the proposals are accepted often. The
 acceptance rate has a heavy lower tail where an observation is an outlier
-(measured on stochastic volatility: 1% of the draws accept fewer than 1
-proposal in 300), so rejection alone has an unbounded cost; as in the hybrid
+(on stochastic volatility a few draws in a hundred need hundreds of
+proposals), so rejection alone has an unbounded cost; as in the hybrid
 of Taghavi, Lindsten, Svensson & Schön (2013), the exact backward weights
 (``O(N)``) take over when rejection has cost as much, so every draw is exact and
 the cost bounded (:func:`backward_simulation`). The proposals come from an
@@ -50,14 +53,12 @@ from numba import njit
 __all__ = ["bootstrap_filter", "filter_loglik", "backward_simulation"]
 
 
-
 @njit(cache=True)
 def _splitmix(x):
     """SplitMix64 (Steele, Lea & Flood 2014): the next state and output."""
-    x = (x + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
-    z = x
-    z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & np.uint64(0xFFFFFFFFFFFFFFFF)
-    z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    x = x + np.uint64(0x9E3779B97F4A7C15)  # uint64 arithmetic wraps modulo 2^64
+    z = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x, z ^ (z >> np.uint64(31))
 
 
@@ -93,7 +94,7 @@ def _uniform(s):
 @njit(cache=True)
 def _systematic(W, u, out):
     """Systematic resampling: ``out[i]`` is the index ``k`` with
-    ``C_{k-1} <= (i + u) / N < C_k`` (``C`` the cumulative weights)."""
+    ``C_{k-1} < (i + u) / N <= C_k`` (``C`` the cumulative weights)."""
     N = W.shape[0]
     k = 0
     c = W[0]
@@ -113,7 +114,7 @@ def _normalise(logw, W):
     for i in range(N):
         if logw[i] > m:
             m = logw[i]
-    if not m > -np.inf or np.isnan(m):
+    if not m > -np.inf:
         return -np.inf
     s = 0.0
     for i in range(N):
@@ -124,7 +125,7 @@ def _normalise(logw, W):
     return m + np.log(s / N)
 
 
-@njit(cache=True)
+@njit
 def _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation, X, W):
     """The filter's recursion driven by standard normals ``Z`` (T, N) (the
     model's noise) and uniforms ``U`` (T,) (systematic resampling); rows of
@@ -155,7 +156,7 @@ def _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation, 
     return loglik, -1
 
 
-@njit(cache=True)
+@njit
 def bootstrap_filter(y, theta, Z, U, sample_initial, sample_transition, log_observation):
     """Run the filter over ``y`` (T,) with noise ``Z`` (T, N) and uniforms
     ``U`` (T,), keeping every step for the smoother: the particles ``X`` (T,
@@ -167,7 +168,7 @@ def bootstrap_filter(y, theta, Z, U, sample_initial, sample_transition, log_obse
     return X, W, loglik, dead
 
 
-@njit(cache=True)
+@njit
 def filter_loglik(y, theta, Z, U, sample_initial, sample_transition, log_observation):
     """The log-likelihood estimate alone (``O(N)`` memory besides the noise),
     and the first time index at which every weight was zero (-1 if none)."""
@@ -229,7 +230,7 @@ def _alias_draw(prob, alias, state):
     return i if u - i < prob[i] else alias[i]
 
 
-@njit(cache=True)
+@njit
 def _exact_weights(X_t, log_w, theta, nxt, t, log_transition, out):
     """Cumulative backward weights ``W_t^i f(nxt | x_t^i)`` (unnormalised,
     shifted by their maximum) into ``out``; returns their total."""
@@ -262,7 +263,7 @@ def _group_by(idx, N, counts, order):
         fill[idx[j]] += 1
 
 
-@njit(cache=True)
+@njit
 def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
     """``M`` trajectories (M, T) from the filter's ``X``, ``W`` by FFBSi
     (module docstring). At each step the trajectories are grouped by their

@@ -11,9 +11,9 @@ filter and draws as many trajectories as particles by backward simulation
 trajectory feed the M-step. The trajectories come in :data:`BATCHES` batches,
 each from its own filter, so that Monte Carlo errors measured between
 batches include the filter's noise (trajectories of one filter are
-independent only given its particles: measured on the growth model, the
-filter's noise moved the M-step twenty times further than the spread of the
-trajectories of one filter suggests); the log-likelihood estimate and its
+independent only given its particles: on the growth model the filter's
+noise moved the M-step much further than the spread of the trajectories of
+one filter suggests); the log-likelihood estimate and its
 standard error pool the batches' filters (:func:`pooled_loglik`).
 
 The protocol for a new model (the built-in ones below are examples):
@@ -59,6 +59,8 @@ __all__ = [
     "GrowthParams",
     "LinearGaussian",
     "LinearGaussianParams",
+    "normal_logpdf",
+    "normal_peak",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -111,8 +113,7 @@ class ParticleModel(StochasticEMModel):
         from ..em.settings import check_int
 
         n_steps = check_int(n_steps, "n_steps", 1)
-        if not self.space.is_valid(params):
-            raise ValueError(f"{self.name}: params outside the parameter space: {params}")
+        self.check_inside(params, "params")
         rng = as_generator(random_state)
         k, theta = self.kernels, self.theta(params)
         z = rng.standard_normal(n_steps)
@@ -128,9 +129,19 @@ class ParticleModel(StochasticEMModel):
         restarts differ by their Monte Carlo draws)."""
         values = {**self.start(y), **self.given}
         params = self.params_type(**{k: np.asarray(float(v)) for k, v in values.items()})
-        if not self.space.is_valid(params):
-            raise ValueError(f"{self.name}: starting values outside the parameter space: {values}")
+        self.check_inside(params, "starting value")
         return params
+
+    def check_inside(self, params, what: str) -> None:
+        """Raise ``ValueError`` naming each field of ``params`` not strictly
+        inside its space (a zero variance, ``phi = 1``: the densities are
+        undefined there)."""
+        bad = [f for f in self.space.fields
+               if not (self.constraints[f].is_valid(getattr(params, f))
+                       and np.all(self.constraints[f].interior(getattr(params, f))))]
+        if bad:
+            shown = ", ".join(f"{f}={float(getattr(params, f))!r}" for f in bad)
+            raise ValueError(f"{self.name}: {what} outside the parameter space (strictly inside needed): {shown}")
 
     # -- the stochastic E-step ----------------------------------------------------------
     def filter(self, y: np.ndarray, params, n_particles: int, rng: np.random.Generator):
@@ -174,20 +185,29 @@ class ParticleModel(StochasticEMModel):
         )
         return paths, loglik
 
-    def draw(self, y, params, size, rng, n_paths: int | None = None) -> MCDraw:
+    def draw(self, y, params, size, rng, n_paths: int | None = None, keep_paths: int | None = None) -> MCDraw:
         """The stochastic E-step: :data:`BATCHES` independent filters of
         ``size`` particles, each smoothed into ``n_paths / BATCHES``
         trajectories (``n_paths``, default ``size``, in all, labelled by batch,
         so that the engine's Monte Carlo errors include the filter's own
-        noise); the log-likelihood estimate pools the filters
-        (:func:`pooled_loglik`)."""
+        noise), and their statistics; the log-likelihood estimate pools the
+        filters (:func:`pooled_loglik`). ``extra`` keeps ``keep_paths``
+        trajectories (default all), taken evenly from the batches."""
         n_paths = size if n_paths is None else n_paths
-        parts = [self.smooth_paths(y, params, size, len(chunk), rng)
-                 for chunk in np.array_split(np.arange(n_paths), BATCHES)]
-        paths = np.concatenate([p for p, _ in parts])
-        loglik, se = pooled_loglik(np.array([ll for _, ll in parts]))
-        batches = np.repeat(np.arange(BATCHES), [p.shape[0] for p, _ in parts])
-        return MCDraw(self.trajectory_stats(paths, y), loglik, se, n_paths, extra=paths, batches=batches)
+        if min(size, n_paths) < 2 * BATCHES:
+            raise ValueError(f"{self.name}: a Monte Carlo size of at least {2 * BATCHES} is needed "
+                             f"({BATCHES} filters); got size={size}, n_paths={n_paths}")
+        chunks = np.array_split(np.arange(n_paths), BATCHES)
+        keep = [len(c) if keep_paths is None else int(np.ceil(keep_paths * len(c) / n_paths)) for c in chunks]
+        stats, kept, logliks = [], [], []
+        for chunk, k in zip(chunks, keep):
+            paths, loglik = self.smooth_paths(y, params, size, len(chunk), rng)
+            stats.append(self.trajectory_stats(paths, y))
+            kept.append(paths[:k])
+            logliks.append(loglik)
+        loglik, se = pooled_loglik(np.array(logliks))
+        batches = np.repeat(np.arange(BATCHES), [len(c) for c in chunks])
+        return MCDraw(np.concatenate(stats), loglik, se, n_paths, extra=np.concatenate(kept), batches=batches)
 
     # -- M-step -------------------------------------------------------------------------
     def m_step(self, stats, current, fixed=None):
@@ -213,6 +233,15 @@ def _noise(T: int, n_particles: int, rng: np.random.Generator) -> tuple[np.ndarr
     return rng.standard_normal((T, n_particles)), rng.random(T)
 
 
+def _initial_state(m0, p0) -> tuple[float, float]:
+    """A known initial distribution ``N(m0, p0)``, checked."""
+    if not (isinstance(m0, (int, float, np.integer, np.floating)) and np.isfinite(m0)):
+        raise ValueError(f"m0 must be a finite number; got {m0!r}")
+    if not (isinstance(p0, (int, float, np.integer, np.floating)) and np.isfinite(p0) and p0 > 0):
+        raise ValueError(f"p0 must be a positive finite variance; got {p0!r}")
+    return float(m0), float(p0)
+
+
 def pooled_loglik(logs: np.ndarray) -> tuple[float, float]:
     """``log`` of the mean of independent likelihood estimates ``exp(logs)``
     (still unbiased for the likelihood) and its standard error by the delta
@@ -220,6 +249,18 @@ def pooled_loglik(logs: np.ndarray) -> tuple[float, float]:
     top = float(np.max(logs))
     ratio = np.exp(np.asarray(logs) - top)
     return top + float(np.log(ratio.mean())), float(ratio.std(ddof=1) / np.sqrt(ratio.size) / ratio.mean())
+
+
+@njit(cache=True, inline="always")
+def normal_logpdf(e, var):
+    """``log N(e; 0, var)`` (for the compiled densities of a model)."""
+    return -0.5 * (1.8378770664093453 + np.log(var) + e * e / var)
+
+
+@njit(cache=True, inline="always")
+def normal_peak(var):
+    """The largest value of the ``N(., var)`` density, a ``transition_bound``."""
+    return 1.0 / np.sqrt(2.0 * np.pi * var)
 
 
 def _gaussian_loglik(n, sse, var):
@@ -248,8 +289,7 @@ def _sv_transition(theta, x_prev, t, z):
 
 @njit(cache=True)
 def _sv_log_transition(theta, x_prev, x, t):
-    e = (x - theta[0] - theta[1] * (x_prev - theta[0])) / theta[2]
-    return -0.5 * (1.8378770664093453 + e * e) - np.log(theta[2])
+    return normal_logpdf(x - theta[0] - theta[1] * (x_prev - theta[0]), theta[2] * theta[2])
 
 
 @njit(cache=True)
@@ -259,7 +299,7 @@ def _sv_log_observation(theta, x, y, t):
 
 @njit(cache=True)
 def _sv_bound(theta, t):
-    return 1.0 / (2.5066282746310002 * theta[2])
+    return normal_peak(theta[2] * theta[2])
 
 
 @dataclass(frozen=True)
@@ -296,7 +336,7 @@ class StochasticVolatility(ParticleModel):
     (means over the draws), leaving the profile ``0.5 log(1 - phi^2) - (T/2)
     log sigma^2(phi)`` to maximise over ``phi`` in (-1, 1) (bounded Brent).
     With parameters held fixed the base class's numerical M-step is used.
-    Starting values: ``mu`` the log of the sample variance, ``phi = 0.9``,
+    Starting values: ``mu`` the log of the mean square of ``y``, ``phi = 0.9``,
     ``sigma = 0.3`` (or those given).
     """
 
@@ -375,19 +415,17 @@ def _growth_transition(theta, x_prev, t, z):
 
 @njit(cache=True)
 def _growth_log_transition(theta, x_prev, x, t):
-    e = x - _growth_mean(x_prev, t)
-    return -0.5 * (1.8378770664093453 + np.log(theta[0]) + e * e / theta[0])
+    return normal_logpdf(x - _growth_mean(x_prev, t), theta[0])
 
 
 @njit(cache=True)
 def _growth_log_observation(theta, x, y, t):
-    e = y - x * x / 20.0
-    return -0.5 * (1.8378770664093453 + np.log(theta[1]) + e * e / theta[1])
+    return normal_logpdf(y - x * x / 20.0, theta[1])
 
 
 @njit(cache=True)
 def _growth_bound(theta, t):
-    return 1.0 / np.sqrt(2.0 * np.pi * theta[0])
+    return normal_peak(theta[0])
 
 
 @dataclass(frozen=True)
@@ -423,7 +461,7 @@ class GrowthModel(ParticleModel):
     kernels = Kernels(_growth_initial, _growth_transition, _growth_log_transition, _growth_log_observation, _growth_bound)
 
     def __init__(self, process_var=None, obs_var=None, m0: float = 0.0, p0: float = 5.0):
-        self.m0, self.p0 = float(m0), float(p0)
+        self.m0, self.p0 = _initial_state(m0, p0)
         super().__init__({"m0": self.m0, "p0": self.p0}, process_var=process_var, obs_var=obs_var)
 
     def theta(self, params):
@@ -464,19 +502,17 @@ def _lg_transition(theta, x_prev, t, z):
 
 @njit(cache=True)
 def _lg_log_transition(theta, x_prev, x, t):
-    e = x - theta[0] * x_prev
-    return -0.5 * (1.8378770664093453 + np.log(theta[1]) + e * e / theta[1])
+    return normal_logpdf(x - theta[0] * x_prev, theta[1])
 
 
 @njit(cache=True)
 def _lg_log_observation(theta, x, y, t):
-    e = y - x
-    return -0.5 * (1.8378770664093453 + np.log(theta[2]) + e * e / theta[2])
+    return normal_logpdf(y - x, theta[2])
 
 
 @njit(cache=True)
 def _lg_bound(theta, t):
-    return 1.0 / np.sqrt(2.0 * np.pi * theta[1])
+    return normal_peak(theta[1])
 
 
 @dataclass(frozen=True)
@@ -506,7 +542,7 @@ class LinearGaussian(ParticleModel):
     kernels = Kernels(_lg_initial, _lg_transition, _lg_log_transition, _lg_log_observation, _lg_bound)
 
     def __init__(self, a=None, q=None, r=None, m0: float = 0.0, p0: float = 1.0):
-        self.m0, self.p0 = float(m0), float(p0)
+        self.m0, self.p0 = _initial_state(m0, p0)
         super().__init__({"m0": self.m0, "p0": self.p0}, a=a, q=q, r=r)
 
     def theta(self, params):
