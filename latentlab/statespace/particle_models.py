@@ -46,7 +46,8 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from ..em import Interval, MCDraw, Positive, Real, StochasticEMModel
+from ..em import Interval, MCDraw, Positive, Real, StochasticEMModel, as_generator
+from ..em.settings import check_int
 from ..exceptions import NumericalError
 from . import _smc
 
@@ -109,9 +110,6 @@ class ParticleModel(StochasticEMModel):
 
     def simulate(self, params, n_steps: int, random_state=None) -> tuple[np.ndarray, np.ndarray]:
         """States and observations ``(x, y)``, each (n_steps,), from the model at ``params``."""
-        from ..em import as_generator
-        from ..em.settings import check_int
-
         n_steps = check_int(n_steps, "n_steps", 1)
         self.check_inside(params, "params")
         rng = as_generator(random_state)
@@ -254,7 +252,7 @@ def pooled_loglik(logs: np.ndarray) -> tuple[float, float]:
 @njit(cache=True, inline="always")
 def normal_logpdf(e, var):
     """``log N(e; 0, var)`` (for the compiled densities of a model)."""
-    return -0.5 * (1.8378770664093453 + np.log(var) + e * e / var)
+    return -0.5 * (_LOG_2PI + np.log(var) + e * e / var)
 
 
 @njit(cache=True, inline="always")
@@ -294,7 +292,7 @@ def _sv_log_transition(theta, x_prev, x, t):
 
 @njit(cache=True)
 def _sv_log_observation(theta, x, y, t):
-    return -0.5 * (1.8378770664093453 + x + y * y * np.exp(-x))
+    return -0.5 * (_LOG_2PI + x + y * y * np.exp(-x))
 
 
 @njit(cache=True)
