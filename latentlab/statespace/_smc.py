@@ -8,11 +8,11 @@ that takes functions as arguments cannot be cached on disk, numba issue
 #2956, so those kernels are compiled anew in each process, a few seconds
 per model). Random numbers come
 from the caller's :class:`numpy.random.Generator`, so a run is reproducible
-from ``random_state``: the filter is driven by standard normals (the model's
-noise, ``x_t = F(x_{t-1}, t, z_t)``) and uniforms drawn by numpy in bulk
-(numpy's vectorised normals are several times faster than numba's own),
-and the smoother, which needs an unbounded number of uniforms, by an inline
-xoshiro256** generator seeded from that Generator.
+from ``random_state``: the filter draws its standard normals (the model's
+noise, ``x_t = F(x_{t-1}, t, z_t)``) and uniforms from that Generator inside
+the kernel (numba implements numpy's Generator with numpy's streams), and
+the smoother, which needs an unbounded number of uniforms, uses an inline
+xoshiro256** generator seeded from it.
 
 Bootstrap particle filter (Gordon, Salmond & Smith 1993), resampling at every
 step by systematic resampling (Kitagawa 1996; Carpenter, Clifford & Fearnhead
@@ -107,49 +107,50 @@ def _systematic(W, u, out):
 
 
 @njit(cache=True)
-def _normalise(logw, W):
-    """``W = exp(logw - max) / sum``; returns ``log mean exp(logw)`` (-inf if every weight is 0)."""
+def _normalise(logw, m, W):
+    """``W = exp(logw - m) / sum`` with ``m`` the largest ``logw``; returns
+    ``log mean exp(logw)`` (-inf if every weight is 0)."""
     N = logw.shape[0]
-    m = -np.inf
-    for i in range(N):
-        if logw[i] > m:
-            m = logw[i]
     if not m > -np.inf:
         return -np.inf
     s = 0.0
     for i in range(N):
         W[i] = np.exp(logw[i] - m)
         s += W[i]
+    scale = 1.0 / s
     for i in range(N):
-        W[i] /= s
+        W[i] *= scale
     return m + np.log(s / N)
 
 
 @njit
-def _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation, X, W):
-    """The filter's recursion driven by standard normals ``Z`` (T, N) (the
-    model's noise) and uniforms ``U`` (T,) (systematic resampling); rows of
-    ``X`` and ``W`` (each (T, N), or (2, N) to keep only the current and
-    previous step, row ``t mod 2``) hold step ``t``'s particles and
-    normalised weights. Returns the log-likelihood estimate and the first
-    time index at which every weight was zero (-1 if none)."""
-    T, N = Z.shape
+def _filter(y, theta, rng, sample_initial, sample_transition, log_observation, X, W):
+    """The filter's recursion driven by the Generator ``rng``: at each step a
+    uniform for systematic resampling (from ``t = 1``), then a standard normal
+    per particle (the model's noise). Rows of ``X`` and ``W`` (each (T, N),
+    or (2, N) to keep only the current and previous step, row ``t mod 2``)
+    hold step ``t``'s particles and normalised weights. Returns the
+    log-likelihood estimate and the first time index at which every weight
+    was zero (-1 if none)."""
+    T, N = y.shape[0], X.shape[1]
     rows = X.shape[0]
     logw = np.empty(N)
     anc = np.empty(N, dtype=np.int64)
     loglik = 0.0
     for i in range(N):
-        X[0, i] = sample_initial(theta, Z[0, i])
+        X[0, i] = sample_initial(theta, rng.standard_normal())
     for t in range(T):
         cur = t % rows
         if t > 0:
             prev = (t - 1) % rows
-            _systematic(W[prev], U[t], anc)
+            _systematic(W[prev], rng.random(), anc)
             for i in range(N):
-                X[cur, i] = sample_transition(theta, X[prev, anc[i]], t, Z[t, i])
+                X[cur, i] = sample_transition(theta, X[prev, anc[i]], t, rng.standard_normal())
+        m = -np.inf
         for i in range(N):
             logw[i] = log_observation(theta, X[cur, i], y[t], t)
-        step = _normalise(logw, W[cur])
+            m = max(m, logw[i])
+        step = _normalise(logw, m, W[cur])
         if not step > -np.inf:
             return -np.inf, t
         loglik += step
@@ -157,23 +158,22 @@ def _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation, 
 
 
 @njit
-def bootstrap_filter(y, theta, Z, U, sample_initial, sample_transition, log_observation):
-    """Run the filter over ``y`` (T,) with noise ``Z`` (T, N) and uniforms
-    ``U`` (T,), keeping every step for the smoother: the particles ``X`` (T,
-    N), normalised weights ``W`` (T, N), the log-likelihood estimate and the
-    first time index at which every weight was zero (-1 if none)."""
-    X = np.empty(Z.shape)
-    W = np.empty(Z.shape)
-    loglik, dead = _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation, X, W)
+def bootstrap_filter(y, theta, N, rng, sample_initial, sample_transition, log_observation):
+    """Run the filter with ``N`` particles over ``y`` (T,), keeping every step
+    for the smoother: the particles ``X`` (T, N), normalised weights ``W`` (T,
+    N), the log-likelihood estimate and the first time index at which every
+    weight was zero (-1 if none)."""
+    X = np.empty((y.shape[0], N))
+    W = np.empty((y.shape[0], N))
+    loglik, dead = _filter(y, theta, rng, sample_initial, sample_transition, log_observation, X, W)
     return X, W, loglik, dead
 
 
 @njit
-def filter_loglik(y, theta, Z, U, sample_initial, sample_transition, log_observation):
-    """The log-likelihood estimate alone (``O(N)`` memory besides the noise),
-    and the first time index at which every weight was zero (-1 if none)."""
-    N = Z.shape[1]
-    return _filter(y, theta, Z, U, sample_initial, sample_transition, log_observation,
+def filter_loglik(y, theta, N, rng, sample_initial, sample_transition, log_observation):
+    """The log-likelihood estimate alone (``O(N)`` memory), and the first
+    time index at which every weight was zero (-1 if none)."""
+    return _filter(y, theta, rng, sample_initial, sample_transition, log_observation,
                    np.empty((2, N)), np.empty((2, N)))
 
 
@@ -197,15 +197,14 @@ def _alias_table(W, prob, alias, small, large):
     with probability ``prob[i]``, else ``alias[i]``."""
     N = W.shape[0]
     ns, nl = 0, 0
-    for i in range(N):
+    for i in range(N):  # written without a branch: its outcome is a coin flip, costly to mispredict
         prob[i] = W[i] * N
         alias[i] = i
-        if prob[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
+        is_small = prob[i] < 1.0
+        small[ns] = i
+        large[nl] = i
+        ns += is_small
+        nl += 1 - is_small
     while ns > 0 and nl > 0:
         ns -= 1
         s = small[ns]
@@ -230,19 +229,31 @@ def _alias_draw(prob, alias, state):
     return i if u - i < prob[i] else alias[i]
 
 
+@njit(cache=True, inline="always")
+def _accept(u, d):
+    """``u <= exp(d)`` for ``d <= 0``, the transcendental avoided where the
+    squeeze ``1 + d <= exp(d) <= 1 / (1 - d)`` decides."""
+    if u <= 1.0 + d:
+        return True
+    if u * (1.0 - d) > 1.0:
+        return False
+    return u <= np.exp(d)
+
+
 @njit
-def _exact_weights(X_t, log_w, theta, nxt, t, log_transition, out):
-    """Cumulative backward weights ``W_t^i f(nxt | x_t^i)`` (unnormalised,
-    shifted by their maximum) into ``out``; returns their total."""
+def _exact_weights(X_t, W_t, theta, nxt, t, log_transition, out):
+    """Cumulative backward weights ``W_t^i f(nxt | x_t^i) / max_i f(nxt | x_t^i)``
+    (unnormalised) into ``out``; returns their total (0 only if every term
+    underflows)."""
     N = X_t.shape[0]
     m = -np.inf
     for i in range(N):
-        out[i] = log_w[i] + log_transition(theta, X_t[i], nxt, t)
+        out[i] = log_transition(theta, X_t[i], nxt, t)
         if out[i] > m:
             m = out[i]
     total = 0.0
     for i in range(N):
-        total += np.exp(out[i] - m)
+        total += W_t[i] * np.exp(out[i] - m)
         out[i] = total
     return total
 
@@ -264,7 +275,7 @@ def _group_by(idx, N, counts, order):
 
 
 @njit
-def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
+def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound, budget0=-1):
     """``M`` trajectories (M, T) from the filter's ``X``, ``W`` by FFBSi
     (module docstring). At each step the trajectories are grouped by their
     particle ``k`` at ``t + 1`` (they share one backward distribution); a
@@ -283,7 +294,6 @@ def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
     alias = np.empty(N, dtype=np.int64)
     small = np.empty(N, dtype=np.int64)
     large = np.empty(N, dtype=np.int64)
-    log_w = np.empty(N)
     table = np.empty(N)
     exact = 0
     _alias_table(W[T - 1], prob, alias, small, large)
@@ -293,14 +303,13 @@ def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
     for t in range(T - 2, -1, -1):
         _alias_table(W[t], prob, alias, small, large)
         log_bound = np.log(transition_bound(theta, t + 1))
-        have_log_w = False
         _group_by(idx, N, counts, order)
         for k in range(N):
             first, last = counts[k], counts[k + 1]
             if first == last:
                 continue
             nxt = X[t + 1, k]
-            budget = N
+            budget = N if budget0 < 0 else budget0
             total = -1.0
             for r in range(first, last):
                 j = order[r]
@@ -308,16 +317,12 @@ def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
                 while total < 0.0 and budget > 0:
                     budget -= 1
                     i = _alias_draw(prob, alias, state)
-                    if np.log(_uniform(state)) <= log_transition(theta, X[t, i], nxt, t + 1) - log_bound:
+                    if _accept(_uniform(state), log_transition(theta, X[t, i], nxt, t + 1) - log_bound):
                         chosen = i
                         break
                 if chosen < 0:
                     if total < 0.0:
-                        if not have_log_w:
-                            for i in range(N):
-                                log_w[i] = np.log(W[t, i])
-                            have_log_w = True
-                        total = _exact_weights(X[t], log_w, theta, nxt, t + 1, log_transition, table)
+                        total = _exact_weights(X[t], W[t], theta, nxt, t + 1, log_transition, table)
                     exact += 1
                     chosen = _draw_index(table, _uniform(state) * total)
                 idx[j] = chosen

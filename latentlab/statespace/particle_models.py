@@ -61,6 +61,7 @@ __all__ = [
     "LinearGaussian",
     "LinearGaussianParams",
     "normal_logpdf",
+    "normal_terms",
     "normal_peak",
 ]
 
@@ -146,9 +147,8 @@ class ParticleModel(StochasticEMModel):
         """Bootstrap filter keeping every step (:func:`_smc.bootstrap_filter`):
         particles (T, N), normalised weights (T, N) and the log-likelihood estimate."""
         k = self.kernels
-        Z, U = _noise(y.size, n_particles, rng)
         X, W, loglik, dead = _smc.bootstrap_filter(
-            y, self.theta(params), Z, U, k.sample_initial, k.sample_transition, k.log_observation
+            y, self.theta(params), n_particles, rng, k.sample_initial, k.sample_transition, k.log_observation
         )
         self._check_alive(loglik, dead, params)
         return X, W, float(loglik)
@@ -159,8 +159,7 @@ class ParticleModel(StochasticEMModel):
         k = self.kernels
         out = np.empty(n_runs)
         for r in range(n_runs):
-            Z, U = _noise(y.size, n_particles, rng)
-            loglik, dead = _smc.filter_loglik(y, self.theta(params), Z, U,
+            loglik, dead = _smc.filter_loglik(y, self.theta(params), n_particles, rng,
                                               k.sample_initial, k.sample_transition, k.log_observation)
             self._check_alive(loglik, dead, params)
             out[r] = loglik
@@ -226,11 +225,6 @@ class ParticleModel(StochasticEMModel):
         return space.from_free(u, current, masks)
 
 
-def _noise(T: int, n_particles: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The filter's random numbers: standard normals (T, N) and uniforms (T,)."""
-    return rng.standard_normal((T, n_particles)), rng.random(T)
-
-
 def _initial_state(m0, p0) -> tuple[float, float]:
     """A known initial distribution ``N(m0, p0)``, checked."""
     if not (isinstance(m0, (int, float, np.integer, np.floating)) and np.isfinite(m0)):
@@ -249,16 +243,26 @@ def pooled_loglik(logs: np.ndarray) -> tuple[float, float]:
     return top + float(np.log(ratio.mean())), float(ratio.std(ddof=1) / np.sqrt(ratio.size) / ratio.mean())
 
 
-@njit(cache=True, inline="always")
-def normal_logpdf(e, var):
-    """``log N(e; 0, var)`` (for the compiled densities of a model)."""
-    return -0.5 * (_LOG_2PI + np.log(var) + e * e / var)
+def normal_terms(var: float) -> list[float]:
+    """``[sd, 1 / var, log_const]`` of ``N(0, var)``, ``log_const = -log(2 pi
+    var) / 2``: what a model's :meth:`ParticleModel.theta` stores for each
+    variance, so that the compiled densities need no logarithm, division or
+    square root per particle (:func:`normal_logpdf`)."""
+    var = float(var)
+    return [np.sqrt(var), 1.0 / var, -0.5 * (_LOG_2PI + np.log(var))]
 
 
 @njit(cache=True, inline="always")
-def normal_peak(var):
-    """The largest value of the ``N(., var)`` density, a ``transition_bound``."""
-    return 1.0 / np.sqrt(2.0 * np.pi * var)
+def normal_logpdf(e, precision, log_const):
+    """``log N(e; 0, var) = log_const - precision e^2 / 2`` from the
+    :func:`normal_terms` of ``var`` (for the compiled densities of a model)."""
+    return log_const - 0.5 * precision * e * e
+
+
+@njit(cache=True, inline="always")
+def normal_peak(log_const):
+    """The largest value of the ``N(., var)`` density, ``exp(log_const)``, a ``transition_bound``."""
+    return np.exp(log_const)
 
 
 def _gaussian_loglik(n, sse, var):
@@ -276,18 +280,17 @@ def _transition_pairs(paths: np.ndarray) -> np.ndarray:
 # -- stochastic volatility -------------------------------------------------------------
 @njit(cache=True)
 def _sv_initial(theta, z):
-    mu, phi, sigma = theta[0], theta[1], theta[2]
-    return mu + sigma / np.sqrt(1.0 - phi * phi) * z
+    return theta[0] + theta[6] * z
 
 
 @njit(cache=True)
 def _sv_transition(theta, x_prev, t, z):
-    return theta[0] + theta[1] * (x_prev - theta[0]) + theta[2] * z
+    return theta[0] + theta[1] * (x_prev - theta[0]) + theta[3] * z
 
 
 @njit(cache=True)
 def _sv_log_transition(theta, x_prev, x, t):
-    return normal_logpdf(x - theta[0] - theta[1] * (x_prev - theta[0]), theta[2] * theta[2])
+    return normal_logpdf(x - theta[0] - theta[1] * (x_prev - theta[0]), theta[4], theta[5])
 
 
 @njit(cache=True)
@@ -297,7 +300,7 @@ def _sv_log_observation(theta, x, y, t):
 
 @njit(cache=True)
 def _sv_bound(theta, t):
-    return normal_peak(theta[2] * theta[2])
+    return normal_peak(theta[5])
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,9 @@ class StochasticVolatility(ParticleModel):
         super().__init__(mu=mu, phi=phi, sigma=sigma)
 
     def theta(self, params):
-        return np.array([params.mu, params.phi, params.sigma], dtype=float)
+        """``[mu, phi, sigma, *normal_terms(sigma^2), stationary sd]``."""
+        phi, sigma = float(params.phi), float(params.sigma)
+        return np.array([params.mu, phi, sigma, *normal_terms(sigma**2), sigma / np.sqrt(1.0 - phi * phi)])
 
     def start(self, y):
         return {"mu": float(np.log(np.mean(y * y))), "phi": 0.9, "sigma": 0.3}
@@ -403,27 +408,27 @@ def _growth_mean(x_prev, t):
 
 @njit(cache=True)
 def _growth_initial(theta, z):
-    return theta[2] + np.sqrt(theta[3]) * z
+    return theta[2] + theta[4] * z
 
 
 @njit(cache=True)
 def _growth_transition(theta, x_prev, t, z):
-    return _growth_mean(x_prev, t) + np.sqrt(theta[0]) * z
+    return _growth_mean(x_prev, t) + theta[5] * z
 
 
 @njit(cache=True)
 def _growth_log_transition(theta, x_prev, x, t):
-    return normal_logpdf(x - _growth_mean(x_prev, t), theta[0])
+    return normal_logpdf(x - _growth_mean(x_prev, t), theta[6], theta[7])
 
 
 @njit(cache=True)
 def _growth_log_observation(theta, x, y, t):
-    return normal_logpdf(y - x * x / 20.0, theta[1])
+    return normal_logpdf(y - x * x / 20.0, theta[9], theta[10])
 
 
 @njit(cache=True)
 def _growth_bound(theta, t):
-    return normal_peak(theta[0])
+    return normal_peak(theta[7])
 
 
 @dataclass(frozen=True)
@@ -463,7 +468,9 @@ class GrowthModel(ParticleModel):
         super().__init__({"m0": self.m0, "p0": self.p0}, process_var=process_var, obs_var=obs_var)
 
     def theta(self, params):
-        return np.array([params.process_var, params.obs_var, self.m0, self.p0], dtype=float)
+        """``[process_var, obs_var, m0, p0, sqrt(p0), *normal_terms(process_var), *normal_terms(obs_var)]``."""
+        return np.array([params.process_var, params.obs_var, self.m0, self.p0, np.sqrt(self.p0),
+                         *normal_terms(params.process_var), *normal_terms(params.obs_var)])
 
     def start(self, y):
         return {"process_var": 1.0, "obs_var": 1.0}
@@ -490,27 +497,27 @@ class GrowthModel(ParticleModel):
 # -- the linear Gaussian model (validation against the Kalman smoother) -------------------------
 @njit(cache=True)
 def _lg_initial(theta, z):
-    return theta[3] + np.sqrt(theta[4]) * z
+    return theta[3] + theta[5] * z
 
 
 @njit(cache=True)
 def _lg_transition(theta, x_prev, t, z):
-    return theta[0] * x_prev + np.sqrt(theta[1]) * z
+    return theta[0] * x_prev + theta[6] * z
 
 
 @njit(cache=True)
 def _lg_log_transition(theta, x_prev, x, t):
-    return normal_logpdf(x - theta[0] * x_prev, theta[1])
+    return normal_logpdf(x - theta[0] * x_prev, theta[7], theta[8])
 
 
 @njit(cache=True)
 def _lg_log_observation(theta, x, y, t):
-    return normal_logpdf(y - x, theta[2])
+    return normal_logpdf(y - x, theta[10], theta[11])
 
 
 @njit(cache=True)
 def _lg_bound(theta, t):
-    return normal_peak(theta[1])
+    return normal_peak(theta[8])
 
 
 @dataclass(frozen=True)
@@ -544,7 +551,9 @@ class LinearGaussian(ParticleModel):
         super().__init__({"m0": self.m0, "p0": self.p0}, a=a, q=q, r=r)
 
     def theta(self, params):
-        return np.array([params.a, params.q, params.r, self.m0, self.p0], dtype=float)
+        """``[a, q, r, m0, p0, sqrt(p0), *normal_terms(q), *normal_terms(r)]``."""
+        return np.array([params.a, params.q, params.r, self.m0, self.p0, np.sqrt(self.p0),
+                         *normal_terms(params.q), *normal_terms(params.r)])
 
     def start(self, y):
         half = 0.5 * float(np.var(y))
