@@ -35,6 +35,11 @@ workers (a tree), so one set of statistics comes back; the M-step runs
 here. What travels per pass is therefore the parameters out and one set of
 statistics back, whatever the number of rows.
 
+A partition's statistics are computed inside
+:func:`~latentlab.em.freed_memory.freed_memory_kept`: on a Dask worker,
+whose nanny asks glibc to return freed memory at once, the E-step's large
+temporary arrays are reused within the task instead of faulted in afresh.
+
 Each partition is data in the form the model's ``e_step`` takes (rows of a
 mixture with the same centring, whole sequences of an HMM).
 ``initialize`` draws its start from the first partition; pass
@@ -47,6 +52,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .freed_memory import freed_memory_kept
 from .model import EMModel
 
 __all__ = ["Partitions", "PartitionedModel", "is_dask_collection", "active_client"]
@@ -121,15 +127,18 @@ def _identity(x):
 
 
 def _e_step(model: EMModel, part, params):
-    return model.e_step(part, params)
+    with freed_memory_kept():
+        return model.e_step(part, params)
 
 
 def _loglik(model: EMModel, part, params):
-    return model.loglik(part, params)
+    with freed_memory_kept():
+        return model.loglik(part, params)
 
 
 def _magnitude(model: EMModel, part, params):
-    return model.loglik_magnitude(part, params, model.loglik(part, params))
+    with freed_memory_kept():
+        return model.loglik_magnitude(part, params, model.loglik(part, params))
 
 
 def _add(a, b):
