@@ -9,7 +9,9 @@ thread each). Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_``
 set (``distributed.nanny.pre-spawn-environ``), which makes glibc hand every
 large temporary array back to the system and fault it in again; the cluster
 rows are timed with Dask's default environment and with that variable unset
-(docs/scale.md explains the setting).
+(docs/scale.md explains the setting); then, because this shared machine's
+speed drifts from minute to minute, the overhead of 2 workers over one
+process is measured in turns, three rounds.
 
 Part 2, out of core: ``ROWS_ON_DISK`` rows of the same mixture written in
 chunks of 10^6 rows to a Zarr store (8 GB of float64 for 10^8 rows), fitted by
@@ -85,6 +87,14 @@ def in_memory() -> None:
                 print(f"  LocalCluster {workers} worker(s), {label}: {timings[workers]:.3f} s  "
                       f"(overhead over one process {timings[workers] / single - 1:+.1%})")
         print(f"    1 worker / 2 workers: {timings[1] / timings[2]:.2f}x")
+    # the machine's speed drifts between runs (a shared virtual machine): the overhead, measured in turns
+    print("  overhead measured in turns, one process then 2 workers (Dask's default environment), 3 rounds:")
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with cluster(2, "4GB") as c, Client(c) as client:
+        data = Partitions(parts, client=client)
+        for r in range(3):
+            one, two = per_iteration(model, whole, start), per_iteration(PartitionedModel(model), data, start)
+            print(f"    round {r + 1}: one process {one:.3f} s, 2 workers {two:.3f} s: overhead {two / one - 1:+.1%}")
 
 
 def _block(block_id, rows: int):
