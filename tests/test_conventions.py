@@ -117,6 +117,14 @@ def _particle_em():
     return ParticleSSM(LinearGaussian(), n_particles=200, initial_particles=20, random_state=0).fit(y)
 
 
+def _phylo():
+    from latentlab.phylo import HKY85, BranchLengthEM, simulate_alignment
+
+    tree = "((a:0.1,b:0.2):0.05,(c:0.3,f:0.07):0.02,(d:0.1,e:0.15):0.1);"
+    aln = simulate_alignment(tree, HKY85(4.0, [0.3, 0.2, 0.2, 0.3]), 500, random_state=0)
+    return BranchLengthEM("HKY85", random_state=0).fit(aln, tree)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -136,6 +144,7 @@ FITTED = {
     "ClonotypeEM": _clonotypes,
     "TranscriptQuantifier": _transcripts,
     "ParticleSSM": _particle_em,
+    "BranchLengthEM": _phylo,
 }
 
 

@@ -19,6 +19,7 @@ from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotype
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
+from latentlab.phylo import BranchLengthEM
 from latentlab.qtl import IntervalMapping
 from latentlab.repertoire import ClonotypeEM
 from latentlab.statespace import GrowthModel, LinearGaussianSSM, ParticleSSM
@@ -65,6 +66,7 @@ ALL = [
     MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),
     ClonotypeEM(max_distance=2, error_model="matrix"), TranscriptQuantifier(min_reads=0.0),
     ParticleSSM(GrowthModel(obs_var=2.0), n_particles=500),
+    BranchLengthEM("GTR", frequencies="estimated", max_length=5.0),
 ]
 
 

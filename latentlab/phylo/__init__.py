@@ -1,0 +1,28 @@
+"""Phylogenetics by EM: DNA alignments (FASTA, PHYLIP), reversible
+substitution models (JC69, K80, HKY85, GTR), trees (Newick through DendroPy:
+``pip install latentlab[phylo]``), maximum-likelihood branch lengths on a fixed
+tree (:class:`BranchLengthEM`) and simulation of alignments."""
+
+from .alignment import Alignment, read_alignment
+from .branch_lengths import BranchFreqParams, BranchLengthEM, BranchLengthModel, BranchParams
+from .simulate import simulate_alignment
+from .substitution import GTR, HKY85, JC69, K80, SubstitutionModel, substitution_model
+from .tree import Tree, robinson_foulds
+
+__all__ = [
+    "Alignment",
+    "read_alignment",
+    "SubstitutionModel",
+    "JC69",
+    "K80",
+    "HKY85",
+    "GTR",
+    "substitution_model",
+    "Tree",
+    "robinson_foulds",
+    "BranchLengthEM",
+    "BranchLengthModel",
+    "BranchParams",
+    "BranchFreqParams",
+    "simulate_alignment",
+]

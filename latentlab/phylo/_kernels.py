@@ -1,0 +1,126 @@
+"""Compiled likelihood recursions on a tree (numba, cached on disk).
+
+Nodes are numbered in post-order with the root last (:mod:`latentlab.phylo.tree`);
+``P[c]`` is the transition matrix of the branch above node ``c``, ``tips``
+the 0/1 tip likelihoods (n_tips, n_patterns, 4) and ``weights`` the number of
+sites of each pattern. The loops run over nodes and patterns inside the
+kernels; nothing loops over sites in Python.
+
+Lower pass: Felsenstein's (1981) pruning. The partial likelihood of node ``v``,
+the probability of the tips below it given its state ``a``, is
+
+    L_v(a) = prod_{c child of v} m_c(a),      m_c(a) = sum_b P_c(a, b) L_c(b),
+
+and a site's likelihood is ``sum_a pi_a L_root(a)``. Each internal ``L_v`` is
+divided by its largest entry per pattern and the logarithms of the divisors
+are added up per pattern, so nothing underflows on large trees:
+``log L = sum_patterns w (log sum_a pi_a L_root(a) + sum of log divisors)``.
+
+Upper (outside) pass: the probability of everything outside the subtree of
+``c``, jointly with the state ``a`` of its parent ``u``, is
+
+    O_c(a) = U_u(a) prod_{c' child of u, c' != c} m_{c'}(a),
+    U_root(a) = pi_a,    U_c(b) = sum_a O_c(a) P_c(a, b),
+
+so the joint posterior of the states at the two ends of branch ``c`` is
+
+    Pr(X_u = a, X_c = b | data) = O_c(a) P_c(a, b) L_c(b) / sum_{a'} O_c(a') m_c(a'),
+
+the expected substitution counts of Friedman, Ninio, Pe'er & Pupko (2002,
+J. Comput. Biol. 9:331-353). The normalisation makes the scale of ``O`` and
+``U`` irrelevant; each ``U_c`` is divided by its largest entry per pattern.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["lower_pass", "expected_counts"]
+
+
+@njit(cache=True)
+def lower_pass(tips, parent, P, pi, weights, lower, msg):
+    """Pruning: fill ``lower`` (n_nodes, n_patterns, 4) with the scaled partial
+    likelihoods and ``msg`` (n_nodes - 1, n_patterns, 4) with the messages
+    ``m_c``; return the log-likelihood ``sum_p w_p log L_p``."""
+    n_tips, m = tips.shape[0], tips.shape[1]
+    n = parent.shape[0]
+    logscale = np.zeros(m)
+    lower[:n_tips] = tips
+    lower[n_tips:] = 1.0
+    for c in range(n):
+        if c >= n_tips:  # every child of c has a lower number: L_c is complete
+            for s in range(m):
+                mx = max(max(lower[c, s, 0], lower[c, s, 1]), max(lower[c, s, 2], lower[c, s, 3]))
+                if mx > 0.0:
+                    inv = 1.0 / mx
+                    for a in range(4):
+                        lower[c, s, a] *= inv
+                    logscale[s] += np.log(mx)
+                else:
+                    logscale[s] = -np.inf
+        if c == n - 1:
+            break
+        p = parent[c]
+        for s in range(m):
+            l0, l1, l2, l3 = lower[c, s, 0], lower[c, s, 1], lower[c, s, 2], lower[c, s, 3]
+            for a in range(4):
+                x = P[c, a, 0] * l0 + P[c, a, 1] * l1 + P[c, a, 2] * l2 + P[c, a, 3] * l3
+                msg[c, s, a] = x
+                lower[p, s, a] *= x
+    root = n - 1
+    total = 0.0
+    for s in range(m):
+        site = pi[0] * lower[root, s, 0] + pi[1] * lower[root, s, 1] + pi[2] * lower[root, s, 2] \
+            + pi[3] * lower[root, s, 3]
+        total += weights[s] * (np.log(site) + logscale[s])
+    return total
+
+
+@njit(cache=True)
+def expected_counts(start, child, P, pi, weights, lower, msg, counts, root_counts):
+    """Outside pass after :func:`lower_pass`: add to ``counts`` (n_nodes - 1,
+    4, 4) the expected (parent state, child state) pairs of every branch and
+    to ``root_counts`` (4,) the expected root states, summed over patterns
+    with their weights."""
+    n, m = lower.shape[0], lower.shape[1]
+    root = n - 1
+    above = np.empty((n, m, 4))
+    out = np.empty(4)
+    for s in range(m):
+        z = 0.0
+        for a in range(4):
+            above[root, s, a] = pi[a]
+            z += pi[a] * lower[root, s, a]
+        for a in range(4):
+            root_counts[a] += weights[s] * pi[a] * lower[root, s, a] / z
+    for u in range(n - 1, -1, -1):
+        if start[u + 1] == start[u]:  # a tip
+            continue
+        for k in range(start[u], start[u + 1]):
+            c = child[k]
+            internal = start[c + 1] > start[c]
+            for s in range(m):
+                for a in range(4):
+                    out[a] = above[u, s, a]
+                for k2 in range(start[u], start[u + 1]):
+                    if k2 != k:
+                        for a in range(4):
+                            out[a] *= msg[child[k2], s, a]
+                z = 0.0
+                for a in range(4):
+                    z += out[a] * msg[c, s, a]
+                f = weights[s] / z
+                for a in range(4):
+                    fa = f * out[a]
+                    for b in range(4):
+                        counts[c, a, b] += fa * P[c, a, b] * lower[c, s, b]
+                if internal:
+                    mx = 0.0
+                    for b in range(4):
+                        x = out[0] * P[c, 0, b] + out[1] * P[c, 1, b] + out[2] * P[c, 2, b] + out[3] * P[c, 3, b]
+                        above[c, s, b] = x
+                        mx = max(mx, x)
+                    for b in range(4):
+                        above[c, s, b] /= mx

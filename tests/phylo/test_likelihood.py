@@ -1,0 +1,59 @@
+"""The compiled pruning and outside passes against enumeration of every
+assignment of states to the nodes of a 4-taxon tree, and no underflow on a
+large tree."""
+
+import numpy as np
+import pytest
+
+from latentlab.phylo import HKY85, JC69, Alignment, Tree, simulate_alignment
+from latentlab.phylo.branch_lengths import BranchLengthModel, BranchParams
+
+from .independent import enumerate_states, hky_rate_matrix, transitions
+
+QUARTET = Tree.from_newick("((a:0.1,b:0.25):0.07,(c:0.4,d:0.02):0.3);")  # rooted: collapsed to 5 branches
+SEQS = {"a": "ACGTTGCAAR-", "b": "ACGTAGCTAAN", "c": "ACCTAGGTCAC", "d": "TCGTAGGTCYA"}
+
+
+@pytest.mark.parametrize(("model", "kappa", "freqs"), [
+    (JC69(), 1.0, np.full(4, 0.25)), (HKY85(5.0, [0.1, 0.2, 0.3, 0.4]), 5.0, np.array([0.1, 0.2, 0.3, 0.4])),
+], ids=["JC69", "HKY85"])
+def test_pruning_and_expected_counts_equal_enumeration(model, kappa, freqs):
+    data = Alignment.from_sequences(SEQS).take(QUARTET.names)
+    em = BranchLengthModel(QUARTET, model)
+    params = BranchParams(QUARTET.lengths, model.rates)
+    stats, ll = em.e_step(data, params)
+    P = transitions(QUARTET.lengths, hky_rate_matrix(kappa, freqs))
+    site, pairs = enumerate_states(QUARTET.parent, QUARTET.n_tips, P, freqs, data.partials)
+    assert ll == pytest.approx(data.weights @ np.log(site), rel=1e-13)
+    np.testing.assert_allclose(stats.pairs, np.einsum("p,cpab->cab", data.weights, pairs), rtol=1e-11, atol=1e-13)
+
+
+def test_root_counts_are_the_posterior_of_the_root_state():
+    data = Alignment.from_sequences(SEQS).take(QUARTET.names)
+    em = BranchLengthModel(QUARTET, JC69())
+    stats, _ = em.e_step(data, BranchParams(QUARTET.lengths, np.zeros(0)))
+    P = transitions(QUARTET.lengths, hky_rate_matrix(1.0, np.full(4, 0.25)))
+    _, pairs = enumerate_states(QUARTET.parent, QUARTET.n_tips, P, np.full(4, 0.25), data.partials)
+    root_child = int(np.flatnonzero(QUARTET.parent == QUARTET.n_nodes - 1)[0])
+    np.testing.assert_allclose(stats.root, np.einsum("p,pab->a", data.weights, pairs[root_child]), rtol=1e-11)
+
+
+def test_no_underflow_on_a_large_tree_and_patterns_add():
+    rng = np.random.default_rng(0)
+    newick = _caterpillar(300, rng)
+    tree = Tree.from_newick(newick)
+    data = simulate_alignment(tree, JC69(), 200, random_state=1)
+    em = BranchLengthModel(tree, JC69())
+    params = BranchParams(tree.lengths, np.zeros(0))
+    ll = em.loglik(data, params)
+    assert np.isfinite(ll) and ll < -50_000  # each site's likelihood is far below the smallest double
+    half = data.n_patterns // 2
+    parts = [Alignment(data.names, data.patterns[:, s], data.weights[s]) for s in (slice(None, half), slice(half, None))]
+    assert sum(em.loglik(p, params) for p in parts) == pytest.approx(ll, rel=1e-12)
+
+
+def _caterpillar(n: int, rng) -> str:
+    newick = "t0:0.5"
+    for i in range(1, n - 1):
+        newick = f"({newick},t{i}:{rng.uniform(0.2, 1.0):.3f}):{rng.uniform(0.05, 0.3):.3f}"
+    return f"({newick},t{n - 1}:0.5);"

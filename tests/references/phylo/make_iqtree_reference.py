@@ -1,0 +1,103 @@
+"""IQ-TREE's maximum-likelihood fits of the primate alignment on a fixed tree,
+stored for tests/phylo/test_iqtree_reference.py (which never runs IQ-TREE).
+
+Run from the repository root with IQ-TREE 2 on the PATH (Debian: ``apt-get
+install iqtree``, which installs ``iqtree2``):
+
+    python tests/references/phylo/make_iqtree_reference.py
+
+Steps (one thread, fixed seed, identical sequences kept):
+
+1. the starting tree: IQ-TREE's maximum-likelihood tree under JC;
+2. on that topology (``-te``), branch lengths and model parameters optimised
+   under JC and under HKY (frequencies counted from the alignment, IQ-TREE's
+   default ``+F``), with branch lengths bounded to [1e-8, 10] (``-blmin``,
+   ``-blmax``: the bounds of latentlab's BranchLengthEM), the likelihood
+   epsilon of the parameter optimisation lowered from 0.01 to 1e-7
+   (``--epsilon``) and its cap of 100 rounds raised to 10,000 (``-nparam``).
+   Under HKY the likelihood is flat (a branch at the upper bound, kappa near
+   65): with IQ-TREE's default cap it stops after 100 rounds, 6.9e-4 below
+   the maximum; uncapped it stops after 451 rounds.
+
+IQ-TREE prints its log-likelihood to 4 decimals in its report; the value
+stored is its checkpoint's (``.ckp.gz``, ``CandidateSet``: 8 decimals). The
+fitted trees are written with 12 significant digits (``-prec 12``).
+Writes ``iqtree_primates.json`` next to this script.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+ALIGNMENT = ROOT / "data" / "phylo" / "primates.fasta"
+OUT = Path(__file__).resolve().parent / "iqtree_primates.json"
+COMMON = ["-seed", "1", "-nt", "1", "-keep-ident", "-redo", "-prec", "12"]
+FIT = ["-blmin", "1e-8", "-blmax", "10", "--epsilon", "1e-7", "-nparam", "10000"]
+
+
+def _run(args: list[str], cwd: Path) -> list[str]:
+    command = ["iqtree2", *args]
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    return command
+
+
+def _checkpoint_loglik(prefix: Path) -> float:
+    """The score of the single candidate tree in IQ-TREE's checkpoint."""
+    text = gzip.decompress(prefix.with_suffix(".ckp.gz").read_bytes()).decode()
+    block = text.split("CandidateSet:\n", 1)[1]
+    return float(re.match(r"\s*0:\s*(\S+)", block).group(1))
+
+
+def _model_rates(prefix: Path) -> list[float]:
+    """The six exchangeabilities (AC, AG, AT, CG, CT, GT) from the checkpoint."""
+    text = gzip.decompress(prefix.with_suffix(".ckp.gz").read_bytes()).decode()
+    return [float(x) for x in re.search(r"ModelDNA:\n\s*rates:\s*(.*)\n", text).group(1).split(",")]
+
+
+def _frequencies(prefix: Path) -> list[float]:
+    """The base frequencies from IQ-TREE's report (4 decimals; equal under JC)."""
+    report = prefix.with_suffix(".iqtree").read_text()
+    found = dict(re.findall(r"pi\(([ACGT])\) = ([0-9.]+)", report))
+    return [float(found[s]) for s in "ACGT"] if found else [0.25] * 4
+
+
+def main() -> None:
+    version = subprocess.run(["iqtree2", "--version"], capture_output=True, text=True, check=True).stdout
+    version = version.splitlines()[0].strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copy(ALIGNMENT, work / "primates.fasta")
+        start_command = _run(["-s", "primates.fasta", "-m", "JC", "-pre", "start", *COMMON], work)
+        start_tree = (work / "start.treefile").read_text().strip()
+        fits = {}
+        for model in ("JC", "HKY"):
+            prefix = work / f"fixed_{model}"
+            command = _run(["-s", "primates.fasta", "-m", model, "-te", "start.treefile", "-pre", prefix.name,
+                            *COMMON, *FIT], work)
+            fits[model] = {
+                "command": " ".join(command),
+                "loglik": _checkpoint_loglik(prefix),
+                "tree": (work / f"{prefix.name}.treefile").read_text().strip(),
+                "exchangeabilities_AC_AG_AT_CG_CT_GT": _model_rates(prefix),
+                "frequencies_ACGT": _frequencies(prefix),
+            }
+    reference = {
+        "iqtree_version": version,
+        "alignment": "data/phylo/primates.fasta",
+        "start_tree_command": " ".join(start_command),
+        "start_tree": start_tree,
+        "fits": fits,
+    }
+    OUT.write_text(json.dumps(reference, indent=2) + "\n")
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
