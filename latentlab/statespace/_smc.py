@@ -242,18 +242,34 @@ def _accept(u, d):
 
 @njit
 def _exact_weights(X_t, W_t, theta, nxt, t, log_transition, out):
-    """Cumulative backward weights ``W_t^i f(nxt | x_t^i) / max_i f(nxt | x_t^i)``
-    (unnormalised) into ``out``; returns their total (0 only if every term
-    underflows)."""
+    """Cumulative backward weights ``W_t^i f(nxt | x_t^i)`` into ``out``,
+    unnormalised; returns their total (``nan`` when no particle of positive
+    weight can lead to ``nxt``). Computed as ``W_t^i exp(l_i - m)``, ``l_i``
+    the log transition density and ``m`` its largest value over the
+    particles of positive weight, which needs no logarithm; if every term
+    underflows (the best transition belongs to a particle of tiny weight), in
+    log space instead, ``exp(log W_t^i + l_i - max)``."""
     N = X_t.shape[0]
     m = -np.inf
     for i in range(N):
         out[i] = log_transition(theta, X_t[i], nxt, t)
-        if out[i] > m:
+        if W_t[i] > 0.0 and out[i] > m:
             m = out[i]
     total = 0.0
     for i in range(N):
         total += W_t[i] * np.exp(out[i] - m)
+        out[i] = total
+    if total > 1e-250:
+        return total
+    m = -np.inf
+    for i in range(N):
+        out[i] = (np.log(W_t[i]) if W_t[i] > 0.0 else -np.inf) + log_transition(theta, X_t[i], nxt, t)
+        m = max(m, out[i])
+    if not m > -np.inf:
+        return np.nan
+    total = 0.0
+    for i in range(N):
+        total += np.exp(out[i] - m)
         out[i] = total
     return total
 
@@ -275,7 +291,7 @@ def _group_by(idx, N, counts, order):
 
 
 @njit
-def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound, budget0=-1):
+def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound):
     """``M`` trajectories (M, T) from the filter's ``X``, ``W`` by FFBSi
     (module docstring). At each step the trajectories are grouped by their
     particle ``k`` at ``t + 1`` (they share one backward distribution); a
@@ -309,7 +325,7 @@ def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound, 
             if first == last:
                 continue
             nxt = X[t + 1, k]
-            budget = N if budget0 < 0 else budget0
+            budget = N
             total = -1.0
             for r in range(first, last):
                 j = order[r]
@@ -323,6 +339,9 @@ def backward_simulation(X, W, theta, M, seed, log_transition, transition_bound, 
                 if chosen < 0:
                     if total < 0.0:
                         total = _exact_weights(X[t], W[t], theta, nxt, t + 1, log_transition, table)
+                        if not total > 0.0:
+                            raise ValueError("backward simulation: no particle of positive weight at a step can "
+                                             "lead to the state after it (transition density zero)")
                     exact += 1
                     chosen = _draw_index(table, _uniform(state) * total)
                 idx[j] = chosen

@@ -124,3 +124,19 @@ def test_backward_simulation_draws_from_the_exact_backward_kernel(sigma):
     keep = p0 * M >= 5
     assert sps.chisquare(counts[keep], p0[keep] / p0[keep].sum() * counts[keep].sum()).pvalue > 1e-3
     assert (share > 0.1) if sigma < 0.1 else (share < 0.05)  # both ways of drawing are checked
+
+
+def test_exact_backward_weights_ignore_particles_of_zero_weight():
+    """The best transition to ``nxt`` belongs to a particle of zero weight and
+    every other term underflows in linear scale: the weights must still be
+    those of the positive-weight particles, W_i f(nxt | x_i), normalised."""
+    model = LinearGaussian()
+    params = model.params_type(a=np.asarray(1.0), q=np.asarray(1e-4), r=np.asarray(1.0))
+    theta, k = model.theta(params), model.kernels
+    X_t, W_t, nxt = np.array([0.0, 1.0, 1.2]), np.array([0.0, 0.5, 0.5]), 0.0
+    out = np.empty(3)
+    total = _smc._exact_weights(X_t, W_t, theta, nxt, 1, k.log_transition, out)
+    log_terms = np.log(W_t[1:]) - 0.5 * (nxt - X_t[1:]) ** 2 / 1e-4
+    expected = np.exp(log_terms - log_terms.max()) / np.exp(log_terms - log_terms.max()).sum()
+    assert np.isfinite(total) and total > 0
+    assert np.allclose(np.diff(np.r_[0.0, out]) / total, np.r_[0.0, expected], rtol=1e-12, atol=0)
