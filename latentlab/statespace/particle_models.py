@@ -62,7 +62,7 @@ __all__ = [
     "LinearGaussianParams",
     "normal_logpdf",
     "normal_terms",
-    "normal_peak",
+    "normal_max",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -260,8 +260,9 @@ def normal_logpdf(e, precision, log_const):
 
 
 @njit(cache=True, inline="always")
-def normal_peak(log_const):
-    """The largest value of the ``N(., var)`` density, ``exp(log_const)``, a ``transition_bound``."""
+def normal_max(log_const):
+    """The largest value of the ``N(., var)`` density, ``exp(log_const)`` from
+    :func:`normal_terms`, a ``transition_bound``."""
     return np.exp(log_const)
 
 
@@ -300,7 +301,7 @@ def _sv_log_observation(theta, x, y, t):
 
 @njit(cache=True)
 def _sv_bound(theta, t):
-    return normal_peak(theta[5])
+    return normal_max(theta[5])
 
 
 @dataclass(frozen=True)
@@ -428,7 +429,7 @@ def _growth_log_observation(theta, x, y, t):
 
 @njit(cache=True)
 def _growth_bound(theta, t):
-    return normal_peak(theta[7])
+    return normal_max(theta[7])
 
 
 @dataclass(frozen=True)
@@ -517,7 +518,7 @@ def _lg_log_observation(theta, x, y, t):
 
 @njit(cache=True)
 def _lg_bound(theta, t):
-    return normal_peak(theta[8])
+    return normal_max(theta[8])
 
 
 @dataclass(frozen=True)
