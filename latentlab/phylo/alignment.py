@@ -178,7 +178,10 @@ def _parse_phylip(lines: list[str]) -> list[tuple[str, str]]:
             return pairs
     # neither layout fits: report the sequences of the first block (one line each)
     pairs = _phylip_interleaved(body, ntax, nchar) or [_name_and_characters(line) for line in body[:ntax]]
-    bad = next((name, len(seq)) for name, seq in pairs if len(seq) != nchar)
+    bad = next(((name, len(seq)) for name, seq in pairs if len(seq) != nchar), None)
+    if bad is None:  # each of the first lines is a whole sequence, but more lines follow than either layout reads
+        raise ValueError(f"the PHYLIP header announces {ntax} sequences of {nchar} sites, but {len(body)} lines "
+                         "follow it, which is neither the sequential nor the interleaved layout")
     raise ValueError(
         f"sequence {bad[0]!r} has {bad[1]} characters but the PHYLIP header announces {nchar} sites "
         f"(sequences of unequal length, or a layout that is neither sequential nor interleaved)"
@@ -186,8 +189,8 @@ def _parse_phylip(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def _name_and_characters(line: str) -> tuple[str, str]:
-    name, _, rest = line.partition(" ") if " " in line else line.partition("\t")
-    return name, "".join(rest.split())
+    parts = line.split(None, 1)
+    return parts[0], "".join(parts[1].split()) if len(parts) > 1 else ""
 
 
 def _phylip_sequential(body, ntax, nchar):

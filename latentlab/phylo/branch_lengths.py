@@ -26,7 +26,8 @@ M-step: the expected complete-data log-likelihood (Dempster, Laird & Rubin 1977)
 
 separates over branches for fixed ``theta``. It is maximised in two
 conditional steps (ECM, Meng & Rubin 1993, Biometrika 80:267-278), each of
-which never lowers ``Q``, so the likelihood never decreases:
+which never lowers ``Q`` (beyond a relative 1e-13 ascribed to round-off in the
+length steps), so the likelihood never decreases:
 
 1. every branch length, ``t_c = argmax_t sum_ab N_c(a, b) log P_ab(t)`` on
    ``[min_length, max_length]`` (defaults 1e-8 and 10, IQ-TREE's upper

@@ -53,9 +53,15 @@ def test_primates_reads_from_a_path():
     assert aln.names[0] == "Mouse" and "Crab-E.Mac" in aln.names
 
 
+def test_a_tab_after_the_name_separates_it_from_the_characters():
+    aln = read_alignment("3 8\na\tACGT ACGT\nb ACGTACGT\nc ACGTACGT\n")
+    assert aln.names == ("a", "b", "c") and aln.n_sites == 8
+
+
 BAD = [
     ("unequal lengths (FASTA)", ">a\nACGT\n>b\nACG\n>c\nACGT\n", "'b'"),
     ("unequal lengths (PHYLIP)", "3 4\na ACGT\nb ACG\nc ACGT\n", "'b'"),
+    ("more PHYLIP lines than sequences", "3 4\na ACGT\nb ACGT\nc ACGT\nd ACGT\n", "neither the sequential nor"),
     ("unknown character", ">a\nACGT\n>b\nACJT\n>c\nACGT\n", "'b' has the unknown character 'J' at site 3"),
     ("unknown non-ASCII character", ">a\nACGT\n>b\nACGT\n>c\nAC\u00e9T\n", "'c'"),
     ("duplicate names", ">a\nACGT\n>b\nACGT\n>a\nACGT\n", "duplicate sequence name 'a'"),
