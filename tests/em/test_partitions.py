@@ -254,7 +254,7 @@ def test_poisson_mixture_on_a_dask_array_is_fitted_on_its_table(client):
 def test_transcript_quantifier_on_class_partitions_equals_the_fit_in_memory(client):
     from latentlab.transcripts import TranscriptQuantifier, simulate_equivalence_classes
 
-    classes = simulate_equivalence_classes(n_genes=30, n_fragments=50_000, random_state=1).classes
+    classes = simulate_equivalence_classes(n_genes=10, n_fragments=10_000, random_state=1).classes
     whole = TranscriptQuantifier(random_state=5).fit(classes)
     parted = TranscriptQuantifier(random_state=5).fit(classes.split(3))  # on the active client
     assert parted.result_.n_iter == whole.result_.n_iter

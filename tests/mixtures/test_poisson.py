@@ -197,6 +197,7 @@ def test_squarem_ends_no_lower_than_plain_em(case):
     assert fast.loglik >= plain.loglik - 1e-6
 
 
+@pytest.mark.slow  # a replicate study: 400 fits
 def test_rate_intervals_cover_at_the_nominal_rate():
     # 400 replicates: the binomial SD of a 95% coverage estimate is 0.011, so
     # [0.92, 0.98] is about +/- 2.7 SD around 0.95.
