@@ -1,10 +1,12 @@
 """Phylogenetics by EM: DNA alignments (FASTA, PHYLIP), reversible
 substitution models (JC69, K80, HKY85, GTR), trees (Newick through DendroPy:
 ``pip install latentlab[phylo]``), maximum-likelihood branch lengths on a fixed
-tree (:class:`BranchLengthEM`) and simulation of alignments."""
+tree (:class:`BranchLengthEM`), JC69 distances and neighbour-joining trees,
+and simulation of alignments."""
 
 from .alignment import Alignment, read_alignment
 from .branch_lengths import BranchFreqParams, BranchLengthEM, BranchLengthModel, BranchParams
+from .distance import jc_distances, neighbour_joining
 from .simulate import simulate_alignment
 from .substitution import GTR, HKY85, JC69, K80, SubstitutionModel, substitution_model
 from .tree import Tree, robinson_foulds
@@ -25,4 +27,6 @@ __all__ = [
     "BranchParams",
     "BranchFreqParams",
     "simulate_alignment",
+    "jc_distances",
+    "neighbour_joining",
 ]
