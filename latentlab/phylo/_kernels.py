@@ -79,14 +79,15 @@ def lower_pass(tips, parent, P, pi, weights, lower, msg):
 
 
 @njit(cache=True)
-def expected_counts(start, child, P, pi, weights, lower, msg, counts, root_counts):
+def expected_counts(start, child, P, pi, weights, lower, msg, counts, root_counts, above):
     """Outside pass after :func:`lower_pass`: add to ``counts`` (n_nodes - 1,
     4, 4) the expected (parent state, child state) pairs of every branch and
     to ``root_counts`` (4,) the expected root states, summed over patterns
-    with their weights."""
+    with their weights; ``above`` (n_nodes, n_patterns, 4) receives ``U_v``
+    of every internal node (scaled), so that ``U_v(a) L_v(a)``, normalised,
+    is the posterior of node ``v``'s state."""
     n, m = lower.shape[0], lower.shape[1]
     root = n - 1
-    above = np.empty((n, m, 4))
     out = np.empty(4)
     for s in range(m):
         z = 0.0

@@ -49,12 +49,15 @@ class Alignment:
     patterns : (n_taxa, n_patterns) uint8 array, each entry the set of states
         a character allows (bits A = 1, C = 2, G = 4, T = 8; 15 missing).
     weights : (n_patterns,) number of sites showing each pattern.
+    site_patterns : (n_sites,) the pattern of each site, in site order (None
+        for an alignment built from patterns alone).
     partials : (n_taxa, n_patterns, 4) tip likelihoods (0/1), from ``patterns``.
     """
 
     names: tuple[str, ...]
     patterns: np.ndarray
     weights: np.ndarray
+    site_patterns: np.ndarray | None = field(default=None, repr=False, compare=False)
     partials: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -91,7 +94,7 @@ class Alignment:
                 f"sequences without a tip {extra}"
             )
         index = {n: i for i, n in enumerate(self.names)}
-        return Alignment(names, self.patterns[[index[n] for n in names]], self.weights)
+        return Alignment(names, self.patterns[[index[n] for n in names]], self.weights, self.site_patterns)
 
     def base_frequencies(self) -> np.ndarray:
         """Empirical frequencies of A, C, G, T over all sequences and sites.
@@ -258,5 +261,5 @@ def _from_pairs(pairs: list[tuple[str, str]]) -> Alignment:
 
 def compress(names: tuple[str, ...], codes: np.ndarray) -> Alignment:
     """The site patterns of ``codes`` (n_taxa, n_sites) of state bits, with their counts."""
-    patterns, weights = np.unique(codes, axis=1, return_counts=True)
-    return Alignment(names, np.ascontiguousarray(patterns), weights.astype(np.int64))
+    patterns, site_patterns, weights = np.unique(codes, axis=1, return_inverse=True, return_counts=True)
+    return Alignment(names, np.ascontiguousarray(patterns), weights.astype(np.int64), site_patterns.ravel())

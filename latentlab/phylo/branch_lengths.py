@@ -158,12 +158,30 @@ class BranchLengthModel(EMModel):
         ll = _kernels.lower_pass(data.partials, self.tree.parent, P, sub.freqs, weights, lower, msg)
         return sub, P, weights, lower, msg, ll
 
-    def e_step(self, data: Alignment, params: BranchParams):
+    def _outside(self, data: Alignment, params: BranchParams):
+        """The E-step's counts, the log-likelihood, and the scaled outside
+        probabilities ``U_v`` and lower partials ``L_v`` of every node (rows of
+        ``U`` for the tips left unset)."""
         sub, P, weights, lower, msg, ll = self._prune(data, params)
         pairs = np.zeros((self.tree.n_branches, 4, 4))
         root = np.zeros(4)
-        _kernels.expected_counts(self.start, self.child, P, sub.freqs, weights, lower, msg, pairs, root)
-        return _Stats(root, pairs), float(ll)
+        above = np.empty_like(lower)
+        _kernels.expected_counts(self.start, self.child, P, sub.freqs, weights, lower, msg, pairs, root, above)
+        return _Stats(root, pairs), float(ll), above, lower
+
+    def e_step(self, data: Alignment, params: BranchParams):
+        stats, ll, _, _ = self._outside(data, params)
+        return stats, ll
+
+    def ancestral_states(self, data: Alignment, params: BranchParams, node: int) -> np.ndarray:
+        """Posterior probabilities (n_patterns, 4) of the states of internal
+        ``node`` at each site pattern: ``U_v(a) L_v(a) / sum_b U_v(b) L_v(b)``
+        (:mod:`._kernels`), the marginal reconstruction of Yang, Kumar & Nei (1995)."""
+        if not self.tree.n_tips <= node < self.tree.n_nodes:
+            raise ValueError(f"node must be an internal node, {self.tree.n_tips} to {self.tree.n_nodes - 1}; got {node!r}")
+        _, _, above, lower = self._outside(data, params)
+        joint = above[node] * lower[node]
+        return joint / joint.sum(axis=1, keepdims=True)
 
     def loglik(self, data: Alignment, params: BranchParams) -> float:
         return float(self._prune(data, params)[-1])
@@ -427,7 +445,35 @@ class BranchLengthEM(EMEstimator):
         labels = [lab[len("lengths["):-1] for lab in model.labels()[: tree.n_branches]]
         self.branch_lengths_ = pd.Series(result.params.lengths, index=labels, name="length")
         self.substitution_ = model.substitution_at(result.params)
+        self.alignment_ = data
         return self
+
+    def ancestral_states(self, clade="root") -> pd.DataFrame:
+        """Posterior probabilities of A, C, G and T at an internal node, site
+        by site, at the fitted parameters (marginal reconstruction, Yang, Kumar
+        & Nei 1995), and the most probable base (``state``). ``clade``:
+        ``"root"`` (the node of degree 3 the tree is held at: the first
+        trifurcation of its Newick text), or the names of the tips below an
+        internal node (a clade of ``tree_`` as written, not containing the
+        root). Rows are the alignment's sites, numbered from 1 (its site
+        patterns where it was built from patterns alone)."""
+        self._check_fitted()
+        model, tree = self.model_, self.model_.tree
+        if isinstance(clade, str) and clade == "root":
+            node = tree.n_nodes - 1
+        else:
+            wanted = tuple(sorted(str(x) for x in (clade if not isinstance(clade, str) else [clade])))
+            below = {tuple(sorted(c)): v for v, c in enumerate(tree.clades()) if v >= tree.n_tips}
+            if wanted not in below:
+                raise ValueError(f"clade: {list(wanted)} are not the tips below an internal node of the fitted tree "
+                                 "(give 'root' or the tips of a clade in tree_)")
+            node = below[wanted]
+        post = model.ancestral_states(self.alignment_, self.result_.params, node)
+        sites = self.alignment_.site_patterns
+        table = pd.DataFrame(post if sites is None else post[sites], columns=list(STATES))
+        table.index = pd.RangeIndex(1, len(table) + 1, name="site" if sites is not None else "pattern")
+        table["state"] = np.array(list(STATES))[table[list(STATES)].to_numpy().argmax(axis=1)]
+        return table
 
     def _parameter_labels(self) -> list[str]:
         return self.model_.labels()

@@ -57,3 +57,38 @@ def _caterpillar(n: int, rng) -> str:
     for i in range(1, n - 1):
         newick = f"({newick},t{i}:{rng.uniform(0.2, 1.0):.3f}):{rng.uniform(0.05, 0.3):.3f}"
     return f"({newick},t{n - 1}:0.5);"
+
+
+def test_ancestral_states_equal_the_enumerated_posteriors():
+    """Each internal node's posterior state probabilities, per pattern, equal
+    the marginals of the enumerated joint posteriors of its branches."""
+    data = Alignment.from_sequences(SEQS).take(QUARTET.names)
+    freqs = np.array([0.3, 0.2, 0.2, 0.3])
+    model = HKY85(2.5, freqs)
+    em = BranchLengthModel(QUARTET, model)
+    params = BranchParams(QUARTET.lengths, model.rates)
+    P = transitions(QUARTET.lengths, hky_rate_matrix(2.5, freqs))
+    _, pairs = enumerate_states(QUARTET.parent, QUARTET.n_tips, P, freqs, data.partials)
+    root = QUARTET.n_nodes - 1
+    for v in range(QUARTET.n_tips, QUARTET.n_nodes):
+        if v == root:
+            expected = pairs[int(np.flatnonzero(QUARTET.parent == root)[0])].sum(axis=2)  # the parent end of a root branch
+        else:
+            expected = pairs[v].sum(axis=1)  # the child end of v's own branch
+        np.testing.assert_allclose(em.ancestral_states(data, params, v), expected, rtol=1e-11, atol=1e-14)
+
+
+def test_the_estimator_reports_ancestral_states_site_by_site():
+    from latentlab.phylo import BranchLengthEM
+
+    text = "".join(f">{name}\n{seq}\n" for name, seq in SEQS.items())
+    fit = BranchLengthEM("JC69", random_state=0).fit(text, QUARTET)
+    table = fit.ancestral_states()
+    n_sites = len(next(iter(SEQS.values())))
+    assert list(table.columns) == ["A", "C", "G", "T", "state"] and len(table) == n_sites
+    probs = table[["A", "C", "G", "T"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    per_pattern = fit.model_.ancestral_states(fit.alignment_, fit.result_.params, QUARTET.n_nodes - 1)
+    np.testing.assert_array_equal(probs, per_pattern[fit.alignment_.site_patterns])
+    with pytest.raises(ValueError, match="not the tips below an internal node"):
+        fit.ancestral_states(["nobody"])
