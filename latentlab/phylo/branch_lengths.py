@@ -448,6 +448,11 @@ class BranchLengthEM(EMEstimator):
         self.alignment_ = data
         return self
 
+    def plot_tree(self, ax=None):
+        """The fitted tree as a phylogram (:meth:`latentlab.phylo.Tree.plot`)."""
+        self._check_fitted()
+        return self.model_.tree.with_lengths(self.result_.params.lengths).plot(ax=ax)
+
     def ancestral_states(self, clade="root") -> pd.DataFrame:
         """Posterior probabilities of A, C, G and T at an internal node, site
         by site, at the fitted parameters (marginal reconstruction, Yang, Kumar

@@ -150,6 +150,46 @@ class Tree:
                 nodes[v].edge.length = float(self.lengths[v])
         return dendropy.Tree(seed_node=nodes[-1], taxon_namespace=namespace, is_rooted=False)
 
+    def plot(self, ax=None, scale_label: str = "substitutions per site"):
+        """Draw the tree as a phylogram hanging from its root (the node of
+        degree 3): each branch a horizontal line as long as its length, tips
+        labelled, in the order of a depth-first walk. Returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.3 * self.n_tips + 1.0))
+        start, child = self.children()
+        x = np.zeros(self.n_nodes)
+        for v in range(self.n_nodes - 2, -1, -1):  # parents have higher numbers: walk down from the root
+            x[v] = x[self.parent[v]] + self.lengths[v]
+        y = np.zeros(self.n_nodes)
+        row = 0
+
+        def place(v):
+            nonlocal row
+            kids = child[start[v]:start[v + 1]]
+            if kids.size == 0:
+                y[v], row = row, row + 1
+                return
+            for k in kids:
+                place(k)
+            y[v] = 0.5 * (y[kids[0]] + y[kids[-1]])
+
+        place(self.n_nodes - 1)
+        for v in range(self.n_nodes - 1):
+            p = self.parent[v]
+            ax.plot([x[p], x[v]], [y[v], y[v]], color="black", lw=1)
+            ax.plot([x[p], x[p]], [y[p], y[v]], color="black", lw=1)
+        for v in range(self.n_tips):
+            ax.text(x[v], y[v], " " + self.names[v], va="center", fontsize=9)
+        ax.set_yticks([])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.25 * x.max())
+        ax.set_xlabel(scale_label)
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        return ax
+
     def to_newick(self, precision: int = 10) -> str:
         """Newick text (unrooted, tips as named, lengths to ``precision`` significant digits)."""
         return self.to_dendropy().as_string(

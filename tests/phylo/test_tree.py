@@ -56,3 +56,20 @@ def test_missing_lengths_are_nan():
 def test_bad_trees_get_a_clear_error(newick, word):
     with pytest.raises(ValueError, match=word):
         Tree.from_newick(newick)
+
+
+def test_the_phylogram_puts_each_tip_at_its_distance_from_the_root():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tree = Tree.from_newick("((a:0.1,b:0.25):0.05,c:0.3,(d:0.12,e:0.07):0.2);")
+    ax = tree.plot()
+    shown = {t.get_text().strip(): t.get_position()[0] for t in ax.texts}
+    d = tree.to_dendropy()
+    depth = {leaf.taxon.label: leaf.distance_from_root() for leaf in d.leaf_node_iter()}  # DendroPy's own sums
+    assert set(shown) == set(depth)
+    for name, x in shown.items():
+        assert x == pytest.approx(depth[name], rel=1e-12)
+    plt.close(ax.figure)
