@@ -8,6 +8,7 @@ from .alignment import Alignment, read_alignment
 from .branch_lengths import BranchFreqParams, BranchLengthEM, BranchLengthModel, BranchParams
 from .distance import jc_distances, neighbour_joining
 from .simulate import simulate_alignment
+from .structural_em import StructuralEM
 from .substitution import GTR, HKY85, JC69, K80, SubstitutionModel, substitution_model
 from .tree import Tree, robinson_foulds
 
@@ -26,6 +27,7 @@ __all__ = [
     "BranchLengthModel",
     "BranchParams",
     "BranchFreqParams",
+    "StructuralEM",
     "simulate_alignment",
     "jc_distances",
     "neighbour_joining",

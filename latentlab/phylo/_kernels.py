@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["lower_pass", "expected_counts"]
+__all__ = ["lower_pass", "expected_counts", "nni_pair_counts"]
 
 
 @njit(cache=True)
@@ -125,3 +125,75 @@ def expected_counts(start, child, P, pi, weights, lower, msg, counts, root_count
                         mx = max(mx, x)
                     for b in range(4):
                         above[c, s, b] /= mx
+
+
+@njit(cache=True)
+def nni_pair_counts(start, child, parent, n_tips, P, weights, lower, msg, above, near, far, sibling):
+    """The expected state pairs of the node pairs that a nearest-neighbour
+    interchange would join, after :func:`lower_pass` and
+    :func:`expected_counts` (``above`` filled).
+
+    For every internal branch ``c`` (an internal node other than the root)
+    with parent ``p``, children ``c1 < c2`` and ``s`` the first child of
+    ``p`` other than ``c``, add over patterns (with their weights)
+
+        near[c](a, b) = Pr(X_p = a, X_c1 = b | data),   far[c] likewise for c2,
+        sibling[c](a, b) = Pr(X_c = a, X_s = b | data).
+
+    With ``O(a) = U_p(a) prod_{c' child of p, c' != c} m_c'(a)`` (the
+    outside of branch ``c``) and ``O_s`` the same product without ``m_s``:
+
+        Pr(X_p = a, X_c1 = b) ∝ O(a) sum_x P_c(a, x) m_c2(x) P_c1(x, b) L_c1(b),
+        Pr(X_c = a, X_s = b)  ∝ sum_x O_s(x) P_c(x, a) L_c(a) P_s(x, b) L_s(b),
+
+    each normalised per pattern (the scales of ``U``, ``L`` and ``m`` cancel).
+    """
+    n, m = lower.shape[0], lower.shape[1]
+    out = np.empty(4)
+    out_s = np.empty(4)
+    y = np.empty(4)
+    joint = np.empty((4, 4))
+    for c in range(n_tips, n - 1):
+        p = parent[c]
+        s = child[start[p]] if child[start[p]] != c else child[start[p] + 1]
+        for k in range(m):
+            for a in range(4):
+                out[a] = above[p, k, a]
+                out_s[a] = above[p, k, a]
+            for kk in range(start[p], start[p + 1]):
+                cc = child[kk]
+                if cc != c:
+                    for a in range(4):
+                        out[a] *= msg[cc, k, a]
+                        if cc != s:
+                            out_s[a] *= msg[cc, k, a]
+            for which in range(2):
+                g = child[start[c] + which]
+                o = child[start[c] + 1 - which]
+                z = 0.0
+                for a in range(4):
+                    for x in range(4):
+                        y[x] = P[c, a, x] * msg[o, k, x]
+                    for b in range(4):
+                        v = out[a] * (y[0] * P[g, 0, b] + y[1] * P[g, 1, b] + y[2] * P[g, 2, b]
+                                      + y[3] * P[g, 3, b]) * lower[g, k, b]
+                        joint[a, b] = v
+                        z += v
+                f = weights[k] / z
+                target = near if which == 0 else far
+                for a in range(4):
+                    for b in range(4):
+                        target[c, a, b] += f * joint[a, b]
+            z = 0.0
+            for a in range(4):
+                for b in range(4):
+                    v = 0.0
+                    for x in range(4):
+                        v += out_s[x] * P[c, x, a] * P[s, x, b]
+                    v *= lower[c, k, a] * lower[s, k, b]
+                    joint[a, b] = v
+                    z += v
+            f = weights[k] / z
+            for a in range(4):
+                for b in range(4):
+                    sibling[c, a, b] += f * joint[a, b]

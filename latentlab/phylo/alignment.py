@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Alignment", "read_alignment", "IUPAC"]
+__all__ = ["Alignment", "read_alignment", "as_alignment", "IUPAC"]
 
 #: the states allowed by each character (missing data: all four)
 IUPAC = {
@@ -263,3 +263,8 @@ def compress(names: tuple[str, ...], codes: np.ndarray) -> Alignment:
     """The site patterns of ``codes`` (n_taxa, n_sites) of state bits, with their counts."""
     patterns, site_patterns, weights = np.unique(codes, axis=1, return_inverse=True, return_counts=True)
     return Alignment(names, np.ascontiguousarray(patterns), weights.astype(np.int64), site_patterns.ravel())
+
+
+def as_alignment(alignment) -> Alignment:
+    """``alignment`` if it is an :class:`Alignment`, else read from FASTA/PHYLIP text or a path."""
+    return alignment if isinstance(alignment, Alignment) else read_alignment(alignment)

@@ -63,7 +63,7 @@ from .._validation import check_positive
 from ..em import EMEstimator, EMModel, Interval, Simplex, Stats
 from ..em.settings import engine_defaults
 from . import _kernels
-from .alignment import Alignment, read_alignment
+from .alignment import Alignment, as_alignment
 from .substitution import STATES, SubstitutionModel, substitution_model
 from .tree import Tree, as_tree
 
@@ -97,6 +97,19 @@ class BranchFreqParams(BranchParams):
 class _Stats(Stats):
     root: np.ndarray  # (4,) expected root states n(a)
     pairs: np.ndarray  # (n_branches, 4, 4) expected (parent, child) state pairs N_c(a, b)
+
+
+@dataclass(frozen=True)
+class Passes:
+    """Both passes of an E-step over the site patterns (:mod:`._kernels`)."""
+
+    stats: _Stats
+    loglik: float
+    P: np.ndarray  # (n_branches, 4, 4) transition matrices of the branches
+    weights: np.ndarray  # (n_patterns,) sites per pattern
+    lower: np.ndarray  # (n_nodes, n_patterns, 4) scaled lower partials L_v
+    msg: np.ndarray  # (n_branches, n_patterns, 4) messages m_c = P_c L_c
+    above: np.ndarray  # (n_nodes, n_patterns, 4) scaled outside probabilities U_v (internal nodes)
 
 
 class BranchLengthModel(EMModel):
@@ -158,20 +171,20 @@ class BranchLengthModel(EMModel):
         ll = _kernels.lower_pass(data.partials, self.tree.parent, P, sub.freqs, weights, lower, msg)
         return sub, P, weights, lower, msg, ll
 
-    def _outside(self, data: Alignment, params: BranchParams):
-        """The E-step's counts, the log-likelihood, and the scaled outside
-        probabilities ``U_v`` and lower partials ``L_v`` of every node (rows of
-        ``U`` for the tips left unset)."""
+    def passes(self, data: Alignment, params: BranchParams) -> Passes:
+        """The lower and outside passes: the E-step's counts, the
+        log-likelihood, and the partials of every node (rows of ``above`` for
+        the tips left unset)."""
         sub, P, weights, lower, msg, ll = self._prune(data, params)
         pairs = np.zeros((self.tree.n_branches, 4, 4))
         root = np.zeros(4)
         above = np.empty_like(lower)
         _kernels.expected_counts(self.start, self.child, P, sub.freqs, weights, lower, msg, pairs, root, above)
-        return _Stats(root, pairs), float(ll), above, lower
+        return Passes(_Stats(root, pairs), float(ll), P, weights, lower, msg, above)
 
     def e_step(self, data: Alignment, params: BranchParams):
-        stats, ll, _, _ = self._outside(data, params)
-        return stats, ll
+        out = self.passes(data, params)
+        return out.stats, out.loglik
 
     def ancestral_states(self, data: Alignment, params: BranchParams, node: int) -> np.ndarray:
         """Posterior probabilities (n_patterns, 4) of the states of internal
@@ -179,8 +192,8 @@ class BranchLengthModel(EMModel):
         (:mod:`._kernels`), the marginal reconstruction of Yang, Kumar & Nei (1995)."""
         if not self.tree.n_tips <= node < self.tree.n_nodes:
             raise ValueError(f"node must be an internal node, {self.tree.n_tips} to {self.tree.n_nodes - 1}; got {node!r}")
-        _, _, above, lower = self._outside(data, params)
-        joint = above[node] * lower[node]
+        out = self.passes(data, params)
+        joint = out.above[node] * out.lower[node]
         return joint / joint.sum(axis=1, keepdims=True)
 
     def loglik(self, data: Alignment, params: BranchParams) -> float:
@@ -437,9 +450,15 @@ class BranchLengthEM(EMEstimator):
         or text) on ``tree`` (a :class:`Tree`, or Newick text or path; its
         branch lengths, where given, are the starting point)."""
         tree = as_tree(tree)
-        data = (alignment if isinstance(alignment, Alignment) else read_alignment(alignment)).take(tree.names)
+        return self._fit_tree(as_alignment(alignment).take(tree.names), tree)
+
+    def _fit_tree(self, data: Alignment, tree: Tree, init_params: BranchParams | None = None,
+                  **overrides) -> BranchLengthEM:
+        """Fit on ``tree`` (``data`` in its tip order; engine settings
+        ``overrides``) and set the fitted attributes."""
         model = self._model(data, tree)
-        result = self._fit_em(model, data, n_obs=data.n_sites, callback=self.callback)
+        result = self._fit_em(model, data, n_obs=data.n_sites, init_params=init_params, callback=self.callback,
+                              **overrides)
         self.n_sites_, self.n_patterns_ = data.n_sites, data.n_patterns
         self.tree_ = tree.with_lengths(result.params.lengths).to_newick()
         labels = [lab[len("lengths["):-1] for lab in model.labels()[: tree.n_branches]]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .alignment import MIN_TAXA, Alignment, read_alignment
+from .alignment import MIN_TAXA, as_alignment
 from .tree import Tree
 
 __all__ = ["jc_distances", "neighbour_joining"]
@@ -44,7 +44,7 @@ def jc_distances(alignment, max_distance: float = 10.0) -> pd.DataFrame:
     """JC69 distances between every pair of sequences (module docstring), a
     symmetric DataFrame indexed by the names. Raises ``ValueError`` naming a
     pair that shares no site where both have an unambiguous base."""
-    aln = alignment if isinstance(alignment, Alignment) else read_alignment(alignment)
+    aln = as_alignment(alignment)
     if not (isinstance(max_distance, (int, float)) and not isinstance(max_distance, bool)
             and np.isfinite(max_distance) and max_distance > 0):
         raise ValueError(f"max_distance must be a positive finite number; got {max_distance!r}")

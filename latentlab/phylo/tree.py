@@ -85,6 +85,43 @@ class Tree:
             below[self.parent[v]].extend(below[v])
         return [tuple(self.names[i] for i in sorted(below[v])) for v in range(self.n_branches)]
 
+    def is_bifurcating(self) -> bool:
+        """Every internal node has degree 3: two children, the root three."""
+        counts = np.bincount(self.parent[:-1], minlength=self.n_nodes)
+        return bool(np.all(counts[self.n_tips:-1] == 2) and counts[-1] == 3)
+
+    @classmethod
+    def from_parents(cls, names, parent, lengths) -> Tree:
+        """A tree from a parent array whose tips are nodes ``0 .. len(names)-1``
+        and whose root is its last node (``parent[-1] == -1``), the internal
+        nodes in any order; ``lengths[v]`` is the length above node ``v``.
+        Internal nodes are renumbered in post-order, the root kept last."""
+        parent = np.asarray(parent, dtype=np.int64)
+        n, n_tips = parent.size, len(names)
+        if parent[-1] != -1 or np.any(parent[:-1] < 0):
+            raise ValueError("parent: the root must be the last node and the only one without a parent")
+        kids: list[list[int]] = [[] for _ in range(n)]
+        for v in range(n - 1):
+            kids[parent[v]].append(v)
+        new = np.full(n, -1, dtype=np.int64)
+        new[:n_tips] = np.arange(n_tips)
+        order, stack = [], [(n - 1, False)]
+        while stack:  # iterative depth-first walk: a node is numbered after its children
+            v, expanded = stack.pop()
+            if expanded:
+                order.append(v)
+            elif v >= n_tips:
+                stack.append((v, True))
+                stack.extend((k, False) for k in sorted(kids[v], reverse=True))
+        if len(order) != n - n_tips:
+            raise ValueError("parent: not a tree (some internal node is not below the root)")
+        new[np.array(order)] = np.arange(n_tips, n)
+        new_parent = np.full(n, -1, dtype=np.int64)
+        new_lengths = np.empty(n - 1)
+        new_parent[new[:-1]] = new[parent[:-1]]
+        new_lengths[new[:-1]] = np.asarray(lengths, dtype=float)
+        return cls(tuple(names), new_parent, new_lengths)
+
     def with_lengths(self, lengths) -> Tree:
         lengths = np.asarray(lengths, dtype=float)
         if lengths.shape != (self.n_branches,):

@@ -82,3 +82,20 @@ def internal_sum_loglik(parent: np.ndarray, n_tips: int, P: np.ndarray, freqs, t
         else:
             prob = prob * P[c][states[:, parent[c]], states[:, c]][:, None]
     return np.asarray(weights) @ np.log(prob.sum(axis=0))
+
+
+def node_pair_posteriors(parent: np.ndarray, n_tips: int, P: np.ndarray, freqs, tips: np.ndarray, u: int, v: int):
+    """The joint posterior of the states of any two nodes ``u`` and ``v``
+    (n_patterns, 4, 4), by enumerating every assignment of states."""
+    n = parent.size
+    states = np.array(list(itertools.product(range(4), repeat=n)))
+    prob = np.asarray(freqs)[states[:, -1]][:, None] * np.ones(tips.shape[1])
+    for w in range(n_tips):
+        prob = prob * tips[w][:, states[:, w]].T
+    for c in range(n - 1):
+        prob = prob * P[c][states[:, parent[c]], states[:, c]][:, None]
+    joint = np.zeros((tips.shape[1], 4, 4))
+    for a in range(4):
+        for b in range(4):
+            joint[:, a, b] = prob[(states[:, u] == a) & (states[:, v] == b)].sum(axis=0)
+    return joint / prob.sum(axis=0)[:, None, None]

@@ -1,0 +1,415 @@
+"""Tree topology, branch lengths and substitution parameters by structural EM.
+
+Structural EM (Friedman 1998; for phylogenies SEMPHY, Friedman, Ninio, Pe'er &
+Pupko 2002, J. Comput. Biol. 9:331-353) keeps the hidden variables of EM on a
+fixed tree, the states of the internal nodes, and lets the M-step change
+which pairs of nodes are joined by a branch as well as the branch lengths.
+
+The complete-data log-likelihood of one site on an unrooted binary tree with
+edges ``E`` is, rooting it at any node ``r`` (reversibility,
+``pi_a P_ab(t) = pi_b P_ba(t)``, makes the choice immaterial),
+
+    log pi_{x_r} + sum_{(u -> v) in E, directed away from r} log P_{x_u x_v}(t_uv),
+
+so its expectation given the data at the current tree is
+
+    Q(E, t) = sum_a n_r(a) log pi_a + sum_{(u -> v) in E} sum_ab N_uv(a, b) log P_ab(t_uv),
+
+where ``N_uv(a, b)`` is the expected number of sites at which node ``u`` is
+in state ``a`` and node ``v`` in state ``b``, for any two nodes of the
+current tree (joined by a branch or not). ``Q`` is a sum of one term per
+edge of the *new* tree, each maximised over its own length by the
+one-dimensional Newton step of :mod:`.branch_lengths`; so a new tree whose
+edges raise the sum of their maximised terms raises ``Q``, and with it the
+likelihood (Dempster, Laird & Rubin 1977): structural EM never lowers the
+likelihood, across topology changes too.
+
+The M-step's search here is over nearest-neighbour interchanges (the
+alternative SEMPHY names to its maximum spanning tree), each scored exactly
+by the change of ``Q``. The interchange at the internal branch between node
+``c`` and its parent ``p`` that swaps ``c``'s child ``g`` with ``p``'s other
+child ``s`` replaces the edges ``c -> g`` and ``p -> s`` by ``p -> g`` and
+``c -> s`` and leaves every other edge, and the nodes' degrees, as they were,
+so it changes ``Q`` by
+
+    max_t f_pg(t) + max_t f_cs(t) - max_t f_cg(t) - max_t f_ps(t),     f_uv(t) = sum_ab N_uv(a, b) log P_ab(t).
+
+The two new pairs are two branches apart on the current tree; their expected
+state pairs come from the E-step's lower and outside partials
+(:func:`._kernels.nni_pair_counts`). Interchanges that touch disjoint sets of
+nodes change disjoint sets of edges, so their gains add: the M-step applies,
+greedily by gain, every interchange that raises ``Q`` by more than
+``min_gain`` and touches no node of one already chosen, sets every length to
+its maximiser, and keeps the substitution parameters (a conditional
+maximisation, ECM). The root keeps its node; the new tree is renumbered in
+post-order.
+
+The fit alternates: EM on the current topology (:class:`BranchLengthModel`
+on the engine, to convergence), then one structural step; it stops when no
+interchange raises ``Q`` by more than ``min_gain``. Started from the
+neighbour-joining tree of the JC69 distances (or a given tree), then
+``n_perturbations`` times from the best tree so far with random
+interchanges on a share ``perturbation`` of its internal branches (the
+escape from local optima of IQ-TREE's search, Nguyen et al. 2015), keeping
+a search's tree when it raises the log-likelihood by more than
+``min_gain``. The final topology's branch lengths and parameters are then
+fitted with the estimator's full settings, with standard errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_positive
+from ..em import as_generator, fit_em
+from ..em.progress import counting
+from ..em.settings import check_int
+from ..exceptions import ConvergenceWarning, MonotonicityError
+from . import _kernels
+from .alignment import Alignment, as_alignment
+from .branch_lengths import (
+    _ENGINE,
+    _TINY,
+    BranchLengthEM,
+    BranchLengthModel,
+    BranchParams,
+    Passes,
+    _BranchTerms,
+    _maximise_lengths,
+)
+from .distance import jc_distances, neighbour_joining
+from .tree import Tree, as_tree
+
+__all__ = ["StructuralEM"]
+
+#: the convergence rule's allowance for round-off when a structural step is checked not to lower the likelihood
+_ROUNDOFF = 1e-10
+#: the convergence rule's tolerance and the score tolerance of the branch-length fits between structural
+#: steps, at least (the final fit uses the estimator's ``tol`` and ``score_tol``)
+_SEARCH_TOL, _SEARCH_SCORE_TOL = 1e-8, 1e-3
+
+
+@dataclass(frozen=True)
+class _Search:
+    """One search's end: its tree (lengths set), parameters, log-likelihood and trace."""
+
+    tree: Tree
+    params: BranchParams
+    loglik: float
+    trace: list[float]
+    steps: list[tuple[str, int, float]]  # ("structural" or "likelihood", interchanges, gain) of each step
+
+
+def structural_step(model: BranchLengthModel, out: Passes, params: BranchParams, min_gain: float):
+    """The M-step over topologies (module docstring) from the E-step ``out``
+    at ``params`` on ``model.tree``: ``(tree, params, n_interchanges,
+    gain)`` with the new tree's lengths in its own node order, or None when
+    no interchange raises ``Q`` by more than ``min_gain``."""
+    tree = model.tree
+    n, n_tips = tree.n_nodes, tree.n_tips
+    near, far, sibling = (np.zeros((n, 4, 4)) for _ in range(3))
+    _kernels.nni_pair_counts(model.start, model.child, tree.parent, n_tips, out.P, out.weights, out.lower,
+                             out.msg, out.above, near, far, sibling)
+    inner, kids, sib = _quartets(model)
+    t = params.lengths
+    pairs = np.concatenate([out.stats.pairs, near[inner], far[inner], sibling[inner]])
+    start = np.concatenate([t, t[inner] + t[kids[0]], t[inner] + t[kids[1]], t[inner] + t[sib]])
+    terms = _BranchTerms(pairs, model.substitution_at(params).eigen())
+    best = _maximise_lengths(terms, start, model.min_length, model.max_length)
+    value = terms.value(best)[2]
+    m = inner.size
+    nb = tree.n_branches
+    g_cur, g_near, g_far, g_sib = value[:nb], value[nb:nb + m], value[nb + m:nb + 2 * m], value[nb + 2 * m:]
+    gains = np.stack([g_near + g_sib - g_cur[kids[0]] - g_cur[sib], g_far + g_sib - g_cur[kids[1]] - g_cur[sib]])
+    lengths = best[:nb].copy()
+    chosen = _disjoint(tree, inner, kids, sib, gains, min_gain)
+    for which, i in chosen:
+        lengths[kids[which][i]], lengths[sib[i]] = best[nb + which * m + i], best[nb + 2 * m + i]
+    if not chosen:
+        return None
+    gain = sum(float(gains[which, i]) for which, i in chosen) + float(np.sum(g_cur - terms.value(start)[2][:nb]))
+    new = _interchanged(tree, inner, kids, sib, chosen, lengths)
+    return new, replace(params, lengths=new.lengths), len(chosen), gain
+
+
+def interchange_step(model: BranchLengthModel, out: Passes, params: BranchParams, min_gain: float, data: Alignment):
+    """Interchanges scored by the likelihood itself, for when no structural
+    step raises ``Q``: each of the two interchanges at every internal branch
+    with that branch's length re-optimised and every other length kept
+    (PhyML's fast NNI, Guindon & Gascuel 2003). Around branch ``c`` the
+    site likelihood is ``F' P(t_c) G`` with ``F = D m_x`` at ``p`` and ``G =
+    m_y m_z`` at ``c``, ``D`` the outside of ``p`` without ``c`` and ``s``,
+    and ``{x, y, z}`` the three subtrees ``s, c1, c2`` in one of the three
+    arrangements; so each interchange's exact log-likelihood is a
+    one-dimensional maximisation over ``t_c``. The interchanges that raise
+    the log-likelihood by more than ``min_gain`` and touch disjoint nodes are
+    made together when the log-likelihood of the result confirms it, the
+    best one alone otherwise. Returns ``(tree, params, n_interchanges,
+    gain)`` or None."""
+    tree = model.tree
+    inner, kids, sib = _quartets(model)
+    p = tree.parent[inner]
+    D = out.above[p].copy()
+    for i in np.flatnonzero(p == tree.n_nodes - 1):  # the root has a third child
+        third = [k for k in model.child[model.start[p[i]]:model.start[p[i] + 1]] if k not in (inner[i], sib[i])]
+        D[i] *= out.msg[third[0]]
+    m_s, m_1, m_2 = out.msg[sib], out.msg[kids[0]], out.msg[kids[1]]
+    F = np.concatenate([D * m_s, D * m_1, D * m_2])  # the current arrangement, then the two interchanges
+    G = np.concatenate([m_1 * m_2, m_2 * m_s, m_1 * m_s])
+    terms = _CentreTerms(F, G, out.weights, model.substitution_at(params).eigen())
+    t = np.tile(params.lengths[inner], 3)
+    k = inner.size
+    now = terms.value(t)[2][:k]
+    best = _maximise_lengths(terms, t, model.min_length, model.max_length)
+    value = terms.value(best)[2]
+    gains = np.stack([value[k:2 * k] - now, value[2 * k:] - now])
+    chosen = _disjoint(tree, inner, kids, sib, gains, min_gain)
+    if not chosen:
+        return None
+    for attempt in (chosen, chosen[:1]):
+        lengths = params.lengths.copy()
+        for which, i in attempt:
+            lengths[inner[i]] = best[(which + 1) * k + i]
+        new = _interchanged(tree, inner, kids, sib, attempt, lengths)
+        moved = replace(params, lengths=new.lengths)
+        gain = BranchLengthModel(new, model.substitution, model.estimate_freqs).loglik(data, moved) - out.loglik
+        if gain > min_gain:
+            return new, moved, len(attempt), gain
+    return None
+
+
+class _CentreTerms:
+    """``f_i(t) = sum_patterns w log(F_i' P(t) G_i)`` for many (F_i, G_i) at
+    once, with its derivatives in ``log t`` (the interface of
+    :class:`._BranchTerms`, for :func:`._maximise_lengths`): with ``P(t) = A
+    exp(Lambda t) B``, ``F' P(t) G = sum_j c_j exp(lambda_j t)``, ``c_j =
+    (F' A)_j (B G)_j``."""
+
+    def __init__(self, F, G, weights, eigen):
+        self.lam, a, b = eigen
+        self.coef = (F @ a) * (G @ b.T)  # (n, patterns, 4)
+        self.w = weights
+
+    def value(self, t):
+        E = np.exp(t[:, None] * self.lam)
+        H = np.maximum(np.einsum("npj,nj->np", self.coef, E), _TINY)
+        return E, H, np.log(H) @ self.w
+
+    def slopes(self, t, E, H):
+        d1 = np.einsum("npj,nj->np", self.coef, E * self.lam) / H
+        d2 = np.einsum("npj,nj->np", self.coef, E * self.lam**2) / H
+        g = t * (d1 @ self.w)
+        return g, t**2 * ((d2 - d1**2) @ self.w) + g
+
+
+def _quartets(model: BranchLengthModel):
+    """The internal branches ``c`` (internal nodes but the root), their
+    children ``(c1, c2)`` and ``s``, the first child of ``c``'s parent other
+    than ``c`` (as in :func:`._kernels.nni_pair_counts`)."""
+    inner = np.arange(model.tree.n_tips, model.tree.n_nodes - 1)
+    kids = model.child[model.start[inner]], model.child[model.start[inner] + 1]
+    parent = model.tree.parent[inner]
+    first, second = model.child[model.start[parent]], model.child[model.start[parent] + 1]
+    return inner, kids, np.where(first != inner, first, second)
+
+
+def _disjoint(tree: Tree, inner, kids, sib, gains, min_gain: float) -> list[tuple[int, int]]:
+    """Greedily by gain, the interchanges ``(which, i)`` (swap ``kids[which][i]``
+    with ``sib[i]``) gaining more than ``min_gain`` whose four nodes (the
+    branch's two ends and the two swapped) are untouched by one chosen before."""
+    used = np.zeros(tree.n_nodes, dtype=bool)
+    chosen = []
+    m = inner.size
+    for flat in np.argsort(-gains, axis=None, kind="stable"):
+        which, i = divmod(int(flat), m)
+        if not gains[which, i] > min_gain:
+            break
+        touched = [inner[i], tree.parent[inner[i]], kids[which][i], sib[i]]
+        if not used[touched].any():
+            used[touched] = True
+            chosen.append((which, i))
+    return chosen
+
+
+def _interchanged(tree: Tree, inner, kids, sib, chosen, lengths) -> Tree:
+    """``tree`` with the interchanges ``chosen`` made (``lengths`` in its node
+    order; each length travels with its lower node), renumbered."""
+    parent = tree.parent.copy()
+    for which, i in chosen:
+        parent[kids[which][i]], parent[sib[i]] = tree.parent[inner[i]], inner[i]
+    return Tree.from_parents(tree.names, parent, lengths)
+
+
+def perturb(tree: Tree, share: float, rng: np.random.Generator) -> Tree:
+    """``tree`` after random nearest-neighbour interchanges on about a share
+    ``share`` of its internal branches (chosen at random, each with one of its
+    two interchanges at random, skipped where it would touch a node already
+    moved); lengths travel with their nodes."""
+    start, child = tree.children()
+    parent, lengths = tree.parent.copy(), tree.lengths.copy()
+    used = np.zeros(tree.n_nodes, dtype=bool)
+    inner = np.arange(tree.n_tips, tree.n_nodes - 1)
+    chosen = rng.permutation(inner)[: max(1, int(round(share * inner.size)))]
+    for c in chosen:
+        p = tree.parent[c]
+        g = child[start[c] + rng.integers(2)]
+        s = child[start[p]] if child[start[p]] != c else child[start[p] + 1]
+        if used[[c, p, g, s]].any():
+            continue
+        used[[c, p, g, s]] = True
+        parent[g], parent[s] = p, c
+    return Tree.from_parents(tree.names, parent, lengths)
+
+
+class StructuralEM(BranchLengthEM):
+    """Maximum-likelihood tree topology, branch lengths and substitution
+    parameters by structural EM (module docstring).
+
+    Parameters
+    ----------
+    substitution, frequencies, min_length, max_length, score_tol : as for
+        :class:`BranchLengthEM`.
+    min_gain : a structural step is taken when it raises the expected
+        complete-data log-likelihood by more than this, and a perturbed
+        search's tree is kept when it raises the log-likelihood by more (log
+        units; 1e-3).
+    n_perturbations : searches started from the best tree so far after random
+        interchanges (0: only the search from the starting tree).
+    perturbation : the share of internal branches interchanged at random to
+        start each of those searches.
+    tol, max_iter, accelerate : the engine's settings for every branch-length
+        fit (between structural steps with a looser score test).
+    n_init : restarts of the final branch-length fit on the chosen topology.
+    random_state : seeds the perturbations and every fit.
+    progress : a bar over the searches (:func:`latentlab.em.progress.counting`).
+    callback : called as ``callback(iteration, params, loglik)`` after each
+        iteration of the final fit.
+
+    Attributes (after fit)
+    ----------------------
+    tree_, branch_lengths_, substitution_, loglik_, result_, ... : as for
+        :class:`BranchLengthEM`, on the chosen topology.
+    start_tree_ : the starting tree in Newick (neighbour joining unless given).
+    search_ : a DataFrame with one row per search: its start ("start" or
+        "perturbation k"), structural steps, interchanges, log-likelihood, and
+        whether its tree was kept.
+    search_trace_ : the log-likelihood after every EM iteration of the
+        searches that led to the chosen tree, structural steps included
+        (never decreasing under plain EM).
+
+    Example
+    -------
+    >>> from latentlab.phylo import JC69, StructuralEM, robinson_foulds, simulate_alignment
+    >>> truth = "((a:0.1,b:0.2):0.05,c:0.3,((d:0.1,e:0.15):0.08,f:0.2):0.1);"
+    >>> aln = simulate_alignment(truth, JC69(), 2000, random_state=0)
+    >>> fit = StructuralEM("JC69", random_state=0).fit(aln)
+    >>> robinson_foulds(fit.tree_, truth)
+    0.0
+    """
+
+    def __init__(
+        self,
+        substitution: str = "HKY85",
+        *,
+        frequencies: str = "empirical",
+        min_length: float = 1e-8,
+        max_length: float = 10.0,
+        score_tol: float = 1e-6,
+        min_gain: float = 1e-3,
+        n_perturbations: int = 10,
+        perturbation: float = 0.5,
+        tol: float = _ENGINE["tol"],
+        max_iter: int = _ENGINE["max_iter"],
+        n_init: int = _ENGINE["n_init"],
+        accelerate: str | None = _ENGINE["accelerate"],
+        random_state=None,
+        progress: bool | None = _ENGINE["progress"],
+        callback=None,
+    ):
+        super().__init__(substitution, frequencies=frequencies, min_length=min_length, max_length=max_length,
+                         score_tol=score_tol, tol=tol, max_iter=max_iter, n_init=n_init, accelerate=accelerate,
+                         random_state=random_state, progress=progress, callback=callback)
+        self.min_gain = min_gain
+        self.n_perturbations = n_perturbations
+        self.perturbation = perturbation
+
+    def fit(self, alignment, tree=None) -> StructuralEM:
+        """Fit to ``alignment`` (an :class:`Alignment`, or FASTA/PHYLIP text or
+        a path), starting from ``tree`` (a bifurcating :class:`Tree` or
+        Newick text or path; by default the neighbour-joining tree of the
+        JC69 distances)."""
+        min_gain = check_positive(self.min_gain, "min_gain")
+        n_perturbations = check_int(self.n_perturbations, "n_perturbations", 0)
+        share = check_positive(self.perturbation, "perturbation")
+        if share > 1:
+            raise ValueError(f"perturbation must be a share of the internal branches in (0, 1]; got {share!r}")
+        aln = as_alignment(alignment)
+        start = neighbour_joining(jc_distances(aln)) if tree is None else as_tree(tree)
+        if not start.is_bifurcating():
+            raise ValueError("tree: the starting tree must be bifurcating (every internal node of degree 3)")
+        data = aln.take(start.names)
+        model = self._model(data, start)  # validates the settings before any search
+        streams = np.random.SeedSequence(_entropy(self.random_state)).spawn(n_perturbations + 2)
+        best = self._search(data, model, start, None, streams[0], min_gain)
+        rows = [_row("start", best, kept=True)]
+        for k in counting(range(1, n_perturbations + 1), n_perturbations, f"{type(self).__name__} searches",
+                          "search", self.progress):
+            rng = as_generator(streams[k])
+            moved = perturb(best.tree, share, rng)
+            found = self._search(data, model, moved, best.params, streams[k], min_gain)
+            kept = found.loglik > best.loglik + min_gain
+            rows.append(_row(f"perturbation {k}", found, kept))
+            if kept:
+                best = found
+        self.start_tree_ = start.to_newick()
+        self.search_ = pd.DataFrame(rows)
+        self.search_trace_ = np.array(best.trace)
+        return self._fit_tree(data, best.tree, best.params, random_state=streams[-1])
+
+    def _search(self, data: Alignment, model: BranchLengthModel, tree: Tree, like, seed, min_gain: float) -> _Search:
+        """EM on the topology, then a structural step, until no step is taken;
+        from ``tree``'s lengths and the rates (and frequencies) of ``like``, or
+        from ``model.initialize`` when ``like`` is None."""
+        params = None if like is None else replace(like, lengths=tree.lengths.clip(model.min_length, model.max_length))
+        trace: list[float] = []
+        steps: list[tuple[str, int, float]] = []
+        while True:
+            model = BranchLengthModel(tree, model.substitution, model.estimate_freqs, model.min_length,
+                                      model.max_length, max(self.score_tol, _SEARCH_SCORE_TOL))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                result = fit_em(model, data, tol=max(self.tol, _SEARCH_TOL), max_iter=self.max_iter, accelerate=self.accelerate,
+                                random_state=seed, init_params=params, progress=False)
+            if trace and result.trace[0] < trace[-1] - _ROUNDOFF * (1.0 + abs(trace[-1])):
+                raise MonotonicityError(f"{type(self).__name__}: a structural step lowered the log-likelihood "
+                                        f"from {trace[-1]!r} to {result.trace[0]!r}; EM never does this")
+            trace.extend(result.trace)
+            params = result.params
+            out = model.passes(data, params)
+            step = structural_step(model, out, params, min_gain)
+            kind = "structural"
+            if step is None:
+                step, kind = interchange_step(model, out, params, min_gain, data), "likelihood"
+            if step is None:
+                return _Search(tree.with_lengths(params.lengths), params, result.loglik, trace, steps)
+            tree, params, count, gain = step
+            steps.append((kind, count, gain))
+
+
+def _row(start: str, search: _Search, kept: bool) -> dict:
+    count = {kind: sum(c for k, c, _ in search.steps if k == kind) for kind in ("structural", "likelihood")}
+    return {"start": start, "structural_interchanges": count["structural"],
+            "likelihood_interchanges": count["likelihood"], "loglik": search.loglik, "kept": kept}
+
+
+def _entropy(random_state):
+    """A SeedSequence's entropy from an estimator's ``random_state`` (fresh when None)."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state.entropy
+    return random_state
