@@ -44,20 +44,35 @@ its maximiser, and keeps the substitution parameters (a conditional
 maximisation, ECM). The root keeps its node; the new tree is renumbered in
 post-order.
 
-The fit alternates: EM on the current topology (:class:`BranchLengthModel`
-on the engine, to convergence), then one structural step; it stops when no
-interchange raises ``Q`` by more than ``min_gain``. Started from the
-neighbour-joining tree of the JC69 distances (or a given tree), then
-``n_perturbations`` times from the best tree so far with random
-interchanges on a share ``perturbation`` of its internal branches (the
-escape from local optima of IQ-TREE's search, Nguyen et al. 2015), keeping
-a search's tree when it raises the log-likelihood by more than
-``min_gain``. The final topology's branch lengths and parameters are then
-fitted with the estimator's full settings, with standard errors.
+The Q-scored step alone gets stuck. The expected state pairs come from the
+posterior under the current tree, in which a hidden node is bound to its
+current neighbours more tightly than to nodes two branches away; an
+interchange that raises the likelihood usually lowers ``Q``. Measured on
+simulated alignments (20 taxa, 1,000 sites, JC69, five starts each one to
+five interchanges from the true tree): no interchange raised ``Q`` after 1,
+2, 5, 20 or 1,000 EM iterations on the start topology. The search therefore
+has a second step for when the structural step takes none: interchanges
+scored by the likelihood itself (:func:`interchange_step`), taken only
+when they raise it. Both steps keep the likelihood from decreasing, so the
+trace of a search never falls, across topology changes too.
+
+The fit alternates EM on the current topology (:class:`BranchLengthModel`
+on the engine) with a topology step, the structural one when it finds an
+interchange, the likelihood one otherwise, and stops when neither finds
+one gaining more than ``min_gain``. It starts from the neighbour-joining tree
+of the JC69 distances (or a given tree), then from the best tree so far
+after random interchanges on a share ``perturbation`` of its internal
+branches (the escape from local optima of IQ-TREE's search, Nguyen et al.
+2015, Mol. Biol. Evol. 32:268-274), keeping a search's tree when it raises
+the log-likelihood by more than ``min_gain``, until ``n_perturbations``
+searches in a row have not. The chosen topology's branch lengths and
+parameters are then fitted with the estimator's own settings, with
+standard errors.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, replace
 
@@ -104,15 +119,18 @@ class _Search:
     steps: list[tuple[str, int, float]]  # ("structural" or "likelihood", interchanges, gain) of each step
 
 
-def structural_step(model: BranchLengthModel, out: Passes, params: BranchParams, min_gain: float):
-    """The M-step over topologies (module docstring) from the E-step ``out``
-    at ``params`` on ``model.tree``: ``(tree, params, n_interchanges,
-    gain)`` with the new tree's lengths in its own node order, or None when
-    no interchange raises ``Q`` by more than ``min_gain``."""
+def q_gains(model: BranchLengthModel, out: Passes, params: BranchParams):
+    """The change of ``Q`` (module docstring) of each interchange, from the
+    E-step ``out`` at ``params``: ``gains`` (2, n_internal), row ``which``
+    for the swap of child ``which`` of each internal branch with its
+    sibling (:func:`_quartets`); and the maximising lengths ``best``: of
+    every current branch (n_branches), then of the new pairs ``(p, c1)``,
+    ``(p, c2)`` and ``(c, s)`` of each internal branch; and the rise of
+    ``Q`` from setting every current branch to its maximiser."""
     tree = model.tree
-    n, n_tips = tree.n_nodes, tree.n_tips
+    n = tree.n_nodes
     near, far, sibling = (np.zeros((n, 4, 4)) for _ in range(3))
-    _kernels.nni_pair_counts(model.start, model.child, tree.parent, n_tips, out.P, out.weights, out.lower,
+    _kernels.nni_pair_counts(model.start, model.child, tree.parent, tree.n_tips, out.P, out.weights, out.lower,
                              out.msg, out.above, near, far, sibling)
     inner, kids, sib = _quartets(model)
     t = params.lengths
@@ -121,17 +139,28 @@ def structural_step(model: BranchLengthModel, out: Passes, params: BranchParams,
     terms = _BranchTerms(pairs, model.substitution_at(params).eigen())
     best = _maximise_lengths(terms, start, model.min_length, model.max_length)
     value = terms.value(best)[2]
-    m = inner.size
-    nb = tree.n_branches
+    m, nb = inner.size, tree.n_branches
     g_cur, g_near, g_far, g_sib = value[:nb], value[nb:nb + m], value[nb + m:nb + 2 * m], value[nb + 2 * m:]
     gains = np.stack([g_near + g_sib - g_cur[kids[0]] - g_cur[sib], g_far + g_sib - g_cur[kids[1]] - g_cur[sib]])
-    lengths = best[:nb].copy()
+    return gains, best, float(np.sum(g_cur - terms.value(start)[2][:nb]))
+
+
+def structural_step(model: BranchLengthModel, out: Passes, params: BranchParams, min_gain: float):
+    """The M-step over topologies (module docstring) from the E-step ``out``
+    at ``params`` on ``model.tree``: ``(tree, params, n_interchanges,
+    gain)`` with the new tree's lengths in its own node order, or None when
+    no interchange raises ``Q`` by more than ``min_gain``."""
+    tree = model.tree
+    inner, kids, sib = _quartets(model)
+    gains, best, rise = q_gains(model, out, params)
+    m, nb = inner.size, tree.n_branches
     chosen = _disjoint(tree, inner, kids, sib, gains, min_gain)
-    for which, i in chosen:
-        lengths[kids[which][i]], lengths[sib[i]] = best[nb + which * m + i], best[nb + 2 * m + i]
     if not chosen:
         return None
-    gain = sum(float(gains[which, i]) for which, i in chosen) + float(np.sum(g_cur - terms.value(start)[2][:nb]))
+    lengths = best[:nb].copy()
+    for which, i in chosen:
+        lengths[kids[which][i]], lengths[sib[i]] = best[nb + which * m + i], best[nb + 2 * m + i]
+    gain = sum(float(gains[which, i]) for which, i in chosen) + rise
     new = _interchanged(tree, inner, kids, sib, chosen, lengths)
     return new, replace(params, lengths=new.lengths), len(chosen), gain
 
@@ -277,8 +306,11 @@ class StructuralEM(BranchLengthEM):
         complete-data log-likelihood by more than this, and a perturbed
         search's tree is kept when it raises the log-likelihood by more (log
         units; 1e-3).
-    n_perturbations : searches started from the best tree so far after random
-        interchanges (0: only the search from the starting tree).
+    n_perturbations : the search stops after this many searches in a row,
+        each started from the best tree so far after random interchanges,
+        have not raised the log-likelihood by more than ``min_gain``
+        (IQ-TREE's stopping rule, its default 100; 0: only the search from
+        the starting tree).
     perturbation : the share of internal branches interchanged at random to
         start each of those searches.
     tol, max_iter, accelerate : the engine's settings for every branch-length
@@ -353,22 +385,23 @@ class StructuralEM(BranchLengthEM):
             raise ValueError("tree: the starting tree must be bifurcating (every internal node of degree 3)")
         data = aln.take(start.names)
         model = self._model(data, start)  # validates the settings before any search
-        streams = np.random.SeedSequence(_entropy(self.random_state)).spawn(n_perturbations + 2)
-        best = self._search(data, model, start, None, streams[0], min_gain)
+        seeds = np.random.SeedSequence(_entropy(self.random_state))
+        best = self._search(data, model, start, None, seeds.spawn(1)[0], min_gain)
         rows = [_row("start", best, kept=True)]
-        for k in counting(range(1, n_perturbations + 1), n_perturbations, f"{type(self).__name__} searches",
-                          "search", self.progress):
-            rng = as_generator(streams[k])
-            moved = perturb(best.tree, share, rng)
-            found = self._search(data, model, moved, best.params, streams[k], min_gain)
+        failures = 0
+        for k in counting(itertools.count(1), None, f"{type(self).__name__} searches", "search", self.progress):
+            if failures >= n_perturbations:
+                break
+            seed = seeds.spawn(1)[0]
+            moved = perturb(best.tree, share, as_generator(seed))
+            found = self._search(data, model, moved, best.params, seed, min_gain)
             kept = found.loglik > best.loglik + min_gain
             rows.append(_row(f"perturbation {k}", found, kept))
-            if kept:
-                best = found
+            best, failures = (found, 0) if kept else (best, failures + 1)
         self.start_tree_ = start.to_newick()
         self.search_ = pd.DataFrame(rows)
         self.search_trace_ = np.array(best.trace)
-        return self._fit_tree(data, best.tree, best.params, random_state=streams[-1])
+        return self._fit_tree(data, best.tree, best.params, random_state=seeds.spawn(1)[0])
 
     def _search(self, data: Alignment, model: BranchLengthModel, tree: Tree, like, seed, min_gain: float) -> _Search:
         """EM on the topology, then a structural step, until no step is taken;

@@ -86,14 +86,22 @@ def internal_sum_loglik(parent: np.ndarray, n_tips: int, P: np.ndarray, freqs, t
 
 def node_pair_posteriors(parent: np.ndarray, n_tips: int, P: np.ndarray, freqs, tips: np.ndarray, u: int, v: int):
     """The joint posterior of the states of any two nodes ``u`` and ``v``
-    (n_patterns, 4, 4), by enumerating every assignment of states."""
+    (n_patterns, 4, 4), enumerating every assignment of states to the
+    internal nodes and to ``u`` and ``v``; the other tips enter through
+    ``P_c @ tip``."""
     n = parent.size
-    states = np.array(list(itertools.product(range(4), repeat=n)))
+    listed = sorted(set(range(n_tips, n)) | {u, v})
+    states = np.zeros((4 ** len(listed), n), dtype=int)
+    states[:, listed] = np.array(list(itertools.product(range(4), repeat=len(listed))))
     prob = np.asarray(freqs)[states[:, -1]][:, None] * np.ones(tips.shape[1])
-    for w in range(n_tips):
-        prob = prob * tips[w][:, states[:, w]].T
     for c in range(n - 1):
-        prob = prob * P[c][states[:, parent[c]], states[:, c]][:, None]
+        up = states[:, parent[c]]
+        if c in listed:
+            prob = prob * P[c][up, states[:, c]][:, None]
+            if c < n_tips:
+                prob = prob * tips[c][:, states[:, c]].T
+        else:
+            prob = prob * (tips[c] @ P[c].T)[:, up].T
     joint = np.zeros((tips.shape[1], 4, 4))
     for a in range(4):
         for b in range(4):
