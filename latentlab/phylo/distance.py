@@ -23,10 +23,16 @@ into a new node ``u`` with branch lengths ``d_iu = D_ij / 2 + (r_i - r_j) /
 D_ij) / 2``; the last three clusters meet at one node. On distances that are
 the path lengths of a tree (additive), it returns that tree exactly. A
 negative branch length (possible on distances that are not additive) is set
-to 0. Ties go to the first pair in the order of the names.
+to 0 and its partner to ``D_ij``, so that the pair's path keeps its length.
+Ties go to the first pair in the order of the clusters (the names, then the
+joined clusters in the order they were made), among values that are equal
+in floating point. On additive distances whose tree has a multifurcation,
+the tree comes back resolved with branches of length 0.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -37,7 +43,7 @@ from .tree import Tree
 __all__ = ["jc_distances", "neighbour_joining"]
 
 _SINGLE = np.array([1, 2, 4, 8], dtype=np.uint8)  # an unambiguous base's state bits
-_NEWICK_SPECIAL = set(" ()[]:;,'\t")
+_NEWICK_SPECIAL = set(" ()[]:;,'\"\t\n\r")
 
 
 def jc_distances(alignment, max_distance: float = 10.0) -> pd.DataFrame:
@@ -45,7 +51,7 @@ def jc_distances(alignment, max_distance: float = 10.0) -> pd.DataFrame:
     symmetric DataFrame indexed by the names. Raises ``ValueError`` naming a
     pair that shares no site where both have an unambiguous base."""
     aln = as_alignment(alignment)
-    if not (isinstance(max_distance, (int, float)) and not isinstance(max_distance, bool)
+    if not (isinstance(max_distance, numbers.Real) and not isinstance(max_distance, (bool, np.bool_))
             and np.isfinite(max_distance) and max_distance > 0):
         raise ValueError(f"max_distance must be a positive finite number; got {max_distance!r}")
     single = np.isin(aln.patterns, _SINGLE)  # (taxa, patterns)
@@ -85,6 +91,8 @@ def _checked_matrix(distances, names) -> tuple[np.ndarray, list[str]]:
     names = [str(x) for x in names]
     if len(names) != D.shape[0]:
         raise ValueError(f"names: {len(names)} names for a {D.shape[0]} x {D.shape[0]} matrix")
+    if any(not x for x in names):
+        raise ValueError("names: every taxon needs a non-empty name")
     if len(set(names)) != len(names):
         raise ValueError(f"names: duplicate name {next(x for x in names if names.count(x) > 1)!r}")
     bad = np.argwhere(~np.isfinite(D) | (D < 0))
@@ -120,8 +128,8 @@ def neighbour_joining(distances, names=None) -> Tree:
         np.fill_diagonal(Q, np.inf)
         i, j = np.unravel_index(np.argmin(Q), Q.shape)
         i, j = min(i, j), max(i, j)
-        d_i = max(0.5 * D[i, j] + (r[i] - r[j]) / (2.0 * (n - 2)), 0.0)
-        d_j = max(D[i, j] - d_i, 0.0)
+        d_i = min(max(0.5 * D[i, j] + (r[i] - r[j]) / (2.0 * (n - 2)), 0.0), D[i, j])
+        d_j = D[i, j] - d_i
         joined = f"({clusters[i]}:{float(d_i)!r},{clusters[j]}:{float(d_j)!r})"
         to_new = 0.5 * (D[i] + D[j] - D[i, j])
         keep = [k for k in range(n) if k not in (i, j)]

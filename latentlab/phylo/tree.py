@@ -190,9 +190,12 @@ class Tree:
     def plot(self, ax=None, scale_label: str = "substitutions per site"):
         """Draw the tree as a phylogram hanging from its root (the node of
         degree 3): each branch a horizontal line as long as its length, tips
-        labelled, in the order of a depth-first walk. Returns the axes."""
+        labelled, in the order of a depth-first walk that visits children by
+        node number (tips first). Returns the axes."""
         import matplotlib.pyplot as plt
 
+        if not np.all(np.isfinite(self.lengths)):
+            raise ValueError("tree: every branch needs a length to be drawn as a phylogram (fit the tree first)")
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 0.3 * self.n_tips + 1.0))
         start, child = self.children()
@@ -221,7 +224,7 @@ class Tree:
             ax.text(x[v], y[v], " " + self.names[v], va="center", fontsize=9)
         ax.set_yticks([])
         ax.invert_yaxis()
-        ax.set_xlim(0, 1.25 * x.max())
+        ax.set_xlim(0, 1.25 * x.max() if x.max() > 0 else 1.0)
         ax.set_xlabel(scale_label)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)

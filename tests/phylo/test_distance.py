@@ -79,3 +79,20 @@ def test_bad_distance_matrices_are_refused(distances, names, match):
 def test_a_pair_without_shared_sites_is_named():
     with pytest.raises(ValueError, match="'a' and 'b' share no site"):
         jc_distances(read_alignment(">a\nAC--\n>b\n--GT\n>c\nACGT\n"))
+
+
+def test_a_negative_length_is_clamped_the_same_way_whatever_the_order_of_the_taxa():
+    """The pair's path keeps its length D_ij (review: the clamp used to depend on which of the two came first)."""
+    D = np.array([[0, 1, 5, 7], [1, 0, 7, 7], [5, 7, 0, 6], [7, 7, 6, 0.0]])
+    swap = [1, 0, 2, 3]
+    for tree in (neighbour_joining(D, list("abcd")), neighbour_joining(D[np.ix_(swap, swap)], list("bacd"))):
+        lengths = dict(zip(tree.clades(), tree.lengths))
+        assert lengths[("a",)] == 0.0 and lengths[("b",)] == pytest.approx(1.0)
+
+
+def test_names_with_newick_punctuation_survive_and_empty_names_are_refused():
+    D = np.array([[0, 1, 2.0], [1, 0, 2], [2, 2, 0]])
+    tree = neighbour_joining(D, ['q"r', "a b", "x\ny"])
+    assert set(tree.names) == {'q"r', "a b", "x\ny"}
+    with pytest.raises(ValueError, match="non-empty name"):
+        neighbour_joining(D, ["", "b", "c"])

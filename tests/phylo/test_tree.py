@@ -73,3 +73,8 @@ def test_the_phylogram_puts_each_tip_at_its_distance_from_the_root():
     for name, x in shown.items():
         assert x == pytest.approx(depth[name], rel=1e-12)
     plt.close(ax.figure)
+
+
+def test_a_tree_without_lengths_is_refused_by_the_phylogram():
+    with pytest.raises(ValueError, match="needs a length"):
+        Tree.from_newick("((a,b),c,(d,e));").plot()
