@@ -40,10 +40,11 @@ __all__ = ["lower_pass", "expected_counts", "nni_pair_counts"]
 
 
 @njit(cache=True)
-def lower_pass(tips, parent, P, pi, weights, lower, msg):
+def lower_pass(tips, parent, P, pi, weights, lower, msg, site_ll):
     """Pruning: fill ``lower`` (n_nodes, n_patterns, 4) with the scaled partial
-    likelihoods and ``msg`` (n_nodes - 1, n_patterns, 4) with the messages
-    ``m_c``; return the log-likelihood ``sum_p w_p log L_p``."""
+    likelihoods, ``msg`` (n_nodes - 1, n_patterns, 4) with the messages
+    ``m_c`` and ``site_ll`` (n_patterns,) with each pattern's ``log L_p``;
+    return the log-likelihood ``sum_p w_p log L_p``."""
     n_tips, m = tips.shape[0], tips.shape[1]
     n = parent.shape[0]
     logscale = np.zeros(m)
@@ -74,7 +75,8 @@ def lower_pass(tips, parent, P, pi, weights, lower, msg):
     for s in range(m):
         site = pi[0] * lower[root, s, 0] + pi[1] * lower[root, s, 1] + pi[2] * lower[root, s, 2] \
             + pi[3] * lower[root, s, 3]
-        total += weights[s] * (np.log(site) + logscale[s])
+        site_ll[s] = np.log(site) + logscale[s]
+        total += weights[s] * site_ll[s]
     return total
 
 

@@ -58,16 +58,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from .._validation import check_positive
 from ..em import EMEstimator, EMModel, Interval, Simplex, Stats
-from ..em.settings import engine_defaults
+from ..em.settings import check_int, engine_defaults
 from . import _kernels
 from .alignment import Alignment, as_alignment
-from .substitution import STATES, SubstitutionModel, substitution_model
+from .substitution import STATES, SubstitutionModel, discrete_gamma_rates, substitution_model
 from .tree import Tree, as_tree
 
-__all__ = ["BranchLengthEM", "BranchLengthModel", "BranchParams", "BranchFreqParams"]
+__all__ = ["BranchLengthEM", "BranchLengthModel", "BranchParams", "BranchFreqParams", "BranchGammaParams",
+           "BranchFreqGammaParams"]
 
 #: engine settings: the engine's defaults with tol=1e-12, max_iter=20000, accelerate="squarem" (EM on branch
 #: lengths converges slowly where the tips say little about a branch; SQUAREM and a tight tol for
@@ -76,6 +78,8 @@ _ENGINE = engine_defaults(tol=1e-12, max_iter=20000, accelerate="squarem")
 
 MIN_RATE, MAX_RATE = 1e-4, 100.0  # bounds of kappa and the GTR rates (IQ-TREE's)
 _FREQ_RATIO = 1e4  # bounds of pi_i / pi_T when the frequencies are estimated
+MIN_ALPHA, MAX_ALPHA = 0.02, 1000.0  # bounds of the gamma shape
+_START_ALPHA = 0.5  # start of the gamma shape (IQ-TREE's)
 _DEFAULT_LENGTH = 0.1  # start of a branch without a length in the Newick text
 _NEWTON_MAX, _NEWTON_TOL, _MAX_STEP = 100, 1e-12, 2.0
 _TINY = 1e-300  # floor of a transition probability under a logarithm (round-off at the smallest lengths)
@@ -94,22 +98,39 @@ class BranchFreqParams(BranchParams):
 
 
 @dataclass(frozen=True)
+class BranchGammaParams(BranchParams):
+    alpha: np.ndarray  # (1,) shape of the gamma distribution of rates across sites
+
+
+@dataclass(frozen=True)
+class BranchFreqGammaParams(BranchFreqParams):
+    alpha: np.ndarray  # (1,) shape of the gamma distribution of rates across sites
+
+
+_PARAMS = {(False, False): BranchParams, (True, False): BranchFreqParams, (False, True): BranchGammaParams,
+           (True, True): BranchFreqGammaParams}
+
+
+@dataclass(frozen=True)
 class _Stats(Stats):
     root: np.ndarray  # (4,) expected root states n(a)
-    pairs: np.ndarray  # (n_branches, 4, 4) expected (parent, child) state pairs N_c(a, b)
+    pairs: np.ndarray  # (n_categories, n_branches, 4, 4) expected (parent, child) state pairs N_kc(a, b)
 
 
 @dataclass(frozen=True)
 class Passes:
-    """Both passes of an E-step over the site patterns (:mod:`._kernels`)."""
+    """Both passes of an E-step over the site patterns (:mod:`._kernels`),
+    one per rate category ``k`` (a single one without gamma rates)."""
 
     stats: _Stats
     loglik: float
-    P: np.ndarray  # (n_branches, 4, 4) transition matrices of the branches
+    P: np.ndarray  # (n_categories, n_branches, 4, 4) transition matrices of the branches
     weights: np.ndarray  # (n_patterns,) sites per pattern
-    lower: np.ndarray  # (n_nodes, n_patterns, 4) scaled lower partials L_v
-    msg: np.ndarray  # (n_branches, n_patterns, 4) messages m_c = P_c L_c
-    above: np.ndarray  # (n_nodes, n_patterns, 4) scaled outside probabilities U_v (internal nodes)
+    lower: np.ndarray  # (n_categories, n_nodes, n_patterns, 4) scaled lower partials L_v
+    msg: np.ndarray  # (n_categories, n_branches, n_patterns, 4) messages m_c = P_c L_c
+    above: np.ndarray  # (n_categories, n_nodes, n_patterns, 4) scaled outside probabilities U_v (internal nodes)
+    site_ll: np.ndarray  # (n_categories, n_patterns) log L_pk, each pattern's log-likelihood in category k
+    posterior: np.ndarray  # (n_categories, n_patterns) Pr(category k | pattern p)
 
 
 class BranchLengthModel(EMModel):
@@ -117,11 +138,13 @@ class BranchLengthModel(EMModel):
 
     ``data`` is an :class:`Alignment` whose sequences are in the order of
     ``tree.names``. ``substitution`` gives the starting rates and, unless
-    ``estimate_freqs``, the (fixed) base frequencies.
+    ``estimate_freqs``, the (fixed) base frequencies. ``gamma_categories``
+    (0: none) adds discrete gamma rates across sites (module docstring).
     """
 
     def __init__(self, tree: Tree, substitution: SubstitutionModel, estimate_freqs: bool = False,
-                 min_length: float = 1e-8, max_length: float = 10.0, score_tol: float = 1e-6):
+                 min_length: float = 1e-8, max_length: float = 10.0, score_tol: float = 1e-6,
+                 gamma_categories: int = 0):
         if estimate_freqs and not substitution.free_freqs:
             raise ValueError(f"{substitution.name} has equal base frequencies; they cannot be estimated")
         if not estimate_freqs and substitution.freqs is None:
@@ -131,11 +154,29 @@ class BranchLengthModel(EMModel):
         self.min_length, self.max_length = float(min_length), float(max_length)
         self.score_tol = check_positive(score_tol, "score_tol")
         self.start, self.child = tree.children()
-        self.params_type = BranchFreqParams if estimate_freqs else BranchParams
+        self.gamma_categories = int(gamma_categories)
+        self.gamma = self.gamma_categories > 1
+        self.n_categories = self.gamma_categories if self.gamma else 1
+        self.params_type = _PARAMS[self.estimate_freqs, self.gamma]
         self.constraints = {"lengths": Interval(min_length, max_length, closed=True),
                             "rates": Interval(MIN_RATE, MAX_RATE, closed=True)}
         if estimate_freqs:
             self.constraints["freqs"] = Simplex()
+        if self.gamma:
+            self.constraints["alpha"] = Interval(MIN_ALPHA, MAX_ALPHA, closed=True)
+
+    def on_tree(self, tree: Tree, score_tol: float | None = None) -> BranchLengthModel:
+        """The same model on another tree (and score tolerance)."""
+        return BranchLengthModel(tree, self.substitution, self.estimate_freqs, self.min_length, self.max_length,
+                                 self.score_tol if score_tol is None else score_tol, self.gamma_categories)
+
+    def category_rates(self, params: BranchParams) -> np.ndarray:
+        """The rates ``r_k`` of the categories at ``params`` (one category of rate 1 without gamma)."""
+        return discrete_gamma_rates(float(params.alpha[0]), self.n_categories) if self.gamma else np.ones(1)
+
+    def _params(self, lengths, rates, freqs, alpha) -> BranchParams:
+        extra = ([freqs] if self.estimate_freqs else []) + ([alpha] if self.gamma else [])
+        return self.params_type(lengths, rates, *extra)
 
     def substitution_at(self, params: BranchParams) -> SubstitutionModel:
         """The substitution model at ``params``."""
@@ -148,39 +189,51 @@ class BranchLengthModel(EMModel):
                              "(use alignment.take(tree.names))")
 
     def initialize(self, data: Alignment, rng: np.random.Generator) -> BranchParams:
-        """The Newick lengths (0.1 where none) and the substitution model's
-        rates, each times ``exp(N(0, 0.1^2))`` for independent restarts; the
-        empirical base frequencies when they are estimated."""
+        """The Newick lengths (0.1 where none), the substitution model's
+        rates and the gamma shape 0.5, each times ``exp(N(0, 0.1^2))`` for
+        independent restarts; the empirical base frequencies when they are
+        estimated."""
         self._check_data(data)
         lengths = np.where(np.isfinite(self.tree.lengths), self.tree.lengths, _DEFAULT_LENGTH)
         lengths = np.clip(lengths * np.exp(rng.normal(0.0, 0.1, lengths.size)), self.min_length, self.max_length)
         rates = np.clip(self.substitution.rates * np.exp(rng.normal(0.0, 0.1, self.substitution.rates.size)),
                         MIN_RATE, MAX_RATE)
-        if self.estimate_freqs:
-            return BranchFreqParams(lengths, rates, data.base_frequencies())
-        return BranchParams(lengths, rates)
+        alpha = np.array([_START_ALPHA * np.exp(rng.normal(0.0, 0.1))])
+        return self._params(lengths, rates, data.base_frequencies() if self.estimate_freqs else None, alpha)
 
     # -- E-step --------------------------------------------------------------------------
     def _prune(self, data: Alignment, params: BranchParams):
+        """The lower pass in every rate category; each pattern's likelihood
+        is the categories' average, ``L_p = (1/K) sum_k L_pk``."""
         self._check_data(data)
         sub = self.substitution_at(params)
-        P = sub.transition(params.lengths)
-        lower = np.empty((self.tree.n_nodes, data.n_patterns, 4))
-        msg = np.empty((self.tree.n_branches, data.n_patterns, 4))
+        K, n, m = self.n_categories, self.tree.n_nodes, data.n_patterns
+        P = sub.transition(self.category_rates(params)[:, None] * params.lengths[None, :])
+        lower, msg = np.empty((K, n, m, 4)), np.empty((K, n - 1, m, 4))
+        site_ll = np.empty((K, m))
         weights = data.weights.astype(float)
-        ll = _kernels.lower_pass(data.partials, self.tree.parent, P, sub.freqs, weights, lower, msg)
-        return sub, P, weights, lower, msg, ll
+        for k in range(K):
+            _kernels.lower_pass(data.partials, self.tree.parent, P[k], sub.freqs, weights, lower[k], msg[k],
+                                site_ll[k])
+        pattern_ll = special.logsumexp(site_ll, axis=0) - np.log(K)
+        return sub, P, weights, lower, msg, site_ll, pattern_ll
 
     def passes(self, data: Alignment, params: BranchParams) -> Passes:
         """The lower and outside passes: the E-step's counts, the
         log-likelihood, and the partials of every node (rows of ``above`` for
-        the tips left unset)."""
-        sub, P, weights, lower, msg, ll = self._prune(data, params)
-        pairs = np.zeros((self.tree.n_branches, 4, 4))
+        the tips left unset). With rate categories, category ``k``'s counts
+        weigh each pattern by its posterior ``Pr(k | pattern) = L_pk / (K L_p)``."""
+        sub, P, weights, lower, msg, site_ll, pattern_ll = self._prune(data, params)
+        K = self.n_categories
+        posterior = np.exp(site_ll - pattern_ll - np.log(K))
+        pairs = np.zeros((K, self.tree.n_branches, 4, 4))
         root = np.zeros(4)
         above = np.empty_like(lower)
-        _kernels.expected_counts(self.start, self.child, P, sub.freqs, weights, lower, msg, pairs, root, above)
-        return Passes(_Stats(root, pairs), float(ll), P, weights, lower, msg, above)
+        for k in range(K):
+            _kernels.expected_counts(self.start, self.child, P[k], sub.freqs, weights * posterior[k], lower[k],
+                                     msg[k], pairs[k], root, above[k])
+        return Passes(_Stats(root, pairs), float(weights @ pattern_ll), P, weights, lower, msg, above, site_ll,
+                      posterior)
 
     def e_step(self, data: Alignment, params: BranchParams):
         out = self.passes(data, params)
@@ -189,29 +242,29 @@ class BranchLengthModel(EMModel):
     def ancestral_states(self, data: Alignment, params: BranchParams, node: int) -> np.ndarray:
         """Posterior probabilities (n_patterns, 4) of the states of internal
         ``node`` at each site pattern: ``U_v(a) L_v(a) / sum_b U_v(b) L_v(b)``
-        (:mod:`._kernels`), the marginal reconstruction of Yang, Kumar & Nei (1995)."""
+        (:mod:`._kernels`), the marginal reconstruction of Yang, Kumar & Nei (1995);
+        with rate categories, their average weighted by each category's posterior."""
         if not self.tree.n_tips <= node < self.tree.n_nodes:
             raise ValueError(f"node must be an internal node, {self.tree.n_tips} to {self.tree.n_nodes - 1}; got {node!r}")
         out = self.passes(data, params)
-        joint = out.above[node] * out.lower[node]
-        return joint / joint.sum(axis=1, keepdims=True)
+        joint = out.above[:, node] * out.lower[:, node]
+        return np.einsum("kp,kpa->pa", out.posterior, joint / joint.sum(axis=2, keepdims=True))
 
     def loglik(self, data: Alignment, params: BranchParams) -> float:
-        return float(self._prune(data, params)[-1])
+        _, _, weights, _, _, _, pattern_ll = self._prune(data, params)
+        return float(weights @ pattern_ll)
 
     # -- M-step --------------------------------------------------------------------------
     def m_step(self, stats: _Stats, current: BranchParams, fixed=None) -> BranchParams:
         """ECM (module docstring): branch lengths, then the substitution parameters."""
-        terms = _BranchTerms(stats.pairs, self.substitution_at(current).eigen())
+        terms = _BranchTerms(stats.pairs, self.substitution_at(current).eigen(), self.category_rates(current))
         lengths = _maximise_lengths(terms, current.lengths, self.min_length, self.max_length)
         if fixed is not None:  # the second step's maximiser depends on the lengths held
             lengths = np.where(fixed.lengths, current.lengths, lengths)
         free_rates = np.ones(current.rates.size, dtype=bool) if fixed is None else ~fixed.rates
         free_freqs = self.estimate_freqs and (fixed is None or not np.any(fixed.freqs))
-        rates, freqs = self._maximise_substitution(stats, lengths, current, free_rates, free_freqs)
-        if self.estimate_freqs:
-            return BranchFreqParams(lengths, rates, freqs)
-        return BranchParams(lengths, rates)
+        free_alpha = self.gamma and (fixed is None or not np.any(fixed.alpha))
+        return self._maximise_substitution(stats, lengths, current, free_rates, free_freqs, free_alpha)
 
     def is_stationary(self, data: Alignment, params: BranchParams, stats: _Stats) -> bool:
         """Every branch length is stationary: its score in ``log t``,
@@ -220,32 +273,39 @@ class BranchLengthModel(EMModel):
         most ``score_tol`` in absolute value, or points out of the bound the
         length sits on. The change rule alone stops EM where the likelihood is
         flat along a short branch, up to 1e-6 (relative) from the maximum."""
-        terms = _BranchTerms(stats.pairs, self.substitution_at(params).eigen())
+        terms = _BranchTerms(stats.pairs, self.substitution_at(params).eigen(), self.category_rates(params))
         t = params.lengths
         E, P, _ = terms.value(t)
         score = terms.slopes(t, E, P)[0]
         held = ((t <= self.min_length) & (score < 0)) | ((t >= self.max_length) & (score > 0))
         return bool(np.all(held | (np.abs(score) <= self.score_tol)))
 
-    def _maximise_substitution(self, stats: _Stats, lengths, current: BranchParams, free_rates, free_freqs):
+    def _maximise_substitution(self, stats: _Stats, lengths, current: BranchParams, free_rates, free_freqs,
+                               free_alpha) -> BranchParams:
         """Step 2: one Newton step on ``Q`` in ``z = (log rates, log(pi_A/pi_T),
-        log(pi_C/pi_T), log(pi_G/pi_T))`` (:func:`_newton_ascent`)."""
+        log(pi_C/pi_T), log(pi_G/pi_T), log alpha)`` (the free ones;
+        :func:`_newton_ascent`), at the new ``lengths``."""
         sub = self.substitution_at(current)
+        alpha = current.alpha if self.gamma else None
         n_rates = int(free_rates.sum())
-        if n_rates == 0 and not free_freqs:
-            return current.rates, sub.freqs
+        if n_rates == 0 and not free_freqs and not free_alpha:
+            return self._params(lengths, current.rates, sub.freqs if self.estimate_freqs else None, alpha)
 
         def unpack(z):
             rates = current.rates.copy()
             rates[free_rates] = np.exp(z[:n_rates])
-            if not free_freqs:
-                return rates, sub.freqs
-            e = np.exp(np.append(z[n_rates:], 0.0))
-            return rates, e / e.sum()
+            freqs, shape = sub.freqs, alpha
+            if free_freqs:
+                e = np.exp(np.append(z[n_rates:n_rates + 3], 0.0))
+                freqs = e / e.sum()
+            if free_alpha:
+                shape = np.exp(z[-1:])
+            return rates, freqs, shape
 
         def q(z):
-            rates, freqs = unpack(z)
-            P = sub.with_parameters(rates, freqs).transition(lengths)
+            rates, freqs, shape = unpack(z)
+            r = discrete_gamma_rates(float(shape[0]), self.n_categories) if self.gamma else np.ones(1)
+            P = sub.with_parameters(rates, freqs).transition(r[:, None] * lengths[None, :])
             return np.sum(stats.pairs * np.log(np.maximum(P, _TINY))) + stats.root @ np.log(freqs)
 
         z0 = np.log(current.rates[free_rates])
@@ -253,7 +313,11 @@ class BranchLengthModel(EMModel):
         if free_freqs:
             z0 = np.append(z0, np.log(sub.freqs[:3] / sub.freqs[3]))
             lower, upper = np.append(lower, [-np.log(_FREQ_RATIO)] * 3), np.append(upper, [np.log(_FREQ_RATIO)] * 3)
-        return unpack(_newton_ascent(q, z0, lower, upper))
+        if free_alpha:
+            z0 = np.append(z0, np.log(alpha))
+            lower, upper = np.append(lower, np.log(MIN_ALPHA)), np.append(upper, np.log(MAX_ALPHA))
+        rates, freqs, shape = unpack(_newton_ascent(q, z0, lower, upper))
+        return self._params(lengths, rates, freqs if self.estimate_freqs else None, shape)
 
     # -- reporting -----------------------------------------------------------------------
     def labels(self) -> list[str]:
@@ -267,6 +331,8 @@ class BranchLengthModel(EMModel):
         names += list(rates) if rates == ("kappa",) else [f"rates[{r}]" for r in rates]
         if self.estimate_freqs:
             names += [f"freqs[{s}]" for s in STATES]
+        if self.gamma:
+            names.append("alpha")
         return names
 
 
@@ -307,32 +373,41 @@ def _newton_ascent(q, z0, lower, upper, h: float = 1e-4):
 
 
 class _BranchTerms:
-    """The branch terms ``f_c(t) = sum_ab N_c(a, b) log P_ab(t)`` of ``Q`` and
-    their derivatives in ``u = log t``, for all branches at once.
+    """The branch terms ``f_c(t) = sum_k sum_ab N_kc(a, b) log P_ab(r_k t)``
+    of ``Q`` (rate categories ``k`` with rates ``r_k``; one of rate 1
+    without gamma) and their derivatives in ``u = log t``, for all branches
+    at once.
 
     With ``P(t) = sum_j C_j exp(lambda_j t)``, ``C_j = A[:, j] B[j, :]``:
-    ``f' = sum N P'/P``, ``f'' = sum N (P''/P - (P'/P)^2)``, and in ``u``
+    ``f' = sum N P'/P``, ``f'' = sum N (P''/P - (P'/P)^2)`` (``P'`` the
+    derivative in ``t``, which brings a factor ``r_k``), and in ``u``
     ``g = t f'``, ``h = t^2 f'' + t f'``. At the point of the E-step that
     gave ``N``, ``g`` is also the score ``d log L / d log t_c`` (Fisher's
     identity)."""
 
-    def __init__(self, pairs: np.ndarray, eigen):
-        self.lam, a, b = eigen
+    def __init__(self, pairs: np.ndarray, eigen, scales: np.ndarray):
+        lam, a, b = eigen
         self.C = np.einsum("aj,jb->jab", a, b).reshape(4, 16)
-        self.N = pairs.reshape(-1, 16)
+        self.rl = np.asarray(scales)[:, None] * lam  # (K, 4): r_k lambda_j
+        self.N = pairs.reshape(len(self.rl), -1, 16).transpose(1, 0, 2)  # (branches, K, 16)
 
     def value(self, t):
-        """``(E, P, f)`` at lengths ``t``: ``E = exp(lambda t)``, ``P`` flattened."""
-        E = np.exp(t[:, None] * self.lam)
+        """``(E, P, f)`` at lengths ``t``: ``E = exp(r lambda t)``, ``P`` flattened, per category."""
+        E = np.exp(t[:, None, None] * self.rl)
         P = np.maximum(E @ self.C, _TINY)
-        return E, P, np.sum(self.N * np.log(P), axis=1)
+        return E, P, np.sum(self.N * np.log(P), axis=(1, 2))
 
     def slopes(self, t, E, P):
         """``(g, h)``: first and second derivatives of each ``f_c`` in ``log t``."""
-        d1 = ((E * self.lam) @ self.C) / P
-        d2 = ((E * self.lam**2) @ self.C) / P
-        g = t * np.sum(self.N * d1, axis=1)
-        return g, t**2 * np.sum(self.N * (d2 - d1**2), axis=1) + g
+        d1 = ((E * self.rl) @ self.C) / P
+        d2 = ((E * self.rl**2) @ self.C) / P
+        g = t * np.sum(self.N * d1, axis=(1, 2))
+        return g, t**2 * np.sum(self.N * (d2 - d1**2), axis=(1, 2)) + g
+
+
+def _rows(mask, a):
+    """``mask`` (n,) shaped to select rows of ``a`` (n, ...) in ``np.where``."""
+    return mask.reshape((-1,) + (1,) * (a.ndim - 1))
 
 
 def _maximise_lengths(terms: _BranchTerms, t0, lo, hi):
@@ -358,7 +433,7 @@ def _maximise_lengths(terms: _BranchTerms, t0, lo, hi):
         step = np.where(keep, step, 0.0)
         u = u + step
         t = np.where(keep, t_new, t)
-        E, P, f = np.where(keep[:, None], E_new, E), np.where(keep[:, None], P_new, P), np.where(keep, f_new, f)
+        E, P, f = np.where(_rows(keep, E), E_new, E), np.where(_rows(keep, P), P_new, P), np.where(keep, f_new, f)
         if np.max(np.abs(step)) <= _NEWTON_TOL:
             break
     return t
@@ -377,6 +452,10 @@ class BranchLengthEM(EMEstimator):
     frequencies : for HKY85 and GTR, 'empirical' (the alignment's base
         composition, held fixed: IQ-TREE's ``+F``) or 'estimated' (maximum
         likelihood, IQ-TREE's ``+FO``). JC69 and K80 have equal frequencies.
+    gamma_categories : 0 (the default) for one rate at every site, or the
+        number of equally probable discrete gamma rate categories (4 is
+        IQ-TREE's ``+G4``), the category of each site a further latent
+        variable, the gamma shape ``alpha`` estimated (module docstring).
     min_length, max_length : bounds of every branch length (IQ-TREE's upper
         bound is 10).
     score_tol : the fit also stops only when the score of every branch length
@@ -410,6 +489,7 @@ class BranchLengthEM(EMEstimator):
         substitution: str = "HKY85",
         *,
         frequencies: str = "empirical",
+        gamma_categories: int = 0,
         min_length: float = 1e-8,
         max_length: float = 10.0,
         score_tol: float = 1e-6,
@@ -423,6 +503,7 @@ class BranchLengthEM(EMEstimator):
     ):
         self.substitution = substitution
         self.frequencies = frequencies
+        self.gamma_categories = gamma_categories
         self.min_length = min_length
         self.max_length = max_length
         self.score_tol = score_tol
@@ -443,7 +524,10 @@ class BranchLengthEM(EMEstimator):
             raise ValueError(f"min_length must be below max_length; got {lo!r} and {hi!r}")
         if sub.free_freqs and not estimate:
             sub = sub.with_parameters(sub.rates, data.base_frequencies())
-        return BranchLengthModel(tree, sub, estimate, lo, hi, self.score_tol)
+        gamma = check_int(self.gamma_categories, "gamma_categories", 0)
+        if gamma == 1:
+            raise ValueError("gamma_categories must be 0 (one rate at every site) or at least 2; got 1")
+        return BranchLengthModel(tree, sub, estimate, lo, hi, self.score_tol, gamma)
 
     def fit(self, alignment, tree) -> BranchLengthEM:
         """Fit to ``alignment`` (an :class:`Alignment`, or a FASTA/PHYLIP path

@@ -128,15 +128,17 @@ def q_gains(model: BranchLengthModel, out: Passes, params: BranchParams):
     ``(p, c2)`` and ``(c, s)`` of each internal branch; and the rise of
     ``Q`` from setting every current branch to its maximiser."""
     tree = model.tree
-    n = tree.n_nodes
-    near, far, sibling = (np.zeros((n, 4, 4)) for _ in range(3))
-    _kernels.nni_pair_counts(model.start, model.child, tree.parent, tree.n_tips, out.P, out.weights, out.lower,
-                             out.msg, out.above, near, far, sibling)
+    K, n = model.n_categories, tree.n_nodes
+    near, far, sibling = (np.zeros((K, n, 4, 4)) for _ in range(3))
+    for k in range(K):  # each rate category's pairs, the patterns weighted by the category's posterior
+        _kernels.nni_pair_counts(model.start, model.child, tree.parent, tree.n_tips, out.P[k],
+                                 out.weights * out.posterior[k], out.lower[k], out.msg[k], out.above[k], near[k],
+                                 far[k], sibling[k])
     inner, kids, sib = _quartets(model)
     t = params.lengths
-    pairs = np.concatenate([out.stats.pairs, near[inner], far[inner], sibling[inner]])
+    pairs = np.concatenate([out.stats.pairs, near[:, inner], far[:, inner], sibling[:, inner]], axis=1)
     start = np.concatenate([t, t[inner] + t[kids[0]], t[inner] + t[kids[1]], t[inner] + t[sib]])
-    terms = _BranchTerms(pairs, model.substitution_at(params).eigen())
+    terms = _BranchTerms(pairs, model.substitution_at(params).eigen(), model.category_rates(params))
     best = _maximise_lengths(terms, start, model.min_length, model.max_length)
     value = terms.value(best)[2]
     m, nb = inner.size, tree.n_branches
@@ -170,7 +172,7 @@ def interchange_step(model: BranchLengthModel, out: Passes, params: BranchParams
     step raises ``Q``: each of the two interchanges at every internal branch
     with that branch's length re-optimised and every other length kept
     (PhyML's fast NNI, Guindon & Gascuel 2003). Around branch ``c`` the
-    site likelihood is ``F' P(t_c) G`` with ``F = D m_x`` at ``p`` and ``G =
+    site likelihood is ``F' P(t_c) G`` (in each rate category) with ``F = D m_x`` at ``p`` and ``G =
     m_y m_z`` at ``c``, ``D`` the outside of ``p`` without ``c`` and ``s``,
     and ``{x, y, z}`` the three subtrees ``s, c1, c2`` in one of the three
     arrangements; so each interchange's exact log-likelihood is a
@@ -181,15 +183,7 @@ def interchange_step(model: BranchLengthModel, out: Passes, params: BranchParams
     gain)`` or None."""
     tree = model.tree
     inner, kids, sib = _quartets(model)
-    p = tree.parent[inner]
-    D = out.above[p].copy()
-    for i in np.flatnonzero(p == tree.n_nodes - 1):  # the root has a third child
-        third = [k for k in model.child[model.start[p[i]]:model.start[p[i] + 1]] if k not in (inner[i], sib[i])]
-        D[i] *= out.msg[third[0]]
-    m_s, m_1, m_2 = out.msg[sib], out.msg[kids[0]], out.msg[kids[1]]
-    F = np.concatenate([D * m_s, D * m_1, D * m_2])  # the current arrangement, then the two interchanges
-    G = np.concatenate([m_1 * m_2, m_2 * m_s, m_1 * m_s])
-    terms = _CentreTerms(F, G, out.weights, model.substitution_at(params).eigen())
+    terms = centre_terms(model, out, params)
     t = np.tile(params.lengths[inner], 3)
     k = inner.size
     now = terms.value(t)[2][:k]
@@ -205,23 +199,48 @@ def interchange_step(model: BranchLengthModel, out: Passes, params: BranchParams
             lengths[inner[i]] = best[(which + 1) * k + i]
         new = _interchanged(tree, inner, kids, sib, attempt, lengths)
         moved = replace(params, lengths=new.lengths)
-        gain = BranchLengthModel(new, model.substitution, model.estimate_freqs).loglik(data, moved) - out.loglik
+        gain = model.on_tree(new).loglik(data, moved) - out.loglik
         if gain > min_gain:
             return new, moved, len(attempt), gain
     return None
 
 
-class _CentreTerms:
-    """``f_i(t) = sum_patterns w log(F_i' P(t) G_i)`` for many (F_i, G_i) at
-    once, with its derivatives in ``log t`` (the interface of
-    :class:`._BranchTerms`, for :func:`._maximise_lengths`): with ``P(t) = A
-    exp(Lambda t) B``, ``F' P(t) G = sum_j c_j exp(lambda_j t)``, ``c_j =
-    (F' A)_j (B G)_j``."""
+def centre_terms(model: BranchLengthModel, out: Passes, params: BranchParams) -> _CentreTerms:
+    """The log-likelihood around each internal branch ``c`` as a function of
+    its length, relative to the current tree's, for the current arrangement
+    and the two interchanges (in that order, each ``n_internal`` long):
 
-    def __init__(self, F, G, weights, eigen):
-        self.lam, a, b = eigen
-        self.coef = (F @ a) * (G @ b.T)  # (n, patterns, 4)
-        self.w = weights
+        log L(t) - log L = sum_p w_p log sum_k Pr(k | p) h_kp(t) / h_kp(t_c),
+
+    ``h_kp(t) = F' P(r_k t) G`` in rate category ``k`` (:func:`interchange_step`);
+    the scales of the partials cancel in the ratio, and the subtrees' own
+    likelihoods are the same in every arrangement."""
+    tree = model.tree
+    inner, kids, sib = _quartets(model)
+    p = tree.parent[inner]
+    D = out.above[:, p].copy()
+    for i in np.flatnonzero(p == tree.n_nodes - 1):  # the root has a third child
+        third = [k for k in model.child[model.start[p[i]]:model.start[p[i] + 1]] if k not in (inner[i], sib[i])]
+        D[:, i] *= out.msg[:, third[0]]
+    m_s, m_1, m_2 = out.msg[:, sib], out.msg[:, kids[0]], out.msg[:, kids[1]]
+    F = np.concatenate([D * m_s, D * m_1, D * m_2], axis=1)  # (K, 3 n_internal, patterns, 4)
+    G = np.concatenate([m_1 * m_2, m_2 * m_s, m_1 * m_s], axis=1)
+    lam, a, b = model.substitution_at(params).eigen()
+    rl = model.category_rates(params)[:, None] * lam  # (K, 4)
+    coef = (F @ a) * (G @ b.T)
+    h_now = np.einsum("kipj,kij->kip", coef[:, :inner.size], np.exp(params.lengths[inner][None, :, None] * rl[:, None]))
+    coef *= np.tile(out.posterior[:, None, :] / h_now, (1, 3, 1))[..., None]
+    K, n, m = coef.shape[:3]
+    return _CentreTerms(coef.transpose(1, 2, 0, 3).reshape(n, m, 4 * K), rl.reshape(-1), out.weights)
+
+
+class _CentreTerms:
+    """``f_i(t) = sum_p w_p log sum_j c_ipj exp(lambda_j t)`` for many ``i``
+    at once, with its derivatives in ``log t`` (the interface of
+    :class:`._BranchTerms`, for :func:`._maximise_lengths`)."""
+
+    def __init__(self, coef, lam, weights):
+        self.coef, self.lam, self.w = coef, lam, weights
 
     def value(self, t):
         E = np.exp(t[:, None] * self.lam)
@@ -300,8 +319,8 @@ class StructuralEM(BranchLengthEM):
 
     Parameters
     ----------
-    substitution, frequencies, min_length, max_length, score_tol : as for
-        :class:`BranchLengthEM`.
+    substitution, frequencies, gamma_categories, min_length, max_length, score_tol : as
+        for :class:`BranchLengthEM`.
     min_gain : a structural step is taken when it raises the expected
         complete-data log-likelihood by more than this, and a perturbed
         search's tree is kept when it raises the log-likelihood by more (log
@@ -348,6 +367,7 @@ class StructuralEM(BranchLengthEM):
         substitution: str = "HKY85",
         *,
         frequencies: str = "empirical",
+        gamma_categories: int = 0,
         min_length: float = 1e-8,
         max_length: float = 10.0,
         score_tol: float = 1e-6,
@@ -362,7 +382,8 @@ class StructuralEM(BranchLengthEM):
         progress: bool | None = _ENGINE["progress"],
         callback=None,
     ):
-        super().__init__(substitution, frequencies=frequencies, min_length=min_length, max_length=max_length,
+        super().__init__(substitution, frequencies=frequencies, gamma_categories=gamma_categories,
+                         min_length=min_length, max_length=max_length,
                          score_tol=score_tol, tol=tol, max_iter=max_iter, n_init=n_init, accelerate=accelerate,
                          random_state=random_state, progress=progress, callback=callback)
         self.min_gain = min_gain
@@ -411,8 +432,7 @@ class StructuralEM(BranchLengthEM):
         trace: list[float] = []
         steps: list[tuple[str, int, float]] = []
         while True:
-            model = BranchLengthModel(tree, model.substitution, model.estimate_freqs, model.min_length,
-                                      model.max_length, max(self.score_tol, _SEARCH_SCORE_TOL))
+            model = model.on_tree(tree, max(self.score_tol, _SEARCH_SCORE_TOL))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 result = fit_em(model, data, tol=max(self.tol, _SEARCH_TOL), max_iter=self.max_iter, accelerate=self.accelerate,

@@ -30,8 +30,10 @@ HKY85 and GTR built with ``freqs=None`` take their frequencies from the data
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
-__all__ = ["SubstitutionModel", "JC69", "K80", "HKY85", "GTR", "STATES", "PAIRS", "substitution_model"]
+__all__ = ["SubstitutionModel", "JC69", "K80", "HKY85", "GTR", "STATES", "PAIRS", "substitution_model",
+           "discrete_gamma_rates"]
 
 STATES = "ACGT"
 #: the exchangeabilities' order: the upper triangle of the rate matrix
@@ -174,6 +176,24 @@ class GTR(SubstitutionModel):
 
 
 _MODELS = {"JC69": JC69, "JC": JC69, "K80": K80, "K2P": K80, "HKY85": HKY85, "HKY": HKY85, "GTR": GTR}
+
+
+def discrete_gamma_rates(alpha: float, k: int) -> np.ndarray:
+    """The relative rates of ``k`` equally probable categories of a
+    Gamma(``alpha``, rate ``alpha``) distribution (mean 1): each category's
+    mean (Yang 1994, J. Mol. Evol. 39:306-314, the default of IQ-TREE and
+    PhyML),
+
+        r_i = k [I(alpha + 1, alpha b_i) - I(alpha + 1, alpha b_{i-1})],
+
+    with ``b_i`` the ``i/k`` quantile of the distribution and ``I`` the
+    regularised lower incomplete gamma function. They average to 1."""
+    if k == 1:
+        return np.ones(1)
+    bounds = np.append(special.gammaincinv(alpha, np.arange(1, k) / k), np.inf)  # alpha * b_i
+    upper = special.gammainc(alpha + 1.0, bounds)
+    rates = k * np.diff(np.append(0.0, upper))
+    return rates / rates.mean()  # exact up to round-off; removes it
 
 
 def substitution_model(name) -> SubstitutionModel:

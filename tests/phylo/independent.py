@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from scipy import integrate, stats
 
 TRANSITIONS = {(0, 2), (2, 0), (1, 3), (3, 1)}  # A<->G, C<->T
 
@@ -107,3 +108,12 @@ def node_pair_posteriors(parent: np.ndarray, n_tips: int, P: np.ndarray, freqs, 
         for b in range(4):
             joint[:, a, b] = prob[(states[:, u] == a) & (states[:, v] == b)].sum(axis=0)
     return joint / prob.sum(axis=0)[:, None, None]
+
+
+def gamma_category_rates(alpha: float, k: int) -> np.ndarray:
+    """Each of ``k`` equally probable categories' mean rate, by numerical
+    integration of the Gamma(alpha, rate alpha) density between scipy's
+    quantiles."""
+    dist = stats.gamma(alpha, scale=1.0 / alpha)
+    cuts = dist.ppf(np.arange(k + 1) / k)
+    return np.array([k * integrate.quad(lambda x: x * dist.pdf(x), lo, hi)[0] for lo, hi in zip(cuts[:-1], cuts[1:])])

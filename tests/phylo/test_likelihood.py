@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from latentlab.phylo import HKY85, JC69, Alignment, Tree, simulate_alignment
-from latentlab.phylo.branch_lengths import BranchLengthModel, BranchParams
+from latentlab.phylo.branch_lengths import BranchGammaParams, BranchLengthModel, BranchParams
 
-from .independent import enumerate_states, hky_rate_matrix, transitions
+from .independent import enumerate_states, gamma_category_rates, hky_rate_matrix, transitions
 
 QUARTET = Tree.from_newick("((a:0.1,b:0.25):0.07,(c:0.4,d:0.02):0.3);")  # rooted: collapsed to 5 branches
 SEQS = {"a": "ACGTTGCAAR-", "b": "ACGTAGCTAAN", "c": "ACCTAGGTCAC", "d": "TCGTAGGTCYA"}
@@ -25,7 +25,7 @@ def test_pruning_and_expected_counts_equal_enumeration(model, kappa, freqs):
     P = transitions(QUARTET.lengths, hky_rate_matrix(kappa, freqs))
     site, pairs = enumerate_states(QUARTET.parent, QUARTET.n_tips, P, freqs, data.partials)
     assert ll == pytest.approx(data.weights @ np.log(site), rel=1e-13)
-    np.testing.assert_allclose(stats.pairs, np.einsum("p,cpab->cab", data.weights, pairs), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(stats.pairs[0], np.einsum("p,cpab->cab", data.weights, pairs), rtol=1e-11, atol=1e-13)
 
 
 def test_root_counts_are_the_posterior_of_the_root_state():
@@ -36,6 +36,27 @@ def test_root_counts_are_the_posterior_of_the_root_state():
     _, pairs = enumerate_states(QUARTET.parent, QUARTET.n_tips, P, np.full(4, 0.25), data.partials)
     root_child = int(np.flatnonzero(QUARTET.parent == QUARTET.n_nodes - 1)[0])
     np.testing.assert_allclose(stats.root, np.einsum("p,pab->a", data.weights, pairs[root_child]), rtol=1e-11)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.7])
+def test_gamma_categories_equal_enumeration_in_each_category(alpha):
+    """L_p = (1/K) sum_k L_pk with the lengths times r_k; the counts of
+    category k weigh each pattern by Pr(k | p) = L_pk / (K L_p)."""
+    data = Alignment.from_sequences(SEQS).take(QUARTET.names)
+    model = HKY85(5.0, [0.1, 0.2, 0.3, 0.4])
+    em = BranchLengthModel(QUARTET, model, gamma_categories=4)
+    params = BranchGammaParams(QUARTET.lengths, model.rates, np.array([alpha]))
+    rates = gamma_category_rates(alpha, 4)
+    np.testing.assert_allclose(em.category_rates(params), rates, rtol=1e-8)
+    stats_, ll = em.e_step(data, params)
+    q = hky_rate_matrix(5.0, model.freqs)
+    sites, pairs = zip(*(enumerate_states(QUARTET.parent, QUARTET.n_tips, transitions(r * QUARTET.lengths, q),
+                                          model.freqs, data.partials) for r in rates))
+    site = np.mean(sites, axis=0)
+    assert ll == pytest.approx(data.weights @ np.log(site), rel=1e-8)
+    posterior = np.array(sites) / (4 * site)
+    want = np.einsum("p,kp,kcpab->kcab", data.weights, posterior, np.array(pairs))
+    np.testing.assert_allclose(stats_.pairs, want, rtol=1e-7, atol=1e-10)
 
 
 def test_no_underflow_on_a_large_tree_and_patterns_add():
