@@ -10,14 +10,19 @@ Steps (one thread, fixed seed, identical sequences kept):
 
 1. the starting tree: IQ-TREE's maximum-likelihood tree under JC;
 2. on that topology (``-te``), branch lengths and model parameters optimised
-   under JC and under HKY (frequencies counted from the alignment, IQ-TREE's
-   default ``+F``), with branch lengths bounded to [1e-8, 10] (``-blmin``,
+   under JC, HKY, GTR, JC+G4 and HKY+G4 (frequencies counted from the
+   alignment, IQ-TREE's default ``+F``; four gamma categories at their
+   means, IQ-TREE's default), with branch lengths bounded to [1e-8, 10] (``-blmin``,
    ``-blmax``: the bounds of latentlab's BranchLengthEM), the likelihood
    epsilon of the parameter optimisation lowered from 0.01 to 1e-7
    (``--epsilon``) and its cap of 100 rounds raised to 10,000 (``-nparam``).
    Under HKY the likelihood is flat (a branch at the upper bound, kappa near
    65): with IQ-TREE's default cap it stops after 100 rounds, 6.9e-4 below
    the maximum; uncapped it stops after 451 rounds.
+
+3. IQ-TREE's own maximum-likelihood tree search under JC, HKY and GTR
+   (default search, branch lengths bounded as above), for the topology
+   search of latentlab's StructuralEM.
 
 IQ-TREE prints its log-likelihood to 4 decimals in its report; the value
 stored is its checkpoint's (``.ckp.gz``, ``CandidateSet``: 8 decimals). The
@@ -40,6 +45,8 @@ ALIGNMENT = ROOT / "data" / "phylo" / "primates.fasta"
 OUT = Path(__file__).resolve().parent / "iqtree_primates.json"
 COMMON = ["-seed", "1", "-nt", "1", "-keep-ident", "-redo", "-prec", "12"]
 FIT = ["-blmin", "1e-8", "-blmax", "10", "--epsilon", "1e-7", "-nparam", "10000"]
+FIXED_TREE_MODELS = ("JC", "HKY", "GTR", "JC+G4", "HKY+G4")
+SEARCH_MODELS = ("JC", "HKY", "GTR")
 
 
 def _run(args: list[str], cwd: Path) -> list[str]:
@@ -49,10 +56,17 @@ def _run(args: list[str], cwd: Path) -> list[str]:
 
 
 def _checkpoint_loglik(prefix: Path) -> float:
-    """The score of the single candidate tree in IQ-TREE's checkpoint."""
+    """The best score among the candidate trees in IQ-TREE's checkpoint
+    (one with a fixed tree; the search's candidates after a search)."""
     text = gzip.decompress(prefix.with_suffix(".ckp.gz").read_bytes()).decode()
     block = text.split("CandidateSet:\n", 1)[1]
-    return float(re.match(r"\s*0:\s*(\S+)", block).group(1))
+    scores = []
+    for line in block.splitlines():
+        found = re.match(r"\s+\d+:\s*(\S+)", line)
+        if not found:
+            break
+        scores.append(float(found.group(1)))
+    return max(scores)
 
 
 def _model_rates(prefix: Path) -> list[float]:
@@ -61,11 +75,29 @@ def _model_rates(prefix: Path) -> list[float]:
     return [float(x) for x in re.search(r"ModelDNA:\n\s*rates:\s*(.*)\n", text).group(1).split(",")]
 
 
+def _gamma_shape(prefix: Path) -> float | None:
+    """The gamma shape from the checkpoint (None without rate categories)."""
+    text = gzip.decompress(prefix.with_suffix(".ckp.gz").read_bytes()).decode()
+    found = re.search(r"RateGamma:\n\s*gamma_shape:\s*(\S+)", text)
+    return float(found.group(1)) if found else None
+
+
 def _frequencies(prefix: Path) -> list[float]:
     """The base frequencies from IQ-TREE's report (4 decimals; equal under JC)."""
     report = prefix.with_suffix(".iqtree").read_text()
     found = dict(re.findall(r"pi\(([ACGT])\) = ([0-9.]+)", report))
     return [float(found[s]) for s in "ACGT"] if found else [0.25] * 4
+
+
+def _result(command: list[str], prefix: Path, work: Path) -> dict:
+    return {
+        "command": " ".join(command),
+        "loglik": _checkpoint_loglik(prefix),
+        "tree": (work / f"{prefix.name}.treefile").read_text().strip(),
+        "exchangeabilities_AC_AG_AT_CG_CT_GT": _model_rates(prefix),
+        "frequencies_ACGT": _frequencies(prefix),
+        "gamma_shape": _gamma_shape(prefix),
+    }
 
 
 def main() -> None:
@@ -77,23 +109,24 @@ def main() -> None:
         start_command = _run(["-s", "primates.fasta", "-m", "JC", "-pre", "start", *COMMON], work)
         start_tree = (work / "start.treefile").read_text().strip()
         fits = {}
-        for model in ("JC", "HKY"):
-            prefix = work / f"fixed_{model}"
+        for model in FIXED_TREE_MODELS:
+            prefix = work / f"fixed_{model.replace('+', '_')}"
             command = _run(["-s", "primates.fasta", "-m", model, "-te", "start.treefile", "-pre", prefix.name,
                             *COMMON, *FIT], work)
-            fits[model] = {
-                "command": " ".join(command),
-                "loglik": _checkpoint_loglik(prefix),
-                "tree": (work / f"{prefix.name}.treefile").read_text().strip(),
-                "exchangeabilities_AC_AG_AT_CG_CT_GT": _model_rates(prefix),
-                "frequencies_ACGT": _frequencies(prefix),
-            }
+            fits[model] = _result(command, prefix, work)
+        searches = {}
+        for model in SEARCH_MODELS:
+            prefix = work / f"search_{model.replace('+', '_')}"
+            command = _run(["-s", "primates.fasta", "-m", model, "-pre", prefix.name, *COMMON,
+                            "-blmin", "1e-8", "-blmax", "10"], work)
+            searches[model] = _result(command, prefix, work)
     reference = {
         "iqtree_version": version,
         "alignment": "data/phylo/primates.fasta",
         "start_tree_command": " ".join(start_command),
         "start_tree": start_tree,
         "fits": fits,
+        "searches": searches,
     }
     OUT.write_text(json.dumps(reference, indent=2) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
