@@ -293,13 +293,13 @@ class BranchLengthModel(EMModel):
 
         def unpack(z):
             rates = current.rates.copy()
-            rates[free_rates] = np.exp(z[:n_rates])
+            rates[free_rates] = np.clip(np.exp(z[:n_rates]), MIN_RATE, MAX_RATE)  # exp(log(bound)) may pass it
             freqs, shape = sub.freqs, alpha
             if free_freqs:
                 e = np.exp(np.append(z[n_rates:n_rates + 3], 0.0))
                 freqs = e / e.sum()
             if free_alpha:
-                shape = np.exp(z[-1:])
+                shape = np.clip(np.exp(z[-1:]), MIN_ALPHA, MAX_ALPHA)
             return rates, freqs, shape
 
         def q(z):
