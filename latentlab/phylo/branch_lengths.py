@@ -397,6 +397,10 @@ class _BranchTerms:
         P = np.maximum(E @ self.C, _TINY)
         return E, P, np.sum(self.N * np.log(P), axis=(1, 2))
 
+    def slack(self, f):
+        """The fall of ``f`` ascribed to round-off in a Newton step."""
+        return _ROUNDOFF * np.abs(f)
+
     def slopes(self, t, E, P):
         """``(g, h)``: first and second derivatives of each ``f_c`` in ``log t``."""
         d1 = ((E * self.rl) @ self.C) / P
@@ -414,7 +418,8 @@ def _maximise_lengths(terms: _BranchTerms, t0, lo, hi):
     """Step 1: every ``t_c = argmax f_c(t)`` on ``[lo, hi]`` by Newton's method
     in ``u = log t`` (:class:`_BranchTerms`), all branches at once. The step is
     ``-g/h`` where ``h < 0`` and ``sign(g)`` otherwise, at most 2 in ``u``,
-    kept inside the bounds and halved until ``f_c`` does not fall."""
+    kept inside the bounds and halved until ``f_c`` does not fall (beyond
+    ``terms.slack(f)``, round-off)."""
     log_lo, log_hi = np.log(lo), np.log(hi)
     u = np.log(np.clip(t0, lo, hi))
     t = np.exp(u)
@@ -426,7 +431,7 @@ def _maximise_lengths(terms: _BranchTerms, t0, lo, hi):
         for _ in range(60):
             t_new = np.clip(np.exp(u + step), lo, hi)  # exp(log(hi)) may exceed hi by one ulp
             E_new, P_new, f_new = terms.value(t_new)
-            keep = f_new >= f - _ROUNDOFF * np.abs(f)
+            keep = f_new >= f - terms.slack(f)
             if keep.all():
                 break
             step = np.where(keep, step, step / 2.0)

@@ -101,7 +101,8 @@ from .tree import Tree, as_tree
 
 __all__ = ["StructuralEM"]
 
-#: the convergence rule's allowance for round-off when a structural step is checked not to lower the likelihood
+#: the allowance for round-off when a structural step is checked not to lower the likelihood (relative), and
+#: in the value of a quartet's log-likelihood ratio (per site)
 _ROUNDOFF = 1e-10
 #: the convergence rule's tolerance and the score tolerance of the branch-length fits between structural
 #: steps, at least (the final fit uses the estimator's ``tol`` and ``score_tol``)
@@ -169,69 +170,146 @@ def structural_step(model: BranchLengthModel, out: Passes, params: BranchParams,
 
 def interchange_step(model: BranchLengthModel, out: Passes, params: BranchParams, min_gain: float, data: Alignment):
     """Interchanges scored by the likelihood itself, for when no structural
-    step raises ``Q``: each of the two interchanges at every internal branch
-    with that branch's length re-optimised and every other length kept
-    (PhyML's fast NNI, Guindon & Gascuel 2003). Around branch ``c`` the
-    site likelihood is ``F' P(t_c) G`` (in each rate category) with ``F = D m_x`` at ``p`` and ``G =
-    m_y m_z`` at ``c``, ``D`` the outside of ``p`` without ``c`` and ``s``,
-    and ``{x, y, z}`` the three subtrees ``s, c1, c2`` in one of the three
-    arrangements; so each interchange's exact log-likelihood is a
-    one-dimensional maximisation over ``t_c``. The interchanges that raise
-    the log-likelihood by more than ``min_gain`` and touch disjoint nodes are
-    made together when the log-likelihood of the result confirms it, the
-    best one alone otherwise. Returns ``(tree, params, n_interchanges,
-    gain)`` or None."""
-    tree = model.tree
+    step raises ``Q``: each of the two interchanges at every internal branch,
+    with the five branch lengths around it re-optimised and every other
+    length kept (:class:`_Quartets`, the likelihood of the interchanged tree
+    exactly). The interchanges that raise the log-likelihood by more than
+    ``min_gain`` and touch disjoint nodes are made together when the
+    log-likelihood of the result confirms it, the best one alone otherwise.
+    Returns ``(tree, params, n_interchanges, gain)`` or None."""
     inner, kids, sib = _quartets(model)
-    terms = centre_terms(model, out, params)
-    t = np.tile(params.lengths[inner], 3)
-    k = inner.size
-    now = terms.value(t)[2][:k]
-    best = _maximise_lengths(terms, t, model.min_length, model.max_length)
-    value = terms.value(best)[2]
-    gains = np.stack([value[k:2 * k] - now, value[2 * k:] - now])
-    chosen = _disjoint(tree, inner, kids, sib, gains, min_gain)
+    gains, found = _interchange_gains(model, out, params)
+    chosen = _disjoint(model.tree, inner, kids, sib, gains, min_gain, also=found[0].nodes[0, :, 0])
     if not chosen:
         return None
     for attempt in (chosen, chosen[:1]):
-        lengths = params.lengths.copy()
-        for which, i in attempt:
-            lengths[inner[i]] = best[(which + 1) * k + i]
-        new = _interchanged(tree, inner, kids, sib, attempt, lengths)
-        moved = replace(params, lengths=new.lengths)
+        new, moved = _move(model, params, attempt, found)
         gain = model.on_tree(new).loglik(data, moved) - out.loglik
         if gain > min_gain:
             return new, moved, len(attempt), gain
     return None
 
 
-def centre_terms(model: BranchLengthModel, out: Passes, params: BranchParams) -> _CentreTerms:
-    """The log-likelihood around each internal branch ``c`` as a function of
-    its length, relative to the current tree's, for the current arrangement
-    and the two interchanges (in that order, each ``n_internal`` long):
+def _interchange_gains(model: BranchLengthModel, out: Passes, params: BranchParams):
+    """The log-likelihood gain of each interchange (2, n_internal) with the
+    five branches around it re-optimised (:class:`_Quartets`), and those
+    lengths (2, n_internal, 5)."""
+    quartets = _Quartets(model, out, params)
+    gains, lengths = quartets.optimise()
+    return gains, (quartets, lengths)
 
-        log L(t) - log L = sum_p w_p log sum_k Pr(k | p) h_kp(t) / h_kp(t_c),
 
-    ``h_kp(t) = F' P(r_k t) G`` in rate category ``k`` (:func:`interchange_step`);
-    the scales of the partials cancel in the ratio, and the subtrees' own
-    likelihoods are the same in every arrangement."""
-    tree = model.tree
+def _move(model: BranchLengthModel, params: BranchParams, chosen, found):
+    """The tree and parameters after the interchanges ``chosen``, with the
+    five lengths around each from ``found`` (:func:`_interchange_gains`)."""
+    quartets, five = found
     inner, kids, sib = _quartets(model)
-    p = tree.parent[inner]
-    D = out.above[:, p].copy()
-    for i in np.flatnonzero(p == tree.n_nodes - 1):  # the root has a third child
-        third = [k for k in model.child[model.start[p[i]]:model.start[p[i] + 1]] if k not in (inner[i], sib[i])]
-        D[:, i] *= out.msg[:, third[0]]
-    m_s, m_1, m_2 = out.msg[:, sib], out.msg[:, kids[0]], out.msg[:, kids[1]]
-    F = np.concatenate([D * m_s, D * m_1, D * m_2], axis=1)  # (K, 3 n_internal, patterns, 4)
-    G = np.concatenate([m_1 * m_2, m_2 * m_s, m_1 * m_s], axis=1)
-    lam, a, b = model.substitution_at(params).eigen()
-    rl = model.category_rates(params)[:, None] * lam  # (K, 4)
-    coef = (F @ a) * (G @ b.T)
-    h_now = np.einsum("kipj,kij->kip", coef[:, :inner.size], np.exp(params.lengths[inner][None, :, None] * rl[:, None]))
-    coef *= np.tile(out.posterior[:, None, :] / h_now, (1, 3, 1))[..., None]
-    K, n, m = coef.shape[:3]
-    return _CentreTerms(coef.transpose(1, 2, 0, 3).reshape(n, m, 4 * K), rl.reshape(-1), out.weights)
+    lengths = params.lengths.copy()
+    for which, i in chosen:
+        lengths[quartets.nodes[which, i]] = five[which, i]
+    new = _interchanged(model.tree, inner, kids, sib, chosen, lengths)
+    return new, replace(params, lengths=new.lengths)
+
+
+class _Quartets:
+    """The log-likelihood around each internal branch ``c`` (parent ``p``)
+    as a function of the five branch lengths there, for the current
+    arrangement of the four subtrees around it and the two interchanges.
+
+    The subtrees are pseudo-tips with partials ``Lambda``: ``c``'s children
+    ``c1``, ``c2`` and ``p``'s child ``s`` (their lower partials), and the
+    rest of the tree above ``p``, ``O_p / pi`` (``O_p``, the outside of
+    ``p``'s branch at ``p``'s parent; by reversibility ``pi_x (P_p
+    O_p/pi)(x) = (O_p' P_p)(x)``) or, when ``p`` is the root, its third
+    child. With ``X, Y`` at ``p`` and ``Z, W`` at ``c`` and ``m_e = P(r_k
+    t_e) Lambda_e``, a pattern's likelihood in rate category ``k`` is, up to
+    factors common to all arrangements and lengths,
+
+        h_k = sum_x pi_x m_X(x) m_Y(x) sum_z P_c(x, z) m_Z(z) m_W(z),
+
+    and relative to the current tree ``L_p(new) / L_p = sum_k Pr(k | p)
+    h_k(new) / h_k(current)``. Each length enters as ``F' P(r_k t) G``, so
+    the five are maximised in turn (centre first) by :func:`._maximise_lengths`,
+    as IQ-TREE scores its interchanges (Nguyen et al. 2015)."""
+
+    ROUNDS = 1
+
+    def __init__(self, model: BranchLengthModel, out: Passes, params: BranchParams):
+        tree = model.tree
+        inner, kids, sib = _quartets(model)
+        root = tree.n_nodes - 1
+        p = tree.parent[inner]
+        up_node = p.copy()
+        up = np.empty((model.n_categories, inner.size) + out.lower.shape[2:])
+        for i in range(inner.size):
+            siblings = model.child[model.start[p[i]]:model.start[p[i] + 1]]
+            if p[i] == root:  # the root's third child
+                up_node[i] = next(k for k in siblings if k not in (inner[i], sib[i]))
+                up[:, i] = out.lower[:, up_node[i]]
+            else:
+                g = tree.parent[p[i]]
+                outside = out.above[:, g].copy()
+                for k in model.child[model.start[g]:model.start[g + 1]]:
+                    if k != p[i]:
+                        outside *= out.msg[:, k]
+                up[:, i] = outside
+        sub = model.substitution_at(params)
+        self.pi = sub.freqs
+        up[:, np.flatnonzero(p != root)] /= self.pi
+        self.lam, self.a, self.b = sub.eigen()
+        self.rl = model.category_rates(params)[:, None] * self.lam  # (K, 4)
+        tips = {"up": up, "s": out.lower[:, sib], "c1": out.lower[:, kids[0]], "c2": out.lower[:, kids[1]]}
+        nodes = {"up": up_node, "s": sib, "c1": kids[0], "c2": kids[1]}
+        self.weights, self.lo, self.hi = out.weights, model.min_length, model.max_length
+        self._arrange(tips, nodes, inner, params.lengths, [("up", "s", "c1", "c2")])
+        h_now = self._h()  # the current tree's, which the interchanges are measured against
+        #: (2, n_internal, 5) the nodes whose branches are X, Y, Z, W and the centre, per interchange
+        self._arrange(tips, nodes, inner, params.lengths, [("up", "c1", "s", "c2"), ("up", "c2", "c1", "s")])
+        self.share = np.tile(out.posterior[:, None, :] / h_now, (1, 2, 1))  # (K, 2 n_internal, patterns)
+
+    def _arrange(self, tips, nodes, inner, lengths, arrangements):
+        """Candidates: each arrangement at every internal branch, at the current lengths."""
+        self.nodes = np.stack([np.stack([nodes[r] for r in roles] + [inner], axis=1) for roles in arrangements])
+        self.tips = [np.concatenate([tips[roles[j]] for roles in arrangements], axis=1) for j in range(4)]
+        self.t = np.concatenate(list(lengths[self.nodes]))  # (n_candidates, 5)
+
+    def _transition(self, t):
+        """``P(r_k t)`` (K, n, 4, 4) for lengths ``t`` (n,)."""
+        return (self.a * np.exp(self.rl[:, None, :] * t[None, :, None])[:, :, None, :]) @ self.b
+
+    def _messages(self):
+        return [self.tips[j] @ self._transition(self.t[:, j]).swapaxes(-1, -2) for j in range(4)]
+
+    def _h(self):
+        mX, mY, mZ, mW = self._messages()
+        below = (mZ * mW) @ self._transition(self.t[:, 4]).swapaxes(-1, -2)
+        return (mX * mY * below) @ self.pi
+
+    def _terms(self, j) -> _CentreTerms:
+        """Branch ``j`` (X, Y, Z, W, centre) as ``F' P(r_k t) G`` per candidate."""
+        mX, mY, mZ, mW = self._messages()
+        Pc = self._transition(self.t[:, 4])
+        if j == 4:
+            F, G = self.pi * mX * mY, mZ * mW
+        elif j < 2:
+            other = mY if j == 0 else mX
+            F, G = self.pi * other * ((mZ * mW) @ Pc.swapaxes(-1, -2)), self.tips[j]
+        else:
+            other = mW if j == 2 else mZ
+            F, G = other * ((self.pi * mX * mY) @ Pc), self.tips[j]
+        coef = (F @ self.a) * (G @ self.b.T) * self.share[..., None]
+        K, n, m = coef.shape[:3]
+        return _CentreTerms(coef.transpose(1, 2, 0, 3).reshape(n, m, 4 * K), self.rl.reshape(-1), self.weights)
+
+    def optimise(self):
+        """Each interchange's gain over the current tree with its five
+        lengths maximised in turn (centre first), and those lengths."""
+        for _ in range(self.ROUNDS):
+            for j in (4, 0, 1, 2, 3):
+                self.t[:, j] = _maximise_lengths(self._terms(j), self.t[:, j], self.lo, self.hi)
+        value = self._terms(4).value(self.t[:, 4])[2]
+        k = value.size // 2
+        return np.stack([value[:k], value[k:]]), np.stack([self.t[:k], self.t[k:]])
 
 
 class _CentreTerms:
@@ -244,12 +322,16 @@ class _CentreTerms:
 
     def value(self, t):
         E = np.exp(t[:, None] * self.lam)
-        H = np.maximum(np.einsum("npj,nj->np", self.coef, E), _TINY)
+        H = np.maximum((self.coef @ E[:, :, None])[:, :, 0], _TINY)
         return E, H, np.log(H) @ self.w
 
+    def slack(self, f):
+        """Round-off of ``f``: each pattern's term is a logarithm of a ratio near 1."""
+        return _ROUNDOFF * np.sum(self.w)
+
     def slopes(self, t, E, H):
-        d1 = np.einsum("npj,nj->np", self.coef, E * self.lam) / H
-        d2 = np.einsum("npj,nj->np", self.coef, E * self.lam**2) / H
+        d = (self.coef @ np.stack([E * self.lam, E * self.lam**2], axis=2)) / H[:, :, None]
+        d1, d2 = d[:, :, 0], d[:, :, 1]
         g = t * (d1 @ self.w)
         return g, t**2 * ((d2 - d1**2) @ self.w) + g
 
@@ -265,10 +347,11 @@ def _quartets(model: BranchLengthModel):
     return inner, kids, np.where(first != inner, first, second)
 
 
-def _disjoint(tree: Tree, inner, kids, sib, gains, min_gain: float) -> list[tuple[int, int]]:
+def _disjoint(tree: Tree, inner, kids, sib, gains, min_gain: float, also=None) -> list[tuple[int, int]]:
     """Greedily by gain, the interchanges ``(which, i)`` (swap ``kids[which][i]``
     with ``sib[i]``) gaining more than ``min_gain`` whose four nodes (the
-    branch's two ends and the two swapped) are untouched by one chosen before."""
+    branch's two ends and the two swapped, and ``also[i]`` when given) are
+    untouched by one chosen before."""
     used = np.zeros(tree.n_nodes, dtype=bool)
     chosen = []
     m = inner.size
@@ -276,7 +359,7 @@ def _disjoint(tree: Tree, inner, kids, sib, gains, min_gain: float) -> list[tupl
         which, i = divmod(int(flat), m)
         if not gains[which, i] > min_gain:
             break
-        touched = [inner[i], tree.parent[inner[i]], kids[which][i], sib[i]]
+        touched = [inner[i], tree.parent[inner[i]], kids[which][i], sib[i]] + ([] if also is None else [also[i]])
         if not used[touched].any():
             used[touched] = True
             chosen.append((which, i))

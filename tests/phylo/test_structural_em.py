@@ -25,8 +25,8 @@ from latentlab.phylo import (
 from latentlab.phylo.branch_lengths import BranchGammaParams, BranchLengthModel, BranchParams
 from latentlab.phylo.structural_em import (
     _interchanged,
+    _Quartets,
     _quartets,
-    centre_terms,
     interchange_step,
     perturb,
     q_gains,
@@ -121,27 +121,28 @@ def test_q_gains_equal_the_change_of_q_from_enumerated_pair_statistics():
 
 @pytest.mark.parametrize("alpha", [None, 0.4], ids=["one-rate", "gamma4"])
 def test_each_interchange_is_scored_by_the_exact_likelihood_of_its_tree(alpha):
-    """Around every internal branch (one at the root), both interchanges:
-    the centre terms' log-likelihood differences equal those of the
-    interchanged trees by enumeration, at any centre length."""
+    """Around every internal branch (one at the root), both interchanges,
+    at random lengths of the five branches around them: the quartets'
+    log-likelihood ratios equal those of the interchanged trees by
+    enumeration."""
     data = simulate_alignment(SEVEN, SUB, 60, random_state=2)
     model, params, out = _at(SEVEN, data, alpha=alpha)
     inner, kids, sib = _quartets(model)
     assert (SEVEN.parent[inner] == SEVEN.n_nodes - 1).any()  # an internal branch at the root is covered
-    terms = centre_terms(model, out, params)
-    k = inner.size
+    assert (SEVEN.parent[inner] != SEVEN.n_nodes - 1).any()  # and one below it
+    quartets = _Quartets(model, out, params)
+    quartets.t = np.random.default_rng(0).uniform(0.01, 0.5, quartets.t.shape)
+    value = quartets._terms(4).value(quartets.t[:, 4])[2]
     base = _exact_loglik(SEVEN, data, alpha)
-    now = terms.value(np.tile(SEVEN.lengths[inner], 3))[2][:k]
-    centre = np.random.default_rng(0).uniform(0.01, 0.5, 3 * k)
-    value = terms.value(centre)[2]
+    k = inner.size
     for which in range(2):
         for i in range(k):
             lengths = SEVEN.lengths.copy()
-            lengths[inner[i]] = centre[(which + 1) * k + i]
+            lengths[quartets.nodes[which, i]] = quartets.t[which * k + i]
             moved = _interchanged(SEVEN, inner, kids, sib, [(which, i)], lengths)
             assert robinson_foulds(moved, SEVEN) == 2  # a nearest neighbour
             want = _exact_loglik(moved, data, alpha) - base
-            assert value[(which + 1) * k + i] - now[i] == pytest.approx(want, abs=1e-9 if alpha is None else 1e-6)
+            assert value[which * k + i] == pytest.approx(want, abs=1e-9 if alpha is None else 1e-6)
 
 
 def _trees(draw_seed: int, n_moves: float):
