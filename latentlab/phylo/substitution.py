@@ -104,7 +104,7 @@ class SubstitutionModel:
         if not (np.all(np.isfinite(t)) and np.all(t >= 0)):
             raise ValueError(f"branch lengths must be finite and >= 0; got {t!r}")
         lam, a, b = self.eigen()
-        return np.einsum("aj,...j,jb->...ab", a, np.exp(t[..., None] * lam), b)
+        return (a * np.exp(t[..., None] * lam)[..., None, :]) @ b
 
     def __repr__(self) -> str:
         parts = [f"{n}={v:.6g}" for n, v in zip(self.rate_names, self.rates)]
