@@ -38,7 +38,7 @@ from latentlab.mixtures import (
     select_gaussian_mixture,
     simulate_poisson_mixture,
 )
-from latentlab.phylo import JC69, BranchLengthEM, simulate_alignment
+from latentlab.phylo import JC69, BranchLengthEM, StructuralEM, simulate_alignment
 from latentlab.qtl import IntervalMapping, simulate_cross
 from latentlab.repertoire import ClonotypeEM, simulate_repertoire
 from latentlab.statespace import LinearGaussian, LinearGaussianSSM, ParticleSSM, simulate_ssm
@@ -146,6 +146,20 @@ def _array_cases(good, name, *, nan_ok=False, negative_ok=True, integer=False, t
 PHYLO_TREE = "((a:0.1,b:0.2):0.05,c:0.3,(d:0.1,e:0.15):0.1);"
 PHYLO_ALN = simulate_alignment(PHYLO_TREE, JC69(), 200, random_state=0)
 FIVE = ">a\nACGT\n>b\nACGT\n>c\nACGT\n>d\nACGT\n>e\nACGT\n"
+PHYLO_SETTINGS = [("substitution", "F81"), ("substitution", 3), ("frequencies", "observed"),
+                  ("frequencies", "estimated"), ("gamma_categories", 1), ("gamma_categories", -1),
+                  ("gamma_categories", 2.5), ("min_length", 0.0), ("min_length", NAN), ("max_length", -1.0),
+                  ("max_length", "10"), ("score_tol", 0.0), ("score_tol", True)]
+
+
+def _phylo_alignment_cases(tree):
+    """Bad alignments (the tree ``tree`` beside them), shared by the phylogenetics estimators."""
+    return [("unequal lengths", (FIVE.replace(">b\nACGT", ">b\nACG"), tree), "'b'"),
+            ("unknown character", (FIVE.replace(">c\nACGT", ">c\nACJT"), tree), "'J'"),
+            ("duplicate names", (FIVE.replace(">e", ">a"), tree), "duplicate"),
+            ("two sequences", (">a\nACGT\n>b\nACGT\n", tree), "at least 3"),
+            ("tip without a sequence", (PHYLO_ALN, "((a,b),c,(d,z));"), "'z'"),
+            ("alignment None", (None, tree), "alignment"), ("alignment a number", (3.0, tree), "alignment")]
 
 #: right-censored data (durations, event indicators): shared by the three survival estimators
 SURVIVAL_CASES = [
@@ -382,18 +396,20 @@ SPECS = {
     "BranchLengthEM": Spec(
         make=lambda **s: BranchLengthEM(**{"substitution": "JC69", **s}), fit=lambda e, d: e.fit(*d),
         good=(PHYLO_ALN, PHYLO_TREE),
-        settings=[("substitution", "F81"), ("substitution", 3), ("frequencies", "observed"),
-                  ("frequencies", "estimated"), ("min_length", 0.0), ("min_length", NAN), ("max_length", -1.0),
-                  ("max_length", "10"), ("score_tol", 0.0), ("score_tol", True)],
-        data=[("unequal lengths", (FIVE.replace(">b\nACGT", ">b\nACG"), PHYLO_TREE), "'b'"),
-              ("unknown character", (FIVE.replace(">c\nACGT", ">c\nACJT"), PHYLO_TREE), "'J'"),
-              ("duplicate names", (FIVE.replace(">e", ">a"), PHYLO_TREE), "duplicate"),
-              ("two sequences", (">a\nACGT\n>b\nACGT\n", PHYLO_TREE), "at least 3"),
-              ("tip without a sequence", (PHYLO_ALN, "((a,b),c,(d,z));"), "'z'"),
-              ("alignment None", (None, PHYLO_TREE), "alignment"), ("alignment a number", (3.0, PHYLO_TREE), "alignment"),
+        settings=PHYLO_SETTINGS,
+        data=[*_phylo_alignment_cases(PHYLO_TREE),
               ("tree None", (PHYLO_ALN, None), "tree"), ("tree not Newick", (PHYLO_ALN, "((a,b),c"), "Newick"),
               ("tree with two tips", (PHYLO_ALN, "(a:1,b:1);"), "at least 3"),
               ("negative branch length", (PHYLO_ALN, "((a:-1,b),c,(d,e));"), "negative")],
+    ),
+    "StructuralEM": Spec(
+        make=lambda **s: StructuralEM(**{"substitution": "JC69", "n_perturbations": 0, **s}),
+        fit=lambda e, d: e.fit(*d), good=(PHYLO_ALN, None),
+        settings=[*PHYLO_SETTINGS, ("min_gain", 0.0), ("min_gain", "small"), ("n_perturbations", -1),
+                  ("n_perturbations", 2.5), ("perturbation", 0.0), ("perturbation", 1.5)],
+        data=[*_phylo_alignment_cases(None), ("start tree with a polytomy", (PHYLO_ALN, "(a,b,c,(d,e));"),
+                                               "bifurcating"),
+              ("start tree not Newick", (PHYLO_ALN, "((a,b),c"), "Newick")],
     ),
 }
 

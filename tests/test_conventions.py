@@ -125,6 +125,14 @@ def _phylo():
     return BranchLengthEM("HKY85", random_state=0).fit(aln, tree)
 
 
+def _tree_search():
+    from latentlab.phylo import JC69, StructuralEM, simulate_alignment
+
+    tree = "((a:0.1,b:0.2):0.05,(c:0.3,f:0.07):0.02,(d:0.1,e:0.15):0.1);"
+    aln = simulate_alignment(tree, JC69(), 500, random_state=0)
+    return StructuralEM("JC69", gamma_categories=4, n_perturbations=1, random_state=0).fit(aln)
+
+
 FITTED = {
     "PoissonMixture": _poisson_mixture,
     "GaussianMixture": _gaussian_mixture,
@@ -145,6 +153,7 @@ FITTED = {
     "TranscriptQuantifier": _transcripts,
     "ParticleSSM": _particle_em,
     "BranchLengthEM": _phylo,
+    "StructuralEM": _tree_search,
 }
 
 

@@ -19,7 +19,7 @@ from latentlab.genetics import AlleleFrequencies, HaplotypeEM, WindowedHaplotype
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
-from latentlab.phylo import BranchLengthEM
+from latentlab.phylo import BranchLengthEM, StructuralEM
 from latentlab.qtl import IntervalMapping
 from latentlab.repertoire import ClonotypeEM
 from latentlab.statespace import GrowthModel, LinearGaussianSSM, ParticleSSM
@@ -67,6 +67,7 @@ ALL = [
     ClonotypeEM(max_distance=2, error_model="matrix"), TranscriptQuantifier(min_reads=0.0),
     ParticleSSM(GrowthModel(obs_var=2.0), n_particles=500),
     BranchLengthEM("GTR", frequencies="estimated", max_length=5.0),
+    StructuralEM("K80", gamma_categories=4, n_perturbations=3, perturbation=0.25, min_gain=0.01),
 ]
 
 

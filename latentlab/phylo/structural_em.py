@@ -82,7 +82,7 @@ import pandas as pd
 from .._validation import check_positive
 from ..em import as_generator, fit_em
 from ..em.progress import counting
-from ..em.settings import check_int
+from ..em.settings import check_engine_settings, check_int
 from ..exceptions import ConvergenceWarning, MonotonicityError
 from . import _kernels
 from .alignment import Alignment, as_alignment
@@ -478,6 +478,7 @@ class StructuralEM(BranchLengthEM):
         a path), starting from ``tree`` (a bifurcating :class:`Tree` or
         Newick text or path; by default the neighbour-joining tree of the
         JC69 distances)."""
+        check_engine_settings(**self._engine_settings())  # before the searches use them
         min_gain = check_positive(self.min_gain, "min_gain")
         n_perturbations = check_int(self.n_perturbations, "n_perturbations", 0)
         share = check_positive(self.perturbation, "perturbation")
