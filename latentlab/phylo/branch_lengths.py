@@ -566,27 +566,38 @@ class BranchLengthEM(EMEstimator):
         by site, at the fitted parameters (marginal reconstruction, Yang, Kumar
         & Nei 1995), and the most probable base (``state``). ``clade``:
         ``"root"`` (the node of degree 3 the tree is held at: the first
-        trifurcation of its Newick text), or the names of the tips below an
-        internal node (a clade of ``tree_`` as written, not containing the
-        root). Rows are the alignment's sites, numbered from 1 (its site
-        patterns where it was built from patterns alone)."""
+        trifurcation of its Newick text), or the names of the tips on one
+        side of a branch (at least two, and all but at least two): the node
+        at that side's end of the branch, the common ancestor of those tips
+        when the tree is rooted on the branch's other side (an outgroup).
+        Rows are the alignment's sites, numbered from 1 (its site patterns
+        where it was built from patterns alone)."""
         self._check_fitted()
-        model, tree = self.model_, self.model_.tree
-        if isinstance(clade, str) and clade == "root":
-            node = tree.n_nodes - 1
-        else:
-            wanted = tuple(sorted(str(x) for x in (clade if not isinstance(clade, str) else [clade])))
-            below = {tuple(sorted(c)): v for v, c in enumerate(tree.clades()) if v >= tree.n_tips}
-            if wanted not in below:
-                raise ValueError(f"clade: {list(wanted)} are not the tips below an internal node of the fitted tree "
-                                 "(give 'root' or the tips of a clade in tree_)")
-            node = below[wanted]
-        post = model.ancestral_states(self.alignment_, self.result_.params, node)
+        node = self._clade_node(clade)
+        post = self.model_.ancestral_states(self.alignment_, self.result_.params, node)
         sites = self.alignment_.site_patterns
         table = pd.DataFrame(post if sites is None else post[sites], columns=list(STATES))
         table.index = pd.RangeIndex(1, len(table) + 1, name="site" if sites is not None else "pattern")
         table["state"] = np.array(list(STATES))[table[list(STATES)].to_numpy().argmax(axis=1)]
         return table
+
+    def _clade_node(self, clade) -> int:
+        """The internal node :meth:`ancestral_states` means by ``clade``."""
+        tree = self.model_.tree
+        if isinstance(clade, str) and clade == "root":
+            return tree.n_nodes - 1
+        wanted = {str(x) for x in (clade if not isinstance(clade, str) else [clade])}
+        unknown = sorted(wanted - set(tree.names))
+        if unknown:
+            raise ValueError(f"clade: {unknown} are not tips of the fitted tree")
+        sides = {frozenset(c): v for v, c in enumerate(tree.clades())}  # the lower side of every branch
+        if frozenset(wanted) in sides and sides[frozenset(wanted)] >= tree.n_tips:
+            return sides[frozenset(wanted)]
+        other = frozenset(set(tree.names) - wanted)
+        if other in sides and len(wanted) >= 2 and len(other) >= 2:
+            return int(tree.parent[sides[other]])
+        raise ValueError(f"clade: {sorted(wanted)} are not the tips on one side of a branch of the fitted tree "
+                         "(give 'root', or at least two tips that a branch separates from at least two others)")
 
     def _parameter_labels(self) -> list[str]:
         return self.model_.labels()

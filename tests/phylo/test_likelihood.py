@@ -111,5 +111,22 @@ def test_the_estimator_reports_ancestral_states_site_by_site():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
     per_pattern = fit.model_.ancestral_states(fit.alignment_, fit.result_.params, QUARTET.n_nodes - 1)
     np.testing.assert_array_equal(probs, per_pattern[fit.alignment_.site_patterns])
-    with pytest.raises(ValueError, match="not the tips below an internal node"):
+    with pytest.raises(ValueError, match="not tips of the fitted tree"):
         fit.ancestral_states(["nobody"])
+
+
+def test_a_clade_is_either_side_of_a_branch():
+    """In ((a,b),c,d) held at the node joining (a,b), c and d: ["a", "b"]
+    names the node above a and b; ["c", "d"], the other side of that branch,
+    names the node at its other end (the root); a split that is not a branch
+    of the tree, or one tip, is refused."""
+    from latentlab.phylo import BranchLengthEM
+
+    tree = "((a:0.1,b:0.2):0.05,c:0.3,d:0.2);"
+    data = simulate_alignment(tree, JC69(), 50, random_state=0)
+    fit = BranchLengthEM("JC69", random_state=0).fit(data, tree)
+    assert fit._clade_node(["a", "b"]) == 4 and fit._clade_node(["c", "d"]) == 5 == fit._clade_node("root")
+    np.testing.assert_array_equal(fit.ancestral_states(["c", "d"]).to_numpy(), fit.ancestral_states().to_numpy())
+    for bad in (["a", "c"], ["a"], ["a", "b", "c"]):
+        with pytest.raises(ValueError, match="one side of a branch"):
+            fit.ancestral_states(bad)
