@@ -22,7 +22,6 @@ default ten perturbations and reports whether it ends on the same tree.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -46,7 +45,7 @@ from latentlab.report import Report, replicate_results
 NAME = "tree_of_life"
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "phylo" / "primates.fasta"
-IQTREE = ROOT / "tests" / "references" / "phylo" / "iqtree_primates.json"
+IQTREE = Path(__file__).resolve().parent / "results" / "iqtree_primates_searches.csv"
 RESULTS = Path(__file__).resolve().parent / "results" / f"{NAME}_replicates.csv"
 SEED = 2026
 N_TAXA, KAPPA, FREQS = 20, 4.0, [0.3, 0.2, 0.2, 0.3]
@@ -112,7 +111,7 @@ def _simulations(report: Report, full: bool) -> None:
 
 def _primates(report: Report, full: bool) -> None:
     aln = read_alignment(DATA)
-    iqtree = json.loads(IQTREE.read_text())
+    iqtree = pd.read_csv(IQTREE).set_index("model")
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
@@ -134,10 +133,10 @@ def _primates(report: Report, full: bool) -> None:
     reference = {"JC69": "JC", "HKY85": "HKY", "GTR": "GTR"}
     rows = []
     for model, fit in fits.items():
-        ref = iqtree["searches"].get(reference.get(model, ""), None)
+        ref = iqtree.loc[reference[model]] if model in reference else None
         rows.append({"model": model, "log-likelihood": fit.loglik_, "parameters": fit.n_parameters_,
-                     "AIC": fit.aic(), "IQ-TREE search": ref["loglik"] if ref else np.nan,
-                     "RF to IQ-TREE's tree": robinson_foulds(fit.tree_, ref["tree"]) if ref else np.nan,
+                     "AIC": fit.aic(), "IQ-TREE search": ref["loglik"] if ref is not None else np.nan,
+                     "RF to IQ-TREE's tree": robinson_foulds(fit.tree_, ref["tree"]) if ref is not None else np.nan,
                      "primates a clade": _splits(fit.tree_, PRIMATES), "substitution model": repr(fit.substitution_)})
     report.text(
         "## Primates\n\nThe mitochondrial DNA of 14 primates (Hayasaka, Gojobori & Horai 1988; 232 sites; "
