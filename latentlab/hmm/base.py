@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,12 @@ class HMMData:
     def any_missing(self) -> bool:
         return not bool(self.observed.all())
 
+    @cached_property
+    def X_t(self) -> np.ndarray:
+        """``X`` stored feature by feature, (D, T) (for kernels that loop along
+        time); built on first use."""
+        return np.ascontiguousarray(self.X.T)
+
     @classmethod
     def build(cls, X: np.ndarray, missing: np.ndarray, lengths, fill) -> HMMData:
         starts, ends = check_lengths(lengths, X.shape[0])
@@ -97,7 +104,8 @@ class HMMModel(EMModel):
 
     Subclass hooks: ``params_type`` (fields ``startprob``, ``transmat`` and the
     emission fields), ``constraints``, ``letters`` (field -> hmmlearn letter),
-    ``log_emission(X, params, out)``, ``emission_features(X)``,
+    ``log_emission(X, params, out)``, optionally ``scaled_emission(data,
+    params, b, shift)``, ``emission_features(X)``,
     ``emission_stats(moments, X, weights)``,
     ``emission_m_step(stats, post, current, held) -> dict``,
     ``init_emission(data, rng) -> dict`` and ``sample_emission(states, params, rng)``.
@@ -128,16 +136,16 @@ class HMMModel(EMModel):
         self._features_of = None
 
     def _features(self, data: HMMData) -> np.ndarray:
-        """:meth:`emission_features` (T, P), zero on missing rows (P = 0 when
-        the model has none); built once per data set and kept with the work
-        arrays."""
+        """:meth:`emission_features` stored feature by feature, (P, T), zero on
+        missing rows (P = 0 when the model has none); built once per data set
+        and kept with the work arrays."""
         if self._features_of is not data:
             phi = self.emission_features(data.X)
             if phi is None:
                 phi = np.empty((data.X.shape[0], 0))
             elif data.any_missing:
                 phi = phi * data.observed[:, None]
-            self._work["features"] = np.ascontiguousarray(phi, dtype=float)
+            self._work["features"] = np.ascontiguousarray(phi.T, dtype=float)
             self._features_of = data
         return self._work["features"]
 
@@ -145,6 +153,13 @@ class HMMModel(EMModel):
     def log_emission(self, X: np.ndarray, params, out: np.ndarray) -> np.ndarray:
         """``log f_k(x_t)`` into ``out`` (T, K), which is returned."""
         raise NotImplementedError
+
+    def scaled_emission(self, data: HMMData, params, b: np.ndarray, shift: np.ndarray) -> None:
+        """``b_tk = exp(l_tk - m_t)`` into ``b`` (T, K) and the maxima over
+        states ``m_t`` of ``l_tk = log f_k(x_t)`` into ``shift`` (T,): by default
+        :meth:`log_emission` then :func:`~latentlab.hmm._kernels.scale_emissions`;
+        a model may compute them together."""
+        _kernels.scale_emissions(self.log_emission(data.X, params, b), shift, self._tag)
 
     def emission_features(self, X: np.ndarray) -> np.ndarray | None:
         """Per-row features ``phi(x_t)`` (T, P) whose posterior-weighted sums
@@ -194,24 +209,15 @@ class HMMModel(EMModel):
 
     # -- E-step -------------------------------------------------------------------------
     def _scaled_emissions(self, data: HMMData, params) -> tuple[np.ndarray, np.ndarray]:
-        """``b = exp(l - m)`` (T, K) and the row shifts ``m`` (T,); missing rows
-        have ``l = 0`` (no evidence)."""
-        logb = self.log_emission(data.X, params, self._buffer("b", (data.X.shape[0], self.n_components)))
+        """``b = exp(l - m)`` (T, K) and the shifts ``m`` (T,) in work buffers;
+        missing rows have ``l = 0`` (no evidence): ``b = 1``, ``m = 0``."""
+        T = data.X.shape[0]
+        b, shift = self._buffer("b", (T, self.n_components)), self._buffer("shift", (T,))
+        self.scaled_emission(data, params, b, shift)
         if data.any_missing:
-            logb[~data.observed] = 0.0
-        shift = _kernels.shift_rows(logb, self._buffer("shift", (data.X.shape[0],)), self._tag)
-        np.exp(logb, out=logb)
-        return logb, shift
-
-    @staticmethod
-    def _sequence_logliks(data: HMMData, inv_scale: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """``sum_t (m_t - log(1 / c_t))`` per sequence; -inf where a ``c_t`` is zero."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.log(inv_scale, out=inv_scale)  # the constants are not needed after this
-            np.subtract(shift, terms, out=terms)
-            ll = np.add.reduceat(terms, data.starts)
-        ll[~ok] = -np.inf
-        return ll
+            b[~data.observed] = 1.0
+            shift[~data.observed] = 0.0
+        return b, shift
 
     def _forward_backward(self, data: HMMData, params):
         """State posteriors ``gamma`` (T, K) (a work buffer), transition counts
@@ -219,11 +225,10 @@ class HMMModel(EMModel):
         (:meth:`_features`) and log-likelihood per sequence (S,)."""
         b, shift = self._scaled_emissions(data, params)
         gamma = self._buffer("gamma", b.shape)
-        inv_scale = self._buffer("scale", (b.shape[0],))
-        xi, sums, ok = _kernels.forward_backward(
-            b, params.startprob, params.transmat, data.starts, data.ends, self._features(data), gamma, inv_scale, self._tag
+        xi, sums, ll = _kernels.forward_backward(
+            b, shift, params.startprob, params.transmat, data.starts, data.ends, self._features(data), gamma, self._tag
         )
-        return gamma, xi, sums, self._sequence_logliks(data, inv_scale, shift, ok)
+        return gamma, xi, sums, ll
 
     def posteriors(self, data: HMMData, params):
         """State posteriors ``gamma`` (T, K) (a fresh array), transition counts
@@ -253,9 +258,8 @@ class HMMModel(EMModel):
     def loglik(self, data: HMMData, params) -> float:
         """Forward pass only (no backward pass, no statistics)."""
         b, shift = self._scaled_emissions(data, params)
-        alpha, scale = self._buffer("gamma", b.shape), self._buffer("scale", (b.shape[0],))
-        ok = _kernels.forward_scale(b, params.startprob, params.transmat, data.starts, data.ends, alpha, scale, self._tag)
-        return float(self._sequence_logliks(data, scale, shift, ok).sum())
+        ll = _kernels.forward_loglik(b, shift, params.startprob, params.transmat, data.starts, data.ends, self._tag)
+        return float(ll.sum())
 
     def viterbi(self, data: HMMData, params) -> tuple[float, np.ndarray]:
         """Log-probability of the most probable state path, and the path."""

@@ -66,13 +66,24 @@ class GaussianHMMModel(HMMModel):
     # -- emissions --------------------------------------------------------------------
     def log_emission(self, X, params, out):
         if self.covariance_type == "diag":
-            if not np.all(params.covars > 0):
-                raise NumericalError(
-                    f"{self.name}: a state's variance is {params.covars.min():g} (a state holds a single value, "
-                    f"e.g. constant data); with min_covar={self.min_covar:g} nothing stops it: set min_covar > 0"
-                )
-            return _kernels.gaussian_diag_logpdf(X, params.means, params.covars, out, self._tag)
+            self._check_variances(params)
+            return _kernels.gaussian_diag_logpdf(np.ascontiguousarray(X.T), params.means, params.covars, out, self._tag)
         return gaussian_log_density(X, params.means, params.covars, self.name, out)
+
+    def scaled_emission(self, data, params, b, shift):
+        """Diagonal covariances: the log-densities and their scaling in one
+        compiled pass (:func:`~latentlab.hmm._kernels.gaussian_diag_scaled`)."""
+        if self.covariance_type != "diag":
+            return super().scaled_emission(data, params, b, shift)
+        self._check_variances(params)
+        _kernels.gaussian_diag_scaled(data.X_t, params.means, params.covars, b, shift, self._tag)
+
+    def _check_variances(self, params):
+        if not np.all(params.covars > 0):
+            raise NumericalError(
+                f"{self.name}: a state's variance is {params.covars.min():g} (a state holds a single value, "
+                f"e.g. constant data); with min_covar={self.min_covar:g} nothing stops it: set min_covar > 0"
+            )
 
     def feature_axes(self):
         return {"means": (1,), "covars": (1, 2) if self.covariance_type == "full" else (1,)}
