@@ -8,7 +8,7 @@ the tree's topology, and the likelihood never falls. This study first
 recovers simulated trees of known topology and branch lengths as the
 alignment grows, then reconstructs the tree of 14 primates from their
 mitochondrial DNA under JC69, HKY85 and GTR, compares it with IQ-TREE 2's,
-and reconstructs the sequence of their common ancestor at the root.
+and reconstructs the sequence of their common ancestor.
 
 Modes: the default run reads the simulation study from
 ``case_studies/results/tree_of_life_replicates.csv`` (written by
@@ -162,10 +162,10 @@ def _primates(report: Report, full: bool) -> None:
     report.table(table[table["parameter"].isin(["kappa", "lengths[Mouse]", "lengths[Human]"])],
                  "HKY85: kappa and two branch lengths with standard errors (NaN on the boundary)", floatfmt=".4g")
     report.text(
-        "The maxima under HKY85, GTR and HKY85+G4 do not keep the primates together: the cow's branch joins "
-        "the lemur's, on branches of several substitutions per site, far longer than under JC69 (IQ-TREE's "
-        "searches under HKY and GTR end on the same trees). Under JC69 the primates form a clade; its tree is "
-        "drawn below and used for their ancestor."
+        "Only the JC69 maximum keeps the primates together (the column 'primates a clade'); under the "
+        "richer models the outgroup's long branches join primate branches, with branch lengths of several "
+        "substitutions per site (IQ-TREE's searches under HKY and GTR end on the same trees). The JC69 tree "
+        "is drawn below and used for the primates' ancestor."
     )
     fig, ax = plt.subplots(figsize=(7, 5))
     fits["JC69"].plot_tree(ax=ax)

@@ -225,3 +225,14 @@ def test_refuses_a_start_tree_with_a_polytomy():
     data = simulate_alignment(FIVE, SUB, 50, random_state=0)
     with pytest.raises(ValueError, match="bifurcating"):
         StructuralEM("JC69").fit(data, "(a,b,c,(d,e));")
+
+
+def test_three_and_four_taxa():
+    """Three tips have one unrooted tree (nothing to search); four have three."""
+    three = simulate_alignment("(a:0.1,b:0.2,c:0.3);", JC69(), 300, random_state=0)
+    fit = StructuralEM("JC69", random_state=0).fit(three)
+    assert len(fit.search_) == 1 and Tree.from_newick(fit.tree_).n_tips == 3
+    truth = "((a:0.1,b:0.2):0.1,(c:0.3,d:0.1));"
+    four = simulate_alignment(truth, JC69(), 1000, random_state=0)
+    fit = StructuralEM("JC69", n_perturbations=2, random_state=0).fit(four, "((a,c),(b,d));")
+    assert robinson_foulds(fit.tree_, truth) == 0

@@ -40,11 +40,12 @@ def test_the_search_matches_iqtree_on_an_easy_set(name):
 
 def test_the_hard_set_is_within_a_thousandth_of_iqtree():
     """Internal branches of 0.002-0.02 and 500 sites: the tools disagree
-    with each other; the log-likelihood is held to IQ-TREE's, and the
-    distances to the truth and to each tool's tree must be defined."""
+    with each other; the log-likelihood is held to IQ-TREE's (within the
+    issue's 0.1% and within 0.01, as reported) and the distance to the truth
+    to IQ-TREE's (the distances to each tool's tree are printed by
+    benchmarks/phylo.py)."""
     fit, ref, truth = _search("hard30_500")
     best = ref["iqtree"]["refit"]["loglik"]
-    assert fit.loglik_ >= best - 1e-3 * abs(best)
-    for tool in ("iqtree", "phyml", "fasttree"):
-        assert 0 <= robinson_foulds(fit.tree_, ref[tool]["tree"], normalized=True) <= 1
-    assert robinson_foulds(fit.tree_, truth, normalized=True) <= 1
+    assert fit.loglik_ >= best - 1e-3 * abs(best)  # the issue's bound
+    assert fit.loglik_ >= best - 0.01  # what docs/phylo.md reports: IQ-TREE's maximum
+    assert robinson_foulds(fit.tree_, truth, normalized=True) <= ref["iqtree"]["nrf_to_true"]
