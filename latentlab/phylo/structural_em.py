@@ -235,8 +235,6 @@ class _Quartets:
     the five are maximised in turn (centre first) by :func:`._maximise_lengths`,
     as IQ-TREE scores its interchanges (Nguyen et al. 2015)."""
 
-    ROUNDS = 1
-
     def __init__(self, model: BranchLengthModel, out: Passes, params: BranchParams):
         tree = model.tree
         inner, kids, sib = _quartets(model)
@@ -288,7 +286,7 @@ class _Quartets:
         below = (mZ * mW) @ self._transition(self.t[:, 4]).swapaxes(-1, -2)
         return (mX * mY * below) @ self.pi
 
-    def _terms(self, j) -> _CentreTerms:
+    def _terms(self, j) -> _BranchOfQuartet:
         """Branch ``j`` (X, Y, Z, W, centre) as ``F' P(r_k t) G`` per candidate."""
         mX, mY, mZ, mW = self._messages()
         Pc = self._transition(self.t[:, 4])
@@ -302,20 +300,19 @@ class _Quartets:
             F, G = other * ((self.pi * mX * mY) @ Pc), self.tips[j]
         coef = (F @ self.a) * (G @ self.b.T) * self.share[..., None]
         K, n, m = coef.shape[:3]
-        return _CentreTerms(coef.transpose(1, 2, 0, 3).reshape(n, m, 4 * K), self.rl.reshape(-1), self.weights)
+        return _BranchOfQuartet(coef.transpose(1, 2, 0, 3).reshape(n, m, 4 * K), self.rl.reshape(-1), self.weights)
 
     def optimise(self):
         """Each interchange's gain over the current tree with its five
         lengths maximised in turn (centre first), and those lengths."""
-        for _ in range(self.ROUNDS):
-            for j in (4, 0, 1, 2, 3):
-                self.t[:, j] = _maximise_lengths(self._terms(j), self.t[:, j], self.lo, self.hi)
+        for j in (4, 0, 1, 2, 3):
+            self.t[:, j] = _maximise_lengths(self._terms(j), self.t[:, j], self.lo, self.hi)
         value = self._terms(4).value(self.t[:, 4])[2]
         k = value.size // 2
         return np.stack([value[:k], value[k:]]), np.stack([self.t[:k], self.t[k:]])
 
 
-class _CentreTerms:
+class _BranchOfQuartet:
     """``f_i(t) = sum_p w_p log sum_j c_ipj exp(lambda_j t)`` for many ``i``
     at once, with its derivatives in ``log t`` (the interface of
     :class:`._BranchTerms`, for :func:`._maximise_lengths`)."""
