@@ -4,7 +4,8 @@ Every case study runs (default mode) into a scratch folder; each Markdown
 report must equal the committed one to the byte, and the same figures must be
 written. (Figures are compared by name only: their pixels depend on the
 installed matplotlib and FreeType; on one machine they are byte-stable, which
-``latentlab reproduce`` followed by ``git status`` shows.)
+``latentlab reproduce`` followed by ``git status`` shows.) The case studies in
+``HEAVY`` (a minute or more each) are checked with the slow tests.
 """
 
 import multiprocessing
@@ -17,6 +18,8 @@ import pytest
 from latentlab import cli
 
 COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "case_studies"
+#: case studies whose default run takes a minute or more: checked with the slow tests
+HEAVY = ("stochastic_volatility",)
 
 
 def _run_quietly(name: str, out: Path) -> None:
@@ -32,18 +35,29 @@ def regenerated(tmp_path_factory):
     does not depend on the process it runs in)."""
     out = tmp_path_factory.mktemp("reports")
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for done in [pool.submit(_run_quietly, name, out) for name in cli.available()]:
+        for done in [pool.submit(_run_quietly, name, out) for name in cli.available() if name not in HEAVY]:
             done.result()
     return out
 
 
-@pytest.mark.parametrize("name", sorted(cli.available()))
-def test_committed_report_equals_a_fresh_run(regenerated, name):
-    fresh = (regenerated / f"{name}.md").read_text()
+def _same_as_committed(folder: Path, name: str) -> None:
+    fresh = (folder / f"{name}.md").read_text()
     committed = (COMMITTED / f"{name}.md").read_text()
     assert fresh == committed, f"docs/case_studies/{name}.md is stale: run `latentlab run {name}` and commit"
-    figures = sorted(p.name for p in (regenerated / "figures").glob(f"{name}_*.png"))
+    figures = sorted(p.name for p in (folder / "figures").glob(f"{name}_*.png"))
     assert figures == sorted(p.name for p in (COMMITTED / "figures").glob(f"{name}_*.png"))
+
+
+@pytest.mark.parametrize("name", sorted(set(cli.available()) - set(HEAVY)))
+def test_committed_report_equals_a_fresh_run(regenerated, name):
+    _same_as_committed(regenerated, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HEAVY)
+def test_committed_heavy_report_equals_a_fresh_run(tmp_path, name):
+    _run_quietly(name, tmp_path)
+    _same_as_committed(tmp_path, name)
 
 
 def test_reports_hold_no_timings(regenerated):

@@ -87,17 +87,24 @@ def test_effects_at_a_position_and_plots(bc_scan):
     assert bc_scan.plot() is not None and bc_scan.plot_effects() is not None
 
 
+@pytest.mark.slow
 def test_permutation_thresholds_agree_with_rqtl(hyper):
     """1,000 permutations of hyper: the 5% genome-wide threshold within Monte
     Carlo error of R/qtl's 1,000 (the sd of a 95% quantile from 1,000
     maxima is about 0.1 LOD here; two such estimates differ by < 0.45, 3 sd of
-    the difference). The p-value of the chromosome 4 peak is 0."""
+    the difference). The p-value of the chromosome 4 peak is 0. (Slow: 1,000
+    genome scans, about 20 s.)"""
     rqtl = pd.read_csv(ROOT / "benchmarks" / "data" / "rqtl_hyper_times.csv").iloc[0]
     scan = IntervalMapping(step=1, error_prob=0.001, random_state=7).fit(hyper, "bp")
     thresholds = scan.permutation_test(1000).set_index("alpha")["lod"]
     assert thresholds[0.05] == pytest.approx(rqtl["threshold_em_95"], abs=0.45)
     assert thresholds[0.01] > thresholds[0.05] > thresholds[0.10]
     assert scan.p_values().set_index("chromosome").loc["4", "p_value"] == 0.0
+
+
+def test_permutations_are_reproducible_and_the_first_ones_do_not_depend_on_how_many(hyper):
+    scan = IntervalMapping(step=1, error_prob=0.001, random_state=7).fit(hyper, "bp")
+    scan.permutation_test(30)
     again = IntervalMapping(step=1, error_prob=0.001, random_state=7).fit(hyper, "bp")
     again.permutation_test(20)
     np.testing.assert_array_equal(again.permutation_lods_, scan.permutation_lods_[:20])
