@@ -23,6 +23,7 @@ from latentlab import BoundaryWarning, fit_em
 from latentlab.ecology import CaptureRecapture, compare_models, read_inp
 from latentlab.genetics import (
     AlleleFrequencies,
+    HaplotypeClusterEM,
     HaplotypeEM,
     WindowedHaplotypeEM,
     hwe_exact_test,
@@ -356,6 +357,15 @@ SPECS = {
         data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
         + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
            ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes")],
+    ),
+    "HaplotypeClusterEM": Spec(
+        make=lambda **s: HaplotypeClusterEM(n_clusters=2, n_starts=1, random_state=0, **s), fit=_fit_pairs, good=G,
+        settings=[("n_clusters", 0), ("n_clusters", 2.5), ("n_clusters", True), ("n_starts", 0), ("holdout", 0.9),
+                  ("holdout", NAN), ("cluster_grid", (0, 2)), ("cluster_grid", ("four",))],
+        data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
+        + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
+           ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes"), ("one locus", G[:, :1], "loci")],
+        aliases={"n_init": "n_starts"},
     ),
     "CensoredExponential": Spec(
         make=lambda **s: CensoredExponential(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),

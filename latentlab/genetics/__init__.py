@@ -3,7 +3,8 @@ incomplete genotypes, phenotypes or genotype likelihoods; haplotype
 frequencies, phase and linkage disequilibrium from unphased genotypes."""
 
 from .alleles import AlleleFrequencies
-from .haplotype_simulation import SimulatedHaplotypes, simulate_haplotypes
+from .haplotype_clusters import HaplotypeClusterEM
+from .haplotype_simulation import SimulatedHaplotypes, simulate_founder_mosaics, simulate_haplotypes
 from .haplotypes import HaplotypeEM
 from .hardy_weinberg import hwe_exact_test
 from .many_loci import allele_frequencies_by_locus, allele_frequencies_from_likelihoods
@@ -22,7 +23,9 @@ __all__ = [
     "simulate_genotype_likelihoods",
     "HaplotypeEM",
     "WindowedHaplotypeEM",
+    "HaplotypeClusterEM",
     "simulate_haplotypes",
+    "simulate_founder_mosaics",
     "SimulatedHaplotypes",
     "switch_error",
 ]

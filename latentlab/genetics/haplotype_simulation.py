@@ -27,7 +27,7 @@ import numpy as np
 from .._validation import as_array, check_fraction, check_positive_int
 from ..em import Simplex, as_generator
 
-__all__ = ["SimulatedHaplotypes", "simulate_haplotypes"]
+__all__ = ["SimulatedHaplotypes", "simulate_founder_mosaics", "simulate_haplotypes"]
 
 
 @dataclass(frozen=True)
@@ -107,16 +107,58 @@ def simulate_haplotypes(n_individuals: int, *, n_blocks: int = 1, snps_per_block
         if f.shape != (K,) or not Simplex().is_valid(f):
             raise ValueError(f"frequencies must be {K} non-negative numbers summing to 1; got {f}")
     founders = np.hstack([_block_pool(rng, K, S) for _ in range(B)])
+    return _mosaics(rng, n, founders, f, np.arange(0, B * S, S), rho, mu, miss)
+
+
+def _mosaics(rng, n: int, founders: np.ndarray, f: np.ndarray, block_starts: np.ndarray, rho: float, mu: float,
+             miss: float) -> SimulatedHaplotypes:
+    """``2 n`` chromosomes copying ``founders`` block by block (module
+    docstring), paired into ``n`` individuals, with missing genotypes."""
+    K, L = founders.shape
+    B = block_starts.size
     z = np.empty((2 * n, B), dtype=np.int64)
     z[:, 0] = rng.choice(K, size=2 * n, p=f)
     for b in range(1, B):
         z[:, b] = z[:, b - 1]
         switch = rng.random(2 * n) < rho
         z[switch, b] = rng.choice(K, size=int(switch.sum()), p=f)
-    block_of = np.repeat(np.arange(B), S)
-    chrom = founders[z[:, block_of], np.arange(B * S)]
+    block_of = np.repeat(np.arange(B), np.diff(np.append(block_starts, L)))
+    chrom = founders[z[:, block_of], np.arange(L)]
     chrom ^= (rng.random(chrom.shape) < mu).astype(chrom.dtype)
-    haplotypes = chrom.reshape(n, 2, B * S)
+    haplotypes = chrom.reshape(n, 2, L)
     genotypes = haplotypes.sum(axis=1)
     genotypes[rng.random(genotypes.shape) < miss] = -1
-    return SimulatedHaplotypes(genotypes, haplotypes, founders, f, np.arange(0, B * S, S), rho, mu)
+    return SimulatedHaplotypes(genotypes, haplotypes, founders, f, block_starts, rho, mu)
+
+
+def simulate_founder_mosaics(n_individuals: int, n_loci: int = 100, *, n_founders: int = 20,
+                             concentration: float = 0.7, switch: float = 0.01, mutation: float = 0.002,
+                             missing_rate: float = 0.0, random_state=None) -> SimulatedHaplotypes:
+    """Chromosomes as mosaics of ``n_founders`` founder haplotypes, SNP by SNP:
+    the haplotype-cluster model of fastPHASE (Scheet & Stephens 2006) with
+    constant rates, i.e. the block model of the module docstring with one SNP
+    per block.
+
+    Founder alleles are 0/1 at random (every SNP polymorphic among the
+    founders); founder frequencies are Dirichlet(``concentration``); between
+    adjacent SNPs a chromosome switches with probability ``switch`` to a
+    founder drawn afresh from the frequencies; each allele then flips with
+    probability ``mutation``. The defaults are the founder-mosaic panel of
+    issue 20.
+    """
+    n = check_positive_int(n_individuals, "n_individuals")
+    L = check_positive_int(n_loci, "n_loci")
+    K = check_positive_int(n_founders, "n_founders")
+    if K < 2:
+        raise ValueError(f"n_founders must be at least 2; got {K}")
+    if not np.isfinite(concentration) or concentration <= 0:
+        raise ValueError(f"concentration must be a positive number; got {concentration!r}")
+    rho = check_fraction(switch, "switch")
+    mu = check_fraction(mutation, "mutation", upper=0.5)
+    miss = check_fraction(missing_rate, "missing_rate", upper=0.99)
+    rng = as_generator(random_state)
+    f = rng.dirichlet(np.full(K, float(concentration)))
+    founders = rng.integers(0, 2, size=(K, L))
+    flat = founders.min(axis=0) == founders.max(axis=0)
+    founders[rng.integers(0, K, size=int(flat.sum())), np.flatnonzero(flat)] ^= 1
+    return _mosaics(rng, n, founders, f, np.arange(L), rho, mu, miss)
