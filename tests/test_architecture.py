@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "latentlab"
 DOMAINS = {"mixtures", "genetics", "survival", "ecology", "hmm", "statespace", "missing", "qtl", "repertoire", "transcripts", "phylo"}
 PEERS = {"sklearn", "hmmlearn", "lifelines", "statsmodels", "pykalman"}
-OPTIONAL = {"dask", "distributed", "psutil", "pysam", "dendropy"}  # the latentlab[dask], [bam] and [phylo] extras
+OPTIONAL = {"dask", "distributed", "psutil", "pysam", "dendropy"}  # the latentlab[dask], [bam], [vcf] and [phylo] extras
 
 
 def _module_name(path: Path) -> str:

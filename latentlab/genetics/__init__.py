@@ -11,6 +11,7 @@ from .many_loci import allele_frequencies_by_locus, allele_frequencies_from_like
 from .observations import ABO
 from .phase import switch_error
 from .simulate import simulate_genotype_likelihoods, simulate_genotypes
+from .vcf import VcfData, read_vcf, write_vcf
 from .windowed_haplotypes import WindowedHaplotypeEM
 
 __all__ = [
@@ -28,4 +29,7 @@ __all__ = [
     "simulate_founder_mosaics",
     "SimulatedHaplotypes",
     "switch_error",
+    "read_vcf",
+    "write_vcf",
+    "VcfData",
 ]
