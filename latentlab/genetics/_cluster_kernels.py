@@ -45,124 +45,122 @@ def _emission(lik, theta, E):
 
 
 @njit(cache=True)
-def _forward(lik, alpha, theta, rho, F, scale, E):
-    """Scaled forward pass into F (L, K, K) and scale (L,); returns log P(data)."""
+def _forward(lik, alpha, theta, rho, P, R, scale, S, E):
+    """Scaled forward pass; returns log P(data).
+
+    Stores, for each locus, ``P[m] = pred_m / s_m`` (the prediction before
+    the emission, so the posterior is ``P_m * E_m * B_m`` and no division by
+    ``E`` is needed), ``R[m]`` the row sums of the normalised forward matrix
+    ``F_m = P_m * E_m`` (its column sums are the same: the two chromosomes
+    are exchangeable, so ``F_m`` is symmetric) and the scale ``s_m``.
+    """
     L, K = theta.shape
-    r = np.empty(K)
-    c = np.empty(K)
     total = 0.0
     for m in range(L):
         _emission(lik[m], theta[m], E)
         a = alpha[m]
+        Pm = P[m]
         if m == 0:
             for k1 in range(K):
                 for k2 in range(K):
-                    F[0, k1, k2] = a[k1] * a[k2] * E[k1, k2]
+                    Pm[k1, k2] = a[k1] * a[k2]
         else:
             p = rho[m - 1]
             stay2, cross, both = (1.0 - p) * (1.0 - p), (1.0 - p) * p, p * p
-            S = F[m - 1]
-            for k in range(K):
-                r[k] = 0.0
-                c[k] = 0.0
+            r = R[m - 1]
             for k1 in range(K):
                 for k2 in range(K):
-                    r[k1] += S[k1, k2]
-                    c[k2] += S[k1, k2]
-            for k1 in range(K):
-                for k2 in range(K):
-                    pred = stay2 * S[k1, k2] + cross * (a[k2] * r[k1] + a[k1] * c[k2]) + both * a[k1] * a[k2]
-                    F[m, k1, k2] = pred * E[k1, k2]
+                    Pm[k1, k2] = stay2 * S[k1, k2] + cross * (a[k2] * r[k1] + a[k1] * r[k2]) + both * a[k1] * a[k2]
         s = 0.0
         for k1 in range(K):
             for k2 in range(K):
-                s += F[m, k1, k2]
+                S[k1, k2] = Pm[k1, k2] * E[k1, k2]
+                s += S[k1, k2]
         if not s > 0.0:
             return -np.inf
         scale[m] = s
         total += np.log(s)
+        inv = 1.0 / s
         for k1 in range(K):
+            row = 0.0
             for k2 in range(K):
-                F[m, k1, k2] /= s
+                Pm[k1, k2] *= inv
+                S[k1, k2] *= inv
+                row += S[k1, k2]
+            R[m, k1] = row
     return total
 
 
 @njit(cache=True)
-def _backward_step(alpha, p, W, B_prev, s):
-    """B_{m-1}(j1, j2) = sum_{k1,k2} T(j1,k1) T(j2,k2) W(k1,k2) / s_m, W = E_m * B_m."""
-    K = alpha.size
-    stay2, cross, both = (1.0 - p) * (1.0 - p), (1.0 - p) * p, p * p
-    row = np.zeros(K)
-    col = np.zeros(K)
-    for k1 in range(K):
-        for k2 in range(K):
-            row[k1] += alpha[k2] * W[k1, k2]
-            col[k2] += alpha[k1] * W[k1, k2]
-    total = 0.0
-    for k in range(K):
-        total += alpha[k] * row[k]
-    for j1 in range(K):
-        for j2 in range(K):
-            B_prev[j1, j2] = (stay2 * W[j1, j2] + cross * (row[j1] + col[j2]) + both * total) / s
+def _backward(lik, alpha, theta, rho, P, R, scale, E, B, W, row, allele, copies, jumps, genotypes, stats):
+    """Backward pass after :func:`_forward`, adding either the expected
+    statistics (``stats``) or the genotype posteriors (``genotypes``, (L, 3)).
 
+    With ``W = E_m * B_m``, the posterior of the pair is ``P_m * W``, and
+    ``P_m * B_m`` is the posterior divided by the emission. By the symmetry
+    of the two chromosomes the first chromosome's statistics are counted
+    twice:
 
-@njit(cache=True)
-def _individual_stats(lik, alpha, theta, rho, F, scale, E, B, W, allele, copies, jumps):
-    """Add one individual's expected statistics; returns its log-likelihood.
+    * allele: ``2 P B a (l2 b + l1 (1-b))`` to cluster ``k1``;
+    * copies: ``2 P W`` to ``k1``;
+    * jumps (m >= 1): ``2 rho alpha_k1 ((1-rho) r(k2) + rho alpha_k2) W / s_m``
+      to ``k1``, with ``r`` the row sums of ``F_{m-1}``;
+    * genotype ``g``: ``P B l_g P(g | a, b)``.
 
-    With posterior ``P = F_m * B_m``, ``W = E_m * B_m`` and the previous
-    forward sums ``r``, ``c``:
-
-    * allele: the expected number of copies of allele 1 carried by cluster
-      ``k`` at ``m``: for the first chromosome in ``(k1, k2)``,
-      ``P(k1, k2) a (l2 b + l1 (1-b)) / E(k1, k2)`` (second by symmetry);
-    * copies: the expected number of chromosomes in cluster ``k`` at ``m``;
-    * jumps (m >= 1): the expected number of chromosomes that jump at ``m``
-      and land in ``k``: for the first chromosome,
-      ``rho alpha_k1 ((1-rho) c(k2) + rho alpha_k2) W(k1, k2) / s_m``.
+    The step back is ``B_{m-1}(j1, j2) = (stay2 W(j1, j2) + cross (row(j1) +
+    row(j2)) + both sum_k alpha_k row(k)) / s_m``, ``row(j) = sum_k alpha_k W(j, k)``.
     """
     L, K = theta.shape
-    ll = _forward(lik, alpha, theta, rho, F, scale, E)
-    if ll == -np.inf:
-        return ll
-    r = np.empty(K)
-    c = np.empty(K)
     for k1 in range(K):
         for k2 in range(K):
             B[k1, k2] = 1.0
     for m in range(L - 1, -1, -1):
         _emission(lik[m], theta[m], E)
         t = theta[m]
-        l1, l2 = lik[m, 1], lik[m, 2]
+        a_m = alpha[m]
+        l0, l1, l2 = lik[m, 0], lik[m, 1], lik[m, 2]
+        Pm = P[m]
+        p = rho[m - 1] if m > 0 else 0.0
+        inv = 1.0 / scale[m]
         for k1 in range(K):
+            a = t[k1]
+            acc_allele, acc_copies, acc_jumps, acc_row = 0.0, 0.0, 0.0, 0.0
             for k2 in range(K):
-                w = F[m, k1, k2] * B[k1, k2]
-                W[k1, k2] = E[k1, k2] * B[k1, k2]
-                if w > 0.0:
-                    a, b = t[k1], t[k2]
-                    allele[m, k1] += w * a * (l2 * b + l1 * (1.0 - b)) / E[k1, k2]
-                    allele[m, k2] += w * b * (l2 * a + l1 * (1.0 - a)) / E[k1, k2]
-                    copies[m, k1] += w
-                    copies[m, k2] += w
+                w = E[k1, k2] * B[k1, k2]
+                W[k1, k2] = w
+                acc_row += a_m[k2] * w
+                pb = Pm[k1, k2] * B[k1, k2]
+                b = t[k2]
+                if stats:
+                    acc_allele += pb * a * (l2 * b + l1 * (1.0 - b))
+                    acc_copies += pb * E[k1, k2]
+                    if m > 0:
+                        acc_jumps += ((1.0 - p) * R[m - 1, k2] + p * a_m[k2]) * w
+                else:
+                    genotypes[m, 0] += pb * l0 * (1.0 - a) * (1.0 - b)
+                    genotypes[m, 1] += pb * l1 * (a * (1.0 - b) + b * (1.0 - a))
+                    genotypes[m, 2] += pb * l2 * a * b
+            row[k1] = acc_row
+            if stats:
+                allele[m, k1] += 2.0 * acc_allele
+                copies[m, k1] += 2.0 * acc_copies
+                if m > 0:
+                    jumps[m, k1] += 2.0 * p * a_m[k1] * acc_jumps * inv
         if m > 0:
-            p = rho[m - 1]
-            a = alpha[m]
-            S = F[m - 1]
+            stay2, cross, both = (1.0 - p) * (1.0 - p), (1.0 - p) * p, p * p
+            total = 0.0
             for k in range(K):
-                r[k] = 0.0
-                c[k] = 0.0
-            for k1 in range(K):
-                for k2 in range(K):
-                    r[k1] += S[k1, k2]
-                    c[k2] += S[k1, k2]
-            s = scale[m]
-            for k1 in range(K):
-                for k2 in range(K):
-                    x = W[k1, k2] / s
-                    jumps[m, k1] += p * a[k1] * ((1.0 - p) * c[k2] + p * a[k2]) * x
-                    jumps[m, k2] += p * a[k2] * ((1.0 - p) * r[k1] + p * a[k1]) * x
-            _backward_step(a, p, W, B, s)
-    return ll
+                total += a_m[k] * row[k]
+            for j1 in range(K):
+                for j2 in range(K):
+                    B[j1, j2] = (stay2 * W[j1, j2] + cross * (row[j1] + row[j2]) + both * total) * inv
+
+
+@njit(cache=True)
+def _buffers(L, K):
+    """P (L, K, K), R (L, K), scale (L,), and K x K buffers S, E, B, W, the row vector."""
+    return (np.empty((L, K, K)), np.empty((L, K)), np.empty(L), np.empty((K, K)), np.empty((K, K)),
+            np.empty((K, K)), np.empty((K, K)), np.empty(K))
 
 
 @njit(cache=True)
@@ -171,17 +169,17 @@ def expected_statistics(lik, alpha, theta, rho):
     individuals, and the log-likelihood, for likelihoods ``lik`` (n, L, 3)."""
     n, L = lik.shape[0], lik.shape[1]
     K = theta.shape[1]
-    F = np.empty((L, K, K))
-    scale = np.empty(L)
-    E = np.empty((K, K))
-    B = np.empty((K, K))
-    W = np.empty((K, K))
+    P, R, scale, S, E, B, W, row = _buffers(L, K)
     allele = np.zeros((L, K))
     copies = np.zeros((L, K))
     jumps = np.zeros((L, K))
+    none = np.empty((0, 3))
     total = 0.0
     for i in range(n):
-        total += _individual_stats(lik[i], alpha, theta, rho, F, scale, E, B, W, allele, copies, jumps)
+        ll = _forward(lik[i], alpha, theta, rho, P, R, scale, S, E)
+        total += ll
+        if ll > -np.inf:
+            _backward(lik[i], alpha, theta, rho, P, R, scale, E, B, W, row, allele, copies, jumps, none, True)
     return allele, copies, jumps, total
 
 
@@ -190,12 +188,10 @@ def log_likelihoods(lik, alpha, theta, rho):
     """Each individual's log-likelihood (n,) by the forward pass alone."""
     n, L = lik.shape[0], lik.shape[1]
     K = theta.shape[1]
-    F = np.empty((L, K, K))
-    scale = np.empty(L)
-    E = np.empty((K, K))
+    P, R, scale, S, E, _, _, _ = _buffers(L, K)
     out = np.empty(n)
     for i in range(n):
-        out[i] = _forward(lik[i], alpha, theta, rho, F, scale, E)
+        out[i] = _forward(lik[i], alpha, theta, rho, P, R, scale, S, E)
     return out
 
 
@@ -205,33 +201,12 @@ def genotype_posteriors(lik, alpha, theta, rho):
     ``sum_{k1,k2} P(k1, k2) l_g P(g | k1, k2) / E(k1, k2)``."""
     n, L = lik.shape[0], lik.shape[1]
     K = theta.shape[1]
-    F = np.empty((L, K, K))
-    scale = np.empty(L)
-    E = np.empty((K, K))
-    B = np.empty((K, K))
-    W = np.empty((K, K))
+    P, R, scale, S, E, B, W, row = _buffers(L, K)
+    none = np.empty((0, K))
     out = np.zeros((n, L, 3))
     for i in range(n):
-        _forward(lik[i], alpha, theta, rho, F, scale, E)
-        for k1 in range(K):
-            for k2 in range(K):
-                B[k1, k2] = 1.0
-        for m in range(L - 1, -1, -1):
-            _emission(lik[i, m], theta[m], E)
-            t = theta[m]
-            l0, l1, l2 = lik[i, m, 0], lik[i, m, 1], lik[i, m, 2]
-            for k1 in range(K):
-                for k2 in range(K):
-                    W[k1, k2] = E[k1, k2] * B[k1, k2]
-                    w = F[m, k1, k2] * B[k1, k2]
-                    if w > 0.0:
-                        a, b = t[k1], t[k2]
-                        w /= E[k1, k2]
-                        out[i, m, 0] += w * l0 * (1.0 - a) * (1.0 - b)
-                        out[i, m, 1] += w * l1 * (a * (1.0 - b) + b * (1.0 - a))
-                        out[i, m, 2] += w * l2 * a * b
-            if m > 0:
-                _backward_step(alpha[m], rho[m - 1], W, B, scale[m])
+        _forward(lik[i], alpha, theta, rho, P, R, scale, S, E)
+        _backward(lik[i], alpha, theta, rho, P, R, scale, E, B, W, row, none, none, none, out[i], False)
     return out
 
 
