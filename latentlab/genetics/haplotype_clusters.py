@@ -17,8 +17,8 @@ parameters), imputations averaged over the starts, and ``K`` chosen by the
 error of imputing genotypes masked at random. This estimator does the same on
 the engine: ``n_starts`` seeded starts, each run by :func:`latentlab.em.fit_em`
 for at most ``max_iter`` iterations; ``genotype_probabilities_`` average the
-starts; ``haplotypes_`` are the Viterbi pair of the start with the highest
-log-likelihood.
+starts; ``haplotypes_`` take, between consecutive heterozygous loci, the
+relative phase most starts' Viterbi pairs agree on (:func:`consensus_phase`).
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ class HaplotypeClusterEM(EMEstimator):
     --------------------------
     n_clusters_ : the ``K`` used; cluster_selection_ : DataFrame of the
         held-out imputation error of each candidate (when ``K`` was chosen).
-    haplotypes_ : (n, 2, L) alleles 0/1 of each individual's most probable
-        pair of cluster paths (best start).
+    haplotypes_ : (n, 2, L) alleles 0/1: each start's most probable pair of
+        cluster paths (Viterbi), combined by :func:`consensus_phase` (with one
+        or two starts: the best start's).
     genotype_probabilities_ : (n, L, 3) posterior probabilities of genotypes
         0/1/2, averaged over the starts; dosages_ : (n, L) their means.
     allele_frequencies_ : (L, K) allele-1 frequency of each cluster;
@@ -151,7 +152,8 @@ class HaplotypeClusterEM(EMEstimator):
         self.n_obs_ = n
         self.result_ = results[best]
         self.genotype_probabilities_ = sum(model.genotype_posteriors(data, r.params) for r in results) / starts
-        self.haplotypes_ = model.most_likely_haplotypes(data, self.result_.params)
+        paths = np.array([model.most_likely_haplotypes(data, r.params) for r in results])
+        self.haplotypes_ = consensus_phase(paths, best)
         return self
 
     def _run(self, model: HaplotypeClusterModel, data: ClusterData, rng: np.random.Generator):
@@ -228,3 +230,30 @@ class HaplotypeClusterEM(EMEstimator):
             "many for standard errors from the observed information; use genotype_probabilities_ for the "
             "uncertainty of imputed genotypes"
         )
+
+
+def consensus_phase(haplotypes: np.ndarray, best: int) -> np.ndarray:
+    """The phase the starts agree on: ``haplotypes`` (starts, n, 2, L) are
+    each start's phased alleles. At the loci heterozygous in every start the
+    phase of each such locus relative to the previous one is the majority of
+    the starts' (ties: start ``best``'s), and the chromosomes are rebuilt
+    from these relative phases; every other locus keeps start ``best``'s
+    alleles. Switch errors of different starts fall in different places, so
+    the majority corrects most of them."""
+    S, n = haplotypes.shape[:2]
+    out = haplotypes[best].copy()
+    het = np.all(haplotypes[:, :, 0] != haplotypes[:, :, 1], axis=0)  # (n, L)
+    for i in range(n):
+        sites = np.flatnonzero(het[i])
+        if sites.size < 2:
+            continue
+        first = haplotypes[:, i, 0, sites]  # (starts, sites): the allele on the first chromosome
+        relative = first[:, 1:] ^ first[:, :-1]  # 1 where the phase flips from the previous site
+        votes = relative.sum(axis=0)
+        majority = np.where(2 * votes == S, relative[best], 2 * votes > S)
+        orient = np.concatenate(([first[best, 0]], first[best, 0] ^ (np.cumsum(majority) % 2)))
+        low = out[i, :, sites].min(axis=1)
+        high = out[i, :, sites].max(axis=1)
+        out[i, 0, sites] = np.where(orient == 1, high, low)
+        out[i, 1, sites] = np.where(orient == 1, low, high)
+    return out

@@ -253,3 +253,18 @@ def test_bad_positions_and_likelihoods_are_refused(mosaic):
         HaplotypeClusterEM(n_clusters=2).fit(G, positions=[1, 2, 3])
     with pytest.raises(ValueError, match="gl"):
         HaplotypeClusterEM(n_clusters=2).fit_likelihoods(np.zeros((20, 5, 6)))
+
+
+def test_consensus_phase_corrects_switches_the_starts_make_in_different_places():
+    from latentlab.genetics.haplotype_clusters import consensus_phase
+
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 2, (5, 2, 30))
+    starts = np.repeat(truth[None], 3, axis=0)
+    for s, cut in enumerate((5, 12, 20)):  # each start swaps its chromosomes from a different locus on
+        starts[s, :, :, cut:] = starts[s, :, ::-1, cut:]
+    assert all(switch_error(truth, h) > 0 for h in starts)
+    fixed = consensus_phase(starts, best=0)
+    assert switch_error(truth, fixed) == 0.0
+    assert np.array_equal(fixed.sum(axis=1), truth.sum(axis=1))
+    np.testing.assert_array_equal(consensus_phase(starts[:2], best=1), starts[1])  # two starts: ties go to best
