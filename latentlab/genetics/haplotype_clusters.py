@@ -151,7 +151,8 @@ class HaplotypeClusterEM(EMEstimator):
         self.model_, self._data, self._covariance = model, data, None
         self.n_obs_ = n
         self.result_ = results[best]
-        self.genotype_probabilities_ = sum(model.genotype_posteriors(data, r.params) for r in results) / starts
+        probabilities = sum(model.genotype_posteriors(data, r.params) for r in results)
+        self.genotype_probabilities_ = probabilities / probabilities.sum(axis=2, keepdims=True)
         paths = np.array([model.most_likely_haplotypes(data, r.params) for r in results])
         self.haplotypes_ = consensus_phase(paths, best)
         return self

@@ -786,11 +786,15 @@ def _unphased_gt(genotypes, shape) -> np.ndarray:
     return np.array(["./.", "0/0", "0/1", "1/1"], dtype=object)[g.astype(int) + 1]
 
 
+#: a DS or GP value this far outside its range is round-off (a dosage P(1) + 2 P(2) of 2 + 4e-16) and is clamped
+ROUND_OFF = 1e-9
+
+
 def _check_values(x, name: str, shape: tuple, field: str) -> np.ndarray:
     arr = as_array(x, name, ndim=len(shape))
     _check_shape(arr, name, shape, "samples, sites" + (", 3 genotypes" if len(shape) == 3 else ""))
     low, high = VALUE_RANGES[field]
-    bad = ~np.isnan(arr) & ((arr < low) | (arr > high))
+    bad = ~np.isnan(arr) & ((arr < low - ROUND_OFF) | (arr > high + ROUND_OFF))
     if arr.ndim == 3:
         nan = np.isnan(arr)
         bad |= (nan.any(axis=2) & ~nan.all(axis=2))[..., None] & nan
@@ -798,7 +802,7 @@ def _check_values(x, name: str, shape: tuple, field: str) -> np.ndarray:
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         rule = f"in [{low:g}, {high:g}]" + (" (a sample's three all given or all NaN)" if arr.ndim == 3 else "")
         raise ValueError(f"{name}[{', '.join(map(str, idx))}] is {arr[idx]:g}; {field} values are {rule}, NaN missing")
-    return arr
+    return np.clip(arr, low, high)  # only round-off lies outside
 
 
 @cache

@@ -268,3 +268,39 @@ def test_consensus_phase_corrects_switches_the_starts_make_in_different_places()
     assert switch_error(truth, fixed) == 0.0
     assert np.array_equal(fixed.sum(axis=1), truth.sum(axis=1))
     np.testing.assert_array_equal(consensus_phase(starts[:2], best=1), starts[1])  # two starts: ties go to best
+
+
+def test_vcf_in_phase_and_imputation_out(mosaic, tmp_path):
+    """Unphased VCF with missing genotypes -> HaplotypeClusterEM -> phased GT,
+    DS and GP -> read back: same samples and sites, every called genotype
+    kept, the missing ones filled with the model's dosages."""
+    pytest.importorskip("pysam")
+    import pandas as pd
+
+    from latentlab.genetics import read_vcf, write_vcf
+
+    G = mosaic.genotypes[:80, :12]
+    sites = pd.DataFrame({"chrom": "chr7", "pos": 1000 + 250 * np.arange(12), "id": ".", "ref": "A", "alt": "G"})
+    samples = [f"s{i}" for i in range(80)]
+    write_vcf(tmp_path / "in.vcf.gz", sites, samples, genotypes=G)
+    data = read_vcf(tmp_path / "in.vcf.gz")
+    fit = HaplotypeClusterEM(n_clusters=4, n_starts=1, random_state=0).fit(data.genotypes, positions=data.sites["pos"])
+    write_vcf(tmp_path / "out.vcf.gz", data.sites, data.samples, haplotypes=fit.haplotypes_,
+              dosages=fit.dosages_, genotype_probabilities=fit.genotype_probabilities_)
+    back = read_vcf(tmp_path / "out.vcf.gz")
+    assert back.samples == tuple(samples) and back.sites[["chrom", "pos"]].equals(sites[["chrom", "pos"]])
+    assert back.phased.all() and (back.genotypes >= 0).all()
+    called = G >= 0
+    assert np.array_equal(back.genotypes[called], G[called])
+    np.testing.assert_allclose(back.dosages, fit.dosages_, atol=5e-5)  # written with 4 decimals
+
+
+def test_genotype_likelihoods_read_from_vcf_fit_on_the_ln_scale(mosaic):
+    """VcfData.likelihoods are natural logs: the same fit as the PL they came from."""
+    G = mosaic.genotypes[:50, :8]
+    pl = np.where(np.eye(3, dtype=bool)[np.where(G < 0, 0, G)], 0.0, 30.0)
+    pl[G < 0] = np.nan
+    a = HaplotypeClusterEM(n_clusters=3, n_starts=1, max_iter=5, random_state=1).fit_likelihoods(pl, scale="phred")
+    b = HaplotypeClusterEM(n_clusters=3, n_starts=1, max_iter=5, random_state=1).fit_likelihoods(
+        -pl / 10 * np.log(10), scale="ln")
+    assert a.loglik_ == pytest.approx(b.loglik_, rel=1e-12)

@@ -88,6 +88,15 @@ def imputed():
     return sites, [f"S{i}" for i in range(n)], haplotypes, ds, gp
 
 
+def test_round_off_outside_the_range_of_ds_and_gp_is_written_as_the_bound(tmp_path):
+    sites, samples = small_sites(2), ["a", "b"]
+    ds = np.array([[2.0 + 4e-16, 0.5], [-1e-15, 1.0]])
+    write_vcf(tmp_path / "x.vcf", sites, samples, genotypes=[[2, 0], [0, 1]], dosages=ds)
+    np.testing.assert_array_equal(read_vcf(tmp_path / "x.vcf").dosages, [[2.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="dosages"):
+        write_vcf(tmp_path / "y.vcf", sites, samples, genotypes=[[2, 0], [0, 1]], dosages=ds + [[1e-6, 0], [0, 0]])
+
+
 def test_round_trip_of_phased_haplotypes_dosages_and_probabilities(tmp_path, imputed):
     sites, samples, haplotypes, ds, gp = imputed
     path = tmp_path / "out.vcf.gz"

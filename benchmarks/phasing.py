@@ -1,0 +1,132 @@
+"""Phase and imputation at chromosome scale: HaplotypeClusterEM against
+Beagle 5.4 on the same data (issue 20).
+
+Data: ``benchmarks/data/phasing/<set>/`` written by ``benchmarks/phasing_data.py``
+(founder mosaics, 2,000 x 100 SNPs; msprime coalescent simulations, 2,000
+diploids over 2 Mb, constant Ne and recent growth, ~4,450 SNPs with MAF >= 1%),
+each with 5% of the genotypes masked. Beagle's side is read from
+``benchmarks/data/phasing/beagle.json``, stored by
+``benchmarks/phasing_beagle.py`` (Beagle 5.4 22Jul22.46e, defaults,
+``nthreads=1``; its command is printed).
+
+Measured for each tool, with the definitions of ``phasing_beagle.py``:
+switch error over every truly heterozygous locus whose two alleles the tool
+got right (masked loci included), over the unmasked ones only, the r^2 of
+the masked genotypes (ours from dosages and from hard calls: Beagle 5.4
+prints no dosage for them, so its number is a hard-call r^2), the discordance
+of their best guesses, wall time and peak resident memory. For the founder
+set the model that generated the data is also run, as the floor. Each of our fits
+runs in its own process, so the peak is its own.
+
+Run from the repository root:
+``PYTHONPATH=. python benchmarks/phasing.py [founders constant growth]``
+(default: all three; the coalescent sets take minutes each).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from phasing_data import load  # noqa: E402
+
+from latentlab.genetics import HaplotypeClusterEM, simulate_founder_mosaics, switch_error  # noqa: E402
+from latentlab.genetics.haplotype_cluster_model import (  # noqa: E402
+    THETA_BOUND,
+    ClusterData,
+    ClusterParams,
+    HaplotypeClusterModel,
+)
+
+BEAGLE = Path(__file__).resolve().parent / "data" / "phasing" / "beagle.json"
+#: our settings per data set: clusters, starts and iterations per start
+SETTINGS = {
+    "founders": dict(n_clusters=30, n_starts=3, max_iter=100),
+    "constant": dict(n_clusters=10, n_starts=1, max_iter=25),
+    "growth": dict(n_clusters=10, n_starts=1, max_iter=25),
+}
+
+
+def measure(name: str) -> dict:
+    """Fit our model to data set ``name`` and measure it (in this process)."""
+    d = load(name)
+    truth, mask = d["haplotypes"].astype(np.int64), d["mask"]
+    t0 = time.perf_counter()
+    fit = HaplotypeClusterEM(random_state=0, **SETTINGS[name]).fit(d["genotypes"], positions=d["positions"])
+    seconds = time.perf_counter() - t0
+    unmasked_truth = np.where(mask[:, None, :], -1, truth)
+    unmasked_fit = np.where(mask[:, None, :], -1, fit.haplotypes_)
+    true_g = truth.sum(axis=1)[mask]
+    hard = fit.haplotypes_.sum(axis=1)[mask]
+    return {
+        "switch_error": switch_error(truth, fit.haplotypes_),
+        "switch_error_unmasked": switch_error(unmasked_truth, unmasked_fit),
+        "dosage_r2": float(np.corrcoef(fit.dosages_[mask], true_g)[0, 1] ** 2),
+        "hard_call_r2": float(np.corrcoef(hard, true_g)[0, 1] ** 2),
+        "discordance": float(np.mean(hard != true_g)),
+        "wall_seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loglik": fit.loglik_,
+        "settings": SETTINGS[name],
+    }
+
+
+def true_model(name: str = "founders") -> dict:
+    """The founder set phased and imputed with the parameters that made it
+    (``simulate_founder_mosaics(2000, 100, random_state=2020)``, the seed in
+    its ``meta.json``): the floor any phaser can expect."""
+    d = load(name)
+    sim = simulate_founder_mosaics(2000, 100, random_state=2020)
+    assert np.array_equal(sim.haplotypes, d["haplotypes"]), "the stored founder set is not this simulation"
+    G, mask = d["genotypes"], d["mask"]
+    lik = np.ones(G.shape + (3,))
+    lik[~mask] = np.eye(3)[G[~mask]]
+    L = G.shape[1]
+    theta = np.where(sim.founders.T == 1, 1 - sim.mutation, sim.mutation)
+    params = ClusterParams(np.tile(sim.frequencies, (L, 1)), np.clip(theta, THETA_BOUND, 1 - THETA_BOUND),
+                           np.full(L - 1, sim.recombination))
+    model, data = HaplotypeClusterModel(sim.founders.shape[0]), ClusterData(lik)
+    dosage = model.genotype_posteriors(data, params) @ np.arange(3.0)
+    return {"switch_error": switch_error(d["haplotypes"].astype(np.int64), model.most_likely_haplotypes(data, params)),
+            "dosage_r2": float(np.corrcoef(dosage[mask], d["haplotypes"].sum(axis=1)[mask])[0, 1] ** 2),
+            "loglik": model.loglik(data, params)}
+
+
+def main(names: list[str]) -> None:
+    beagle = json.loads(BEAGLE.read_text())
+    print(f"Beagle: {beagle['beagle']} ({beagle['debian_package']}), stored {beagle['date']}; "
+          f"command: {beagle['data_sets']['founders']['command']}")
+    rows = [("switch error", "switch_error", "{:.2e}"), ("switch error, unmasked", "switch_error_unmasked", "{:.2e}"),
+            ("masked r2, dosage", "dosage_r2", "{:.4f}"), ("masked r2, hard calls", "hard_call_r2", "{:.4f}"),
+            ("masked discordance", "discordance", "{:.4f}"), ("wall seconds", "wall_seconds", "{:.1f}"),
+            ("peak MB", "peak_mb", "{:.0f}")]
+    for name in names:
+        run = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, check=True)
+        ours = json.loads(run.stdout.strip().splitlines()[-1])
+        theirs = beagle["data_sets"][name]
+        print(f"\n{name}: n = {theirs['n']}, L = {theirs['L']}; ours: HaplotypeClusterEM({ours['settings']}), "
+              f"log-likelihood {ours['loglik']:.1f}")
+        print(f"{'':24s} {'latentlab':>12s} {'Beagle 5.4':>12s}")
+        for label, key, fmt in rows:
+            b = theirs.get(key)
+            print(f"{label:24s} {fmt.format(ours[key]):>12s} {fmt.format(b) if b is not None else '-':>12s}")
+        print(f"{'time ratio (ours/Beagle)':24s} {ours['wall_seconds'] / theirs['wall_seconds']:12.2f}")
+        if name == "founders":
+            floor = true_model()
+            print(f"the true model (Viterbi with the simulation's parameters): switch error "
+                  f"{floor['switch_error']:.2e}, masked dosage r2 {floor['dosage_r2']:.4f}, "
+                  f"log-likelihood {floor['loglik']:.1f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        print(json.dumps(measure(sys.argv[2])))
+    else:
+        main(sys.argv[1:] or ["founders", "constant", "growth"])
