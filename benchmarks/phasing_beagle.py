@@ -70,7 +70,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phasing_data import NAMES, OUT, load  # noqa: E402
 
-from latentlab.genetics import switch_error  # noqa: E402
+from latentlab.genetics import switch_counts, switch_error  # noqa: E402
 
 SEED = 20220722
 RESULTS = OUT / "beagle.json"
@@ -159,22 +159,6 @@ def read_beagle_vcf(path: Path, samples: list[str], positions: np.ndarray) -> tu
     if gp is not None and np.isnan(gp).any():
         raise ValueError(f"{path}: GP on some sites only")
     return haplotypes, gp
-
-
-def switch_counts(true: np.ndarray, estimated: np.ndarray) -> tuple[int, int]:
-    """Numerator and denominator of ``switch_error`` (same definition),
-    vectorised; entries -1 are missing."""
-    known = (true >= 0).all(axis=1) & (estimated >= 0).all(axis=1)
-    same = (estimated[:, 0] == true[:, 0]) & (estimated[:, 1] == true[:, 1])
-    swapped = (estimated[:, 0] == true[:, 1]) & (estimated[:, 1] == true[:, 0])
-    sites = known & (true[:, 0] != true[:, 1]) & (same | swapped)
-    switches = opportunities = 0
-    for row_sites, row_same in zip(sites, same):
-        orient = row_same[row_sites]
-        if orient.size > 1:
-            switches += int(np.count_nonzero(orient[1:] != orient[:-1]))
-            opportunities += orient.size - 1
-    return switches, opportunities
 
 
 def accuracy(truth: dict, haplotypes: np.ndarray, gp: np.ndarray | None) -> dict:

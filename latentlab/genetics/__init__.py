@@ -9,7 +9,7 @@ from .haplotypes import HaplotypeEM
 from .hardy_weinberg import hwe_exact_test
 from .many_loci import allele_frequencies_by_locus, allele_frequencies_from_likelihoods
 from .observations import ABO
-from .phase import switch_error
+from .phase import switch_counts, switch_error
 from .simulate import simulate_genotype_likelihoods, simulate_genotypes
 from .vcf import VcfData, read_vcf, write_vcf
 from .windowed_haplotypes import WindowedHaplotypeEM
@@ -28,6 +28,7 @@ __all__ = [
     "simulate_haplotypes",
     "simulate_founder_mosaics",
     "SimulatedHaplotypes",
+    "switch_counts",
     "switch_error",
     "read_vcf",
     "write_vcf",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["switch_error"]
+__all__ = ["switch_counts", "switch_error"]
 
 
 def switch_error(true_haplotypes, estimated_haplotypes) -> float:
@@ -20,6 +20,13 @@ def switch_error(true_haplotypes, estimated_haplotypes) -> float:
     consecutive pairs of such loci (``sum_i (het_i - 1)``). Missing alleles
     (None, NaN, -1) are skipped. Returns NaN when no individual has two such loci.
     """
+    switches, opportunities = switch_counts(true_haplotypes, estimated_haplotypes)
+    return switches / opportunities if opportunities else float("nan")
+
+
+def switch_counts(true_haplotypes, estimated_haplotypes) -> tuple[int, int]:
+    """The numerator and denominator of :func:`switch_error`: the number of
+    switches and of consecutive pairs of heterozygous loci counted."""
     t = np.asarray(true_haplotypes, dtype=object)
     e = np.asarray(estimated_haplotypes, dtype=object)
     if t.shape != e.shape or t.ndim != 3 or t.shape[1] != 2:
@@ -39,4 +46,4 @@ def switch_error(true_haplotypes, estimated_haplotypes) -> float:
         if orient.size > 1:
             switches += int(np.count_nonzero(orient[1:] != orient[:-1]))
             opportunities += orient.size - 1
-    return switches / opportunities if opportunities else float("nan")
+    return switches, opportunities
