@@ -213,7 +213,7 @@ def genotype_posteriors(lik, alpha, theta, rho):
 @njit(cache=True)
 def viterbi_haplotypes(lik, alpha, theta, rho):
     """Each individual's most probable pair of cluster paths together with the
-    alleles the two chromosomes carry, (n, 2, L) alleles 0/1.
+    alleles the two chromosomes carry, (n, 2, L) alleles 0/1 (int8).
 
     The joint state at a locus is ``(k1, k2, x1, x2)``; for a pair the best
     alleles are chosen locus by locus (``max_x l_{x1+x2} P(x1|a) P(x2|b)``).
@@ -233,7 +233,7 @@ def viterbi_haplotypes(lik, alpha, theta, rho):
     rowarg = np.empty(K, dtype=np.int64)
     colmax = np.empty(K)
     colarg = np.empty(K, dtype=np.int64)
-    out = np.empty((n, 2, L), dtype=np.int64)
+    out = np.empty((n, 2, L), dtype=np.int8)
     for i in range(n):
         for m in range(L):
             t = theta[m]

@@ -52,11 +52,12 @@ EMPTY = 1e-12
 @dataclass(frozen=True)
 class ClusterData:
     """Per-individual genotype likelihoods ``lik`` (n, L, 3), scaled so each
-    locus's largest is 1 (a missing genotype: all 1), and ``offset``, the sum
-    of the logarithms of the scales (added to the log-likelihood)."""
+    locus's largest is 1 (a missing genotype: all 1), and ``offset`` (n,) or
+    None, each individual's sum of the logarithms of those scales (added to
+    its log-likelihood; None: all zero, as for called genotypes)."""
 
     lik: np.ndarray
-    offset: float = 0.0
+    offset: np.ndarray | None = None
 
     @property
     def n_individuals(self) -> int:
@@ -66,9 +67,13 @@ class ClusterData:
     def n_loci(self) -> int:
         return self.lik.shape[1]
 
+    @property
+    def total_offset(self) -> float:
+        return 0.0 if self.offset is None else float(self.offset.sum())
+
     def subset(self, rows) -> ClusterData:
-        """The individuals ``rows`` (offset not carried: it is a constant)."""
-        return ClusterData(np.ascontiguousarray(self.lik[rows]))
+        """The individuals ``rows``."""
+        return ClusterData(np.ascontiguousarray(self.lik[rows]), None if self.offset is None else self.offset[rows])
 
 
 @dataclass(frozen=True)
@@ -117,10 +122,10 @@ class HaplotypeClusterModel(EMModel):
 
     def e_step(self, data: ClusterData, params: ClusterParams) -> tuple[ClusterStats, float]:
         allele, copies, jumps, ll = kernels.expected_statistics(data.lik, params.alpha, params.theta, params.rho)
-        return ClusterStats(allele, copies, jumps), float(ll) + data.offset
+        return ClusterStats(allele, copies, jumps), float(ll) + data.total_offset
 
     def loglik(self, data: ClusterData, params: ClusterParams) -> float:
-        return float(kernels.log_likelihoods(data.lik, params.alpha, params.theta, params.rho).sum()) + data.offset
+        return float(kernels.log_likelihoods(data.lik, params.alpha, params.theta, params.rho).sum()) + data.total_offset
 
     def m_step(self, stats: ClusterStats, current: ClusterParams, fixed=None) -> ClusterParams:
         copies, jumps = stats.copies, stats.jumps

@@ -8,8 +8,9 @@ each full-length haplotype a frequency and
 the user must choose. The cluster model has no window: linkage
 disequilibrium decays through the jump probabilities estimated between every
 pair of adjacent loci, the cost is linear in the number of loci and of
-individuals (``O(n L K^2)`` per EM iteration) and the memory is that of the
-data plus one individual's forward matrices (``8 L K^2`` bytes).
+individuals (``O(n L K^2)`` per EM iteration) and the memory that of the
+data, the genotype probabilities and the phase (about 3.5 times the
+``n L 3`` likelihoods at the peak).
 
 How the field fits it (Scheet & Stephens 2006): EM from several random starts,
 a fixed, modest number of iterations each (the model has ``L (2K + 1)``
@@ -64,17 +65,21 @@ class HaplotypeClusterEM(EMEstimator):
     --------------------------
     n_clusters_ : the ``K`` used; cluster_selection_ : DataFrame of the
         held-out imputation error of each candidate (when ``K`` was chosen).
-    haplotypes_ : (n, 2, L) alleles 0/1: each start's most probable pair of
-        cluster paths (Viterbi), combined by :func:`consensus_phase` (with one
-        or two starts: the best start's).
+    haplotypes_ : (n, 2, L) alleles 0/1 (int8): each start's most probable
+        pair of cluster paths (Viterbi), combined by :func:`consensus_phase`
+        (with one or two starts: the best start's). At a missing genotype the
+        alleles are the best start's Viterbi guess, which can differ from the
+        most probable genotype of ``genotype_probabilities_`` (averaged over
+        starts): write both to a VCF knowing that.
     genotype_probabilities_ : (n, L, 3) posterior probabilities of genotypes
         0/1/2, averaged over the starts; dosages_ : (n, L) their means.
     allele_frequencies_ : (L, K) allele-1 frequency of each cluster;
         cluster_weights_ : (L, K) the clusters' weights at a jump (best start).
     jump_probabilities_ : DataFrame, one row per pair of adjacent loci:
-        ``from``, ``to``, ``probability`` (and ``distance`` and ``rate``
-        ``= -log(1 - probability) / distance``, fastPHASE's ``r``, when
-        positions were given).
+        ``from``, ``to`` (0-based locus indices), ``probability`` (and
+        ``distance`` and ``rate`` ``= -log(1 - probability) / distance``,
+        fastPHASE's ``r``, infinite or NaN at distance 0, when positions were
+        given).
     start_logliks_ : log-likelihood of each start; loglik_ and result_ are
         the best start's.
     """
@@ -94,8 +99,8 @@ class HaplotypeClusterEM(EMEstimator):
     def fit(self, G, positions=None) -> HaplotypeClusterEM:
         """Fit to genotypes ``G``: (individuals, loci) alternate-allele counts
         0/1/2 of biallelic SNPs, ``-1`` or NaN for a missing genotype.
-        ``positions`` (optional, increasing) label the loci and give the
-        distances of :attr:`jump_probabilities_`."""
+        ``positions`` (optional, non-decreasing) give the distances of
+        :attr:`jump_probabilities_`."""
         X = as_array(G, "genotypes", ndim=2)
         missing = np.isnan(X) | (X == -1)
         bad = ~missing & ~np.isin(X, (0.0, 1.0, 2.0))
@@ -103,20 +108,24 @@ class HaplotypeClusterEM(EMEstimator):
             i, j = np.argwhere(bad)[0]
             raise ValueError(f"genotypes[{i}, {j}] = {X[i, j]!r}: genotypes are alternate-allele counts 0, 1 or 2, "
                              "with -1 or NaN for missing")
-        lik = np.ones(X.shape + (3,))
-        called = np.where(missing, 0, X).astype(np.int64)
-        lik[~missing] = np.eye(3)[called[~missing]]
+        lik = np.empty(X.shape + (3,))
+        one_hot = np.vstack([np.eye(3), np.ones(3)])  # genotypes 0, 1, 2 and missing
+        for j in range(X.shape[1]):  # locus by locus: no temporary the size of the data
+            lik[:, j] = one_hot[np.where(missing[:, j], 3, X[:, j]).astype(np.intp)]
         return self._fit(ClusterData(lik), positions)
 
     def fit_likelihoods(self, gl, scale: str = "ln", positions=None) -> HaplotypeClusterEM:
         """Fit to genotype likelihoods ``gl`` (individuals, loci, 3) of
         biallelic SNPs in VCF order (0/0, 0/1, 1/1) on the ``ln``, ``log10``
         (VCF GL) or ``phred`` (VCF PL) scale; an all-NaN triple is a missing
-        genotype."""
+        genotype. A genotype known only as a call (a VCF site or sample with
+        GT but no GL or PL reads as all NaN) must be given as likelihoods
+        here, e.g. 0 for the called genotype and -inf for the others on the
+        ln scale, or it is treated as missing."""
         scaled = scale_likelihoods(gl, scale, ndim=3)
         if scaled.n_alleles != 2:
             raise ValueError(f"gl must hold the 3 genotypes of a biallelic SNP per locus; got {scaled.rel.shape[-1]}")
-        offset = float(np.sum(np.where(scaled.missing, 0.0, scaled.top)))
+        offset = np.where(scaled.missing, 0.0, scaled.top).sum(axis=1)
         return self._fit(ClusterData(np.ascontiguousarray(scaled.rel), offset), positions)
 
     def _check_positions(self, positions, L: int) -> np.ndarray | None:
@@ -125,8 +134,10 @@ class HaplotypeClusterEM(EMEstimator):
         pos = as_array(positions, "positions", ndim=1)
         if pos.size != L:
             raise ValueError(f"positions has {pos.size} entries for {L} loci")
-        if not np.all(np.isfinite(pos)) or np.any(np.diff(pos) <= 0):
-            raise ValueError("positions must be finite and strictly increasing along the loci")
+        bad = ~np.isfinite(pos) | np.r_[False, np.diff(pos) < 0]
+        if bad.any():
+            j = int(np.argmax(bad))
+            raise ValueError(f"positions[{j}] = {pos[j]!r}: positions must be finite and non-decreasing along the loci")
         return pos
 
     # -- fitting -----------------------------------------------------------------------
@@ -138,23 +149,28 @@ class HaplotypeClusterEM(EMEstimator):
         starts = check_positive_int(self.n_starts, "n_starts")
         share = check_fraction(self.holdout, "holdout", upper=0.5)
         grid = sorted({check_positive_int(k, "cluster_grid") for k in np.atleast_1d(self.cluster_grid)})
-        rngs = restart_generators(self.random_state, starts + 1)
+        if not grid:
+            raise ValueError("cluster_grid is empty: give at least one number of clusters to choose from")
+        selection, *rngs = restart_generators(self.random_state, starts + 1)
         if self.n_clusters is None:
-            self.n_clusters_, self.cluster_selection_ = self._choose_clusters(data, grid, share, rngs[-1])
+            self.n_clusters_, self.cluster_selection_ = self._choose_clusters(data, grid, share, selection)
         else:
             self.n_clusters_ = check_positive_int(self.n_clusters, "n_clusters")
             self.cluster_selection_ = None
         model = HaplotypeClusterModel(self.n_clusters_)
-        results = [self._run(model, data, rng) for rng in rngs[:starts]]
+        results = [self._run(model, data, rng) for rng in rngs]
         best = int(np.argmax([r.loglik for r in results]))
         self.start_logliks_ = np.array([r.loglik for r in results])
         self.model_, self._data, self._covariance = model, data, None
         self.n_obs_ = n
         self.result_ = results[best]
-        probabilities = sum(model.genotype_posteriors(data, r.params) for r in results)
-        self.genotype_probabilities_ = probabilities / probabilities.sum(axis=2, keepdims=True)
-        paths = np.array([model.most_likely_haplotypes(data, r.params) for r in results])
-        self.haplotypes_ = consensus_phase(paths, best)
+        probabilities = model.genotype_posteriors(data, results[0].params)
+        for r in results[1:]:
+            probabilities += model.genotype_posteriors(data, r.params)
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        self.genotype_probabilities_ = probabilities
+        self.haplotypes_ = consensus_phase(np.array([model.most_likely_haplotypes(data, r.params) for r in results]),
+                                           best)
         return self
 
     def _run(self, model: HaplotypeClusterModel, data: ClusterData, rng: np.random.Generator):
@@ -216,7 +232,7 @@ class HaplotypeClusterEM(EMEstimator):
         if self.positions_ is not None:
             d = np.diff(self.positions_)
             table["distance"] = d
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):  # distance 0 (split multi-allelic sites)
                 table["rate"] = -np.log1p(-rho) / d
         return table
 
@@ -235,17 +251,24 @@ class HaplotypeClusterEM(EMEstimator):
 
 def consensus_phase(haplotypes: np.ndarray, best: int) -> np.ndarray:
     """The phase the starts agree on: ``haplotypes`` (starts, n, 2, L) are
-    each start's phased alleles. At the loci heterozygous in every start the
-    phase of each such locus relative to the previous one is the majority of
-    the starts' (ties: start ``best``'s), and the chromosomes are rebuilt
-    from these relative phases; every other locus keeps start ``best``'s
-    alleles. Switch errors of different starts fall in different places, so
-    the majority corrects most of them."""
+    each start's phased alleles.
+
+    At the loci heterozygous in every start, the phase of each such locus
+    relative to the previous one is the majority of the starts' (ties: start
+    ``best``'s), and the chromosomes are rebuilt from these relative phases.
+    The other loci heterozygous in start ``best`` (genotypes the starts
+    impute differently) keep their phase relative to the nearest such locus
+    before them (or the first one), so no switch is added there; all other
+    loci are start ``best``'s. Switch errors of different starts fall in
+    different places, so the majority tends to correct them; with one or two
+    starts the result is start ``best``'s phase.
+    """
     S, n = haplotypes.shape[:2]
     out = haplotypes[best].copy()
-    het = np.all(haplotypes[:, :, 0] != haplotypes[:, :, 1], axis=0)  # (n, L)
+    everywhere = np.all(haplotypes[:, :, 0] != haplotypes[:, :, 1], axis=0)  # (n, L)
+    in_best = out[:, 0] != out[:, 1]
     for i in range(n):
-        sites = np.flatnonzero(het[i])
+        sites = np.flatnonzero(everywhere[i])
         if sites.size < 2:
             continue
         first = haplotypes[:, i, 0, sites]  # (starts, sites): the allele on the first chromosome
@@ -253,8 +276,9 @@ def consensus_phase(haplotypes: np.ndarray, best: int) -> np.ndarray:
         votes = relative.sum(axis=0)
         majority = np.where(2 * votes == S, relative[best], 2 * votes > S)
         orient = np.concatenate(([first[best, 0]], first[best, 0] ^ (np.cumsum(majority) % 2)))
-        low = out[i, :, sites].min(axis=1)
-        high = out[i, :, sites].max(axis=1)
-        out[i, 0, sites] = np.where(orient == 1, high, low)
-        out[i, 1, sites] = np.where(orient == 1, low, high)
+        flip = orient != first[best]  # the consensus swaps start best's chromosomes here
+        hets = np.flatnonzero(in_best[i])
+        nearest = np.maximum(np.searchsorted(sites, hets, side="right") - 1, 0)
+        swap = hets[flip[nearest]]
+        out[i, :, swap] = out[i, ::-1, swap]
     return out

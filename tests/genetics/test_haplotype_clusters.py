@@ -123,8 +123,15 @@ def test_three_clusters_equal_enumeration():
     rng = np.random.default_rng(5)
     params = _random_params(rng, 6, 3)
     lik = _random_likelihoods(rng, 2, 6)
+    enum = [Enumeration(params, li) for li in lik]
     ll = kernels.log_likelihoods(lik, params.alpha, params.theta, params.rho)
-    np.testing.assert_allclose(ll, [np.log(Enumeration(params, li).total) for li in lik], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ll, [np.log(e.total) for e in enum], rtol=0, atol=1e-10)
+    stats, _ = HaplotypeClusterModel(3).e_step(ClusterData(lik), params)
+    for name, want in zip(("allele", "copies", "jumps"), [sum(parts) for parts in zip(*(e.statistics() for e in enum))]):
+        np.testing.assert_allclose(getattr(stats, name), want, rtol=0, atol=1e-10, err_msg=name)
+    post = HaplotypeClusterModel(3).genotype_posteriors(ClusterData(lik), params)
+    for i, e in enumerate(enum):
+        np.testing.assert_allclose(post[i], e.genotype_posteriors(), rtol=0, atol=1e-10)
 
 
 def test_viterbi_pair_is_the_most_probable_pair_of_paths_and_alleles():
@@ -148,6 +155,17 @@ def test_viterbi_pair_is_the_most_probable_pair_of_paths_and_alleles():
         path_p = np.prod([li[m, got[i, 0, m] + got[i, 1, m]] for m in range(L)])
         assert path_p > 0
         assert np.array_equal(got[i], np.array(best_h)) or np.array_equal(got[i], np.array(best_h)[::-1])
+
+
+def test_model_keeps_the_engine_contract_on_genotype_likelihoods():
+    """Likelihood offsets belong to individuals, so parts add up to the whole."""
+    rng = np.random.default_rng(8)
+    lik = rng.uniform(0.01, 1.0, (30, 6, 3))
+    data = ClusterData(lik, offset=rng.normal(-3.0, 1.0, 30))
+    check_model(HaplotypeClusterModel(2), data, parts=[data.subset(slice(0, 11)), data.subset(slice(11, 30))],
+                covariance_rtol=None)
+    whole = HaplotypeClusterModel(2).loglik(data, _random_params(rng, 6, 2))
+    assert np.isfinite(whole)
 
 
 def test_model_keeps_the_engine_contract():
@@ -236,6 +254,7 @@ def test_the_number_of_clusters_is_chosen_by_held_out_imputation(mosaic):
     ({"n_starts": 0}, None, "n_starts"),
     ({"holdout": 1.5}, None, "holdout"),
     ({"cluster_grid": (0, 2)}, None, "cluster_grid"),
+    ({"n_clusters": None, "cluster_grid": ()}, None, "cluster_grid"),
     ({}, np.array([[0, 1, 3]]), "genotypes"),
     ({}, np.array([[0, 1, 2]])[:, :1], "2 loci"),
 ])
@@ -247,10 +266,12 @@ def test_bad_settings_and_genotypes_are_refused(kwargs, data, word, mosaic):
 
 def test_bad_positions_and_likelihoods_are_refused(mosaic):
     G = mosaic.genotypes[:20, :5]
-    with pytest.raises(ValueError, match="positions"):
-        HaplotypeClusterEM(n_clusters=2).fit(G, positions=[1, 2, 2, 3, 4])
+    with pytest.raises(ValueError, match=r"positions\[3\]"):
+        HaplotypeClusterEM(n_clusters=2).fit(G, positions=[1, 2, 3, 2, 4])
     with pytest.raises(ValueError, match="positions"):
         HaplotypeClusterEM(n_clusters=2).fit(G, positions=[1, 2, 3])
+    split = HaplotypeClusterEM(n_clusters=2, n_starts=1, max_iter=3).fit(G, positions=[1, 2, 2, 3, 4])
+    assert split.jump_probabilities_.distance.tolist() == [1, 0, 1, 1]  # split multi-allelic sites share a position
     with pytest.raises(ValueError, match="gl"):
         HaplotypeClusterEM(n_clusters=2).fit_likelihoods(np.zeros((20, 5, 6)))
 
@@ -268,6 +289,18 @@ def test_consensus_phase_corrects_switches_the_starts_make_in_different_places()
     assert switch_error(truth, fixed) == 0.0
     assert np.array_equal(fixed.sum(axis=1), truth.sum(axis=1))
     np.testing.assert_array_equal(consensus_phase(starts[:2], best=1), starts[1])  # two starts: ties go to best
+
+
+def test_consensus_phase_adds_no_switch_where_the_starts_impute_differently():
+    from latentlab.genetics.haplotype_clusters import consensus_phase
+
+    truth = np.array([[[0, 1, 0, 1, 0, 1, 0], [1, 0, 1, 0, 1, 0, 1]]])  # heterozygous everywhere
+    best = truth.copy()
+    best[0, :, 5:] = best[0, ::-1, 5:]  # one switch, between loci 4 and 5
+    others = np.repeat(truth[None], 2, axis=0)
+    others[:, 0, :, 3] = 0  # the other starts impute locus 3 homozygous
+    fixed = consensus_phase(np.concatenate([best[None], others]), best=0)
+    assert switch_error(truth, best) > 0 and switch_error(truth, fixed) == 0.0
 
 
 def test_vcf_in_phase_and_imputation_out(mosaic, tmp_path):
@@ -295,8 +328,8 @@ def test_vcf_in_phase_and_imputation_out(mosaic, tmp_path):
     np.testing.assert_allclose(back.dosages, fit.dosages_, atol=5e-5)  # written with 4 decimals
 
 
-def test_genotype_likelihoods_read_from_vcf_fit_on_the_ln_scale(mosaic):
-    """VcfData.likelihoods are natural logs: the same fit as the PL they came from."""
+def test_phred_and_ln_likelihoods_give_the_same_fit(mosaic):
+    """The ln scale (that of ``VcfData.likelihoods``) and the PL it comes from give one fit."""
     G = mosaic.genotypes[:50, :8]
     pl = np.where(np.eye(3, dtype=bool)[np.where(G < 0, 0, G)], 0.0, 30.0)
     pl[G < 0] = np.nan
