@@ -1,7 +1,7 @@
 """latentlab: maximum likelihood with incomplete data by Expectation-Maximization."""
 
 from .em import EMResult, fit_em
-from .exceptions import BoundaryWarning, ConvergenceWarning, MonotonicityError, NumericalError
+from .exceptions import BoundaryWarning, ConvergenceWarning, MemoryBudgetError, MonotonicityError, NumericalError
 
 __version__ = "0.1.0"
 
@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceWarning",
     "BoundaryWarning",
     "MonotonicityError",
+    "MemoryBudgetError",
     "NumericalError",
     "__version__",
 ]

@@ -22,3 +22,9 @@ class MonotonicityError(RuntimeError):
 
 class NumericalError(FloatingPointError):
     """A fit produced a non-finite log-likelihood or invalid parameters."""
+
+
+class MemoryBudgetError(MemoryError):
+    """A fit stopped because its estimate of the memory it needs exceeds the
+    estimator's ``max_memory`` budget (the message gives the estimate, the
+    budget and what to use instead)."""

@@ -143,6 +143,9 @@ def _array_cases(good, name, *, nan_ok=False, negative_ok=True, integer=False, t
     return cases
 
 
+#: bad memory budgets (bytes) of the phasing estimators
+MEMORY_CASES = [("max_memory", 0), ("max_memory", -1), ("max_memory", NAN), ("max_memory", "2GB"), ("max_memory", True)]
+
 #: a five-taxon tree, an alignment simulated on it, and a FASTA text to spoil
 PHYLO_TREE = "((a:0.1,b:0.2):0.05,c:0.3,(d:0.1,e:0.15):0.1);"
 PHYLO_ALN = simulate_alignment(PHYLO_TREE, JC69(), 200, random_state=0)
@@ -346,14 +349,15 @@ SPECS = {
     "HaplotypeEM": Spec(
         make=lambda **s: HaplotypeEM(random_state=0, **s), fit=_fit_pairs, good=G,
         settings=[("max_pairs", 0), ("min_posterior", -0.1), ("min_posterior", 2.0), ("atom_size", 0),
-                  ("method", "magic"), ("batch_size", 0), ("stage_tol", -1.0)],
+                  ("method", "magic"), ("batch_size", 0), ("stage_tol", -1.0), *MEMORY_CASES],
         data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
         + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"), ("booleans", G > 0, "genotypes"),
            ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes")],
     ),
     "WindowedHaplotypeEM": Spec(
         make=lambda **s: WindowedHaplotypeEM(window=2, random_state=0, **s), fit=_fit_pairs, good=G,
-        settings=[("window", 1), ("window", 2.5), ("window", True), ("max_pairs", 0), ("min_posterior", -1.0)],
+        settings=[("window", 1), ("window", 2.5), ("window", True), ("max_pairs", 0), ("min_posterior", -1.0),
+                  *MEMORY_CASES],
         data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
         + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
            ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes")],

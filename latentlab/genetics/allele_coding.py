@@ -34,7 +34,9 @@ MISSING = -1
 class CodedGenotypes:
     """Genotypes as allele codes.
 
-    codes : (n, L, 2) int array, ``-1`` for a missing allele.
+    codes : (n, L, 2) int array, ``-1`` for a missing allele: ``int8`` when no
+        locus has more than 127 alleles (every SNP matrix), else ``int16``
+        (``int32`` beyond 32,767).
     alleles : per locus, the allele labels in code order.
     loci : locus names.
     """
@@ -125,12 +127,13 @@ def _encode_counts(G: np.ndarray, loci) -> CodedGenotypes:
             f"genotypes: alternate-allele counts must be 0, 1 or 2 (NaN or -1 for missing); "
             f"individual {i}, locus {j} is {X[i, j]:g} ({int(bad.sum())} such entries)"
         )
-    codes = np.empty(X.shape + (2,), dtype=np.int64)
-    codes[..., 0] = np.where(X >= 2, 1, 0)
-    codes[..., 1] = np.where(X >= 1, 1, 0)
+    codes = np.empty(X.shape + (2,), dtype=np.int8)
+    codes[..., 0] = X >= 2
+    codes[..., 1] = X >= 1
     codes[missing] = MISSING
+    del X, missing, bad
     alleles = []
-    for j in range(X.shape[1]):
+    for j in range(codes.shape[1]):
         seen = np.unique(codes[:, j][codes[:, j] >= 0])
         alleles.append(tuple(int(a) for a in seen))
         # recode so that codes run 0..K-1 over the observed alleles
@@ -172,12 +175,14 @@ def encode_genotypes(G, loci=None, missing_values=(-1,)) -> CodedGenotypes:
         coded = _encode_counts(arr, names)
     else:
         obj = arr.astype(object)
-        codes = np.empty(arr.shape, dtype=np.int64)
+        codes = np.empty(arr.shape, dtype=np.int32)
         alleles = []
         for j, name in enumerate(names):
             codes[:, j], labels = _encode_locus(obj[:, j], name, missing_values)
             alleles.append(labels)
-        coded = CodedGenotypes(codes, tuple(alleles), names)
+        most = max(len(labels) for labels in alleles)
+        small = np.int8 if most <= 127 else np.int16 if most <= 32767 else np.int32
+        coded = CodedGenotypes(codes.astype(small, copy=False), tuple(alleles), names)
     empty = [name for name, labels in zip(names, coded.alleles) if not labels]
     if empty:
         raise ValueError(f"genotypes: no allele is typed at locus {empty[0]!r}"

@@ -23,6 +23,16 @@ trimming keeps the pairs per individual few, so the cost grows about linearly
 in the number of loci. With one batch holding all loci and no trimming the
 enumeration is exhaustive and the EM is the ordinary one (Excoffier & Slatkin
 1995).
+
+Storage. Before a trimming the candidates of a batch number up to ``2^b``
+times those kept, and over many loci each of them is a long row of codes. A
+:class:`Candidates` therefore stores a haplotype as a row of a shared
+``prefix`` table (the haplotypes kept at the last trimming, over the loci
+inserted until then) followed by its own codes at the loci inserted since
+(``suffix``): an insertion extends only the short suffixes, and only the
+haplotypes a trimming keeps are written out in full
+(:meth:`Candidates.select`). Codes are ``int8`` when every locus has at most
+127 alleles (``int16`` otherwise).
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PhasePairs", "Candidates", "empty_candidates", "extended_size", "insert_locus", "ligate", "trim_pairs"]
+__all__ = ["PhasePairs", "Candidates", "assignment_counts", "code_dtype", "empty_candidates", "extended_size", "insert_locus", "ligate", "trim_pairs"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +73,71 @@ class PhasePairs:
 class Candidates:
     """Haplotypes over the loci inserted so far, and the pairs using them.
 
-    haplotypes : (H, m) allele codes of the candidate haplotypes.
-    pairs : the :class:`PhasePairs` indexing rows of ``haplotypes``.
+    Haplotype ``h`` is ``prefix[parent[h]]`` followed by ``suffix[h]``
+    (module docstring, "Storage"); :attr:`haplotypes` writes them all out.
+
+    prefix : (H0, m0) allele codes shared by the haplotypes.
+    parent : (H,) row of ``prefix`` each haplotype starts with.
+    suffix : (H, k) allele codes of each haplotype at the last ``k`` loci.
+    pairs : the :class:`PhasePairs` indexing the ``H`` haplotypes.
     """
 
-    haplotypes: np.ndarray
+    prefix: np.ndarray
+    parent: np.ndarray
+    suffix: np.ndarray
     pairs: PhasePairs
 
+    @property
+    def n_loci(self) -> int:
+        return self.prefix.shape[1] + self.suffix.shape[1]
 
-def empty_candidates(n_individuals: int) -> Candidates:
+    @property
+    def n_haplotypes(self) -> int:
+        return int(self.parent.size)
+
+    @property
+    def haplotypes(self) -> np.ndarray:
+        """(H, m) allele codes of every candidate haplotype (``prefix`` itself
+        when that is all of them, as after :meth:`select`; else a new array)."""
+        every = np.arange(self.n_haplotypes)
+        if not self.suffix.shape[1] and self.prefix.shape[0] == every.size and np.array_equal(self.parent, every):
+            return self.prefix
+        return self.rows(every)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """(len(index), m) allele codes of haplotypes ``index``, written
+        block by block so that no second full-width copy is made."""
+        m0 = self.prefix.shape[1]
+        out = np.empty((index.size, self.n_loci), dtype=self.prefix.dtype)
+        out[:, m0:] = self.suffix[index]
+        if m0:
+            step = max(1, _BLOCK // m0)
+            for lo in range(0, index.size, step):
+                out[lo:lo + step, :m0] = self.prefix[self.parent[index[lo:lo + step]]]
+        return out
+
+    def select(self, index: np.ndarray, pairs: PhasePairs) -> Candidates:
+        """Haplotypes ``index`` written out as a new prefix, used by ``pairs``."""
+        rows = self.rows(index)
+        return Candidates(rows, np.arange(index.size, dtype=np.int64), rows[:, :0], pairs)
+
+
+#: codes copied per block in :meth:`Candidates.rows` (bytes at int8)
+_BLOCK = 1 << 24
+
+
+def code_dtype(n_alleles) -> np.dtype:
+    """The integer type of haplotype codes for loci with ``n_alleles`` alleles:
+    ``int8`` up to 127 alleles per locus, ``int16`` beyond."""
+    return np.dtype(np.int8 if int(np.max(n_alleles, initial=0)) <= 127 else np.int16)
+
+
+def empty_candidates(n_individuals: int, dtype=np.int16) -> Candidates:
     """One empty haplotype; every individual carries the pair of it."""
     zeros = np.zeros(n_individuals, dtype=np.int64)
     pairs = PhasePairs(np.arange(n_individuals, dtype=np.int64), zeros, zeros.copy(), n_individuals, 1)
-    return Candidates(np.zeros((1, 0), dtype=np.int16), pairs)
+    table = np.zeros((1, 0), dtype=dtype)
+    return Candidates(table, np.zeros(1, dtype=np.int64), table, pairs)
 
 
 def _assignments(codes: np.ndarray, n_alleles: int):
@@ -128,12 +190,21 @@ def _extend(cands: Candidates, start, count, ax, ay, right: np.ndarray):
     slot = start[pairs.individual][rep] + within
     key1 = pairs.first[rep] * n_right + ax[slot]
     key2 = pairs.second[rep] * n_right + ay[slot]
+    del c, within, slot
     keys, inverse = np.unique(np.concatenate([key1, key2]), return_inverse=True)
+    del key1, key2
     parent, suffix = keys // n_right, keys % n_right
-    haplotypes = np.column_stack([cands.haplotypes[parent], right[suffix].astype(cands.haplotypes.dtype)])
+    tails = np.column_stack([cands.suffix[parent], right[suffix].astype(cands.prefix.dtype)])
     new1, new2 = inverse[: rep.size], inverse[rep.size:]
     merged = _merge_pairs(pairs.individual[rep], new1, new2, pairs.n_individuals, keys.size)
-    return Candidates(haplotypes, merged), parent, suffix
+    return Candidates(cands.prefix, cands.parent[parent], tails, merged), parent, suffix
+
+
+def assignment_counts(codes: np.ndarray, n_alleles: int) -> np.ndarray:
+    """(n,) number of ordered allele assignments of each individual at one
+    locus (``codes`` (n, 2)): 2 for a heterozygote, 1 for a homozygote, more
+    for missing alleles."""
+    return _assignments(codes, n_alleles)[1]
 
 
 def extended_size(cands: Candidates, codes: np.ndarray, n_alleles: int) -> int:
@@ -171,13 +242,15 @@ def ligate(left: Candidates, right: Candidates):
     return _extend(left, start, count, ax, ay, right.haplotypes)
 
 
-def trim_pairs(cands: Candidates, posterior: np.ndarray, min_posterior: float, max_pairs: int):
+def trim_pairs(cands: Candidates, posterior: np.ndarray, min_posterior: float, max_pairs: int, check=None):
     """Drop pairs with posterior below ``min_posterior`` (module docstring, step 3),
     and keep at most the ``max_pairs`` most probable pairs of each individual
     (a beam, as partition-ligation keeps the top haplotypes of each segment).
 
-    Each individual keeps at least its most probable pair. Returns the new
-    :class:`Candidates` and the old indices of the haplotypes kept.
+    Each individual keeps at least its most probable pair. ``check(kept)``, if
+    given, is called with the number of haplotypes kept before they are
+    written out. Returns the new :class:`Candidates` and the old indices of
+    the haplotypes kept.
     """
     pairs = cands.pairs
     order = np.lexsort((-posterior, pairs.individual))
@@ -190,4 +263,6 @@ def trim_pairs(cands: Candidates, posterior: np.ndarray, min_posterior: float, m
     remap = np.full(pairs.n_haplotypes, -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
     trimmed = PhasePairs(pairs.individual[keep], remap[first], remap[second], pairs.n_individuals, used.size)
-    return Candidates(cands.haplotypes[used], trimmed), used
+    if check is not None:
+        check(used.size)
+    return cands.select(used, trimmed), used

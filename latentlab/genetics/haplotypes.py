@@ -20,12 +20,22 @@ from .._validation import check_fraction, check_positive, check_positive_int
 from .._warn import user_stacklevel
 from ..em import EMEstimator, TestResult, fit_em
 from ..em.settings import check_int, engine_defaults
+from ..exceptions import MemoryBudgetError
 from .allele_coding import encode_genotypes
-from .candidates import Candidates, empty_candidates, extended_size, insert_locus, ligate, trim_pairs
+from .candidates import (
+    Candidates,
+    assignment_counts,
+    code_dtype,
+    empty_candidates,
+    extended_size,
+    insert_locus,
+    ligate,
+    trim_pairs,
+)
 from .haplotype_model import HaplotypeModel, HaplotypeParams
 from .linkage import ld_table, pairwise_ld
 
-__all__ = ["HaplotypeEM", "PhasingEstimator"]
+__all__ = ["HaplotypeEM", "PhasingEstimator", "MemoryBudget", "MAX_MEMORY"]
 
 #: engine settings: the engine's defaults with max_iter=5000, accelerate="squarem" (EM over many haplotypes crawls near boundaries: SQUAREM by default)
 _ENGINE = engine_defaults(max_iter=5000, accelerate="squarem")
@@ -41,6 +51,83 @@ PAIR_BUDGET = 5_000_000
 #: haplotypes counted as present in the degrees of freedom of the LD test
 #: (haplo.stats' convention)
 _PRESENT = 1e-7
+
+#: batches whose candidate haplotypes per pair the projection of the last batch averages
+RATIO_BATCHES = 10
+#: default ``max_memory`` of the phasing estimators: 2 GiB (2 * 1024**3 bytes)
+MAX_MEMORY = 2 * 1024**3
+#: bytes per candidate pair while an insertion lists them (measured 123-130:
+#: the listing's index arrays, the merge's sort keys and order)
+LIST_BYTES = 136
+#: bytes per candidate pair and per candidate haplotype while the EM runs and
+#: trims (measured peaks about 43 per pair plus 124 per haplotype, at most 1.6
+#: times that: posteriors, counts, SQUAREM's vectors, the trimming's sort)
+PAIR_BYTES, HAPLOTYPE_BYTES = 64, 192
+
+
+class MemoryBudget:
+    """A phasing fit's estimate of the memory it allocates, checked against
+    ``max_memory`` as the fit goes (:meth:`check`); ``peak`` is the largest
+    estimate made.
+
+    The estimate counts what dominates (measured on 2,000 individuals):
+    ``fixed`` bytes held throughout (the coded genotypes, ``n L 2`` bytes of
+    ``int8``), the candidate haplotypes' codes (one byte per haplotype and
+    locus for SNPs), and the working memory of listing the candidate pairs
+    and running EM over them (``LIST_BYTES``, ``PAIR_BYTES``,
+    ``HAPLOTYPE_BYTES``). Not counted: the interpreter, the caller's input
+    and the few arrays per locus.
+    """
+
+    #: why the estimator's memory grows, for the error message
+    reasons = {
+        "HaplotypeEM": "Every candidate haplotype over the whole region is a parameter of its own, and over a long "
+                       "region with recombination their number grows with the loci.",
+        "WindowedHaplotypeEM": "The chain holds every move between an individual's candidate pairs in adjacent "
+                               "windows, and the windows' candidates multiply where the phase is uncertain.",
+    }
+
+    def __init__(self, limit, estimator: str, n_loci: int, itemsize: int, fixed: int):
+        self.limit, self.estimator = limit, estimator
+        self.n_loci, self.itemsize, self.fixed = n_loci, itemsize, fixed
+        self.peak = fixed
+
+    @staticmethod
+    def working(listed: int = 0, pairs: int = 0, haplotypes: int = 0) -> int:
+        """Bytes of listing ``listed`` pairs, or of EM over ``pairs`` pairs of ``haplotypes``."""
+        return max(LIST_BYTES * listed, PAIR_BYTES * pairs + HAPLOTYPE_BYTES * haplotypes)
+
+    def table(self, haplotypes: int, loci: int) -> int:
+        """Bytes of the codes of ``haplotypes`` candidates over ``loci`` loci."""
+        return self.itemsize * haplotypes * loci
+
+    def check(self, estimate: int, where: str) -> None:
+        """Raise :class:`~latentlab.exceptions.MemoryBudgetError` when
+        ``fixed + estimate`` bytes exceed the budget; ``where`` says what was estimated."""
+        total = self.fixed + int(estimate)
+        self.peak = max(self.peak, total)
+        if self.limit is not None and total > self.limit:
+            raise MemoryBudgetError(
+                f"{self.estimator}: {where}, the fit would need about {_bytes(total)} ({total:,} bytes), more than "
+                f"max_memory = {_bytes(self.limit)} ({int(self.limit):,} bytes). "
+                f"{self.reasons.get(self.estimator, '')} For chromosome-scale data use "
+                "latentlab.genetics.HaplotypeClusterEM (fastPHASE's haplotype-cluster model, no candidate "
+                "haplotypes: its memory is the data, n x L x 3 doubles, plus 8 L K^2 bytes); or fit fewer "
+                "loci, or raise max_memory"
+            )
+
+
+def _bytes(x) -> str:
+    """A byte count for people: ``1.42 GiB``, ``310 MiB``, ``12.5 KiB``."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if x >= size:
+            return f"{x / size:.3g} {unit}"
+    return f"{int(x)} bytes"
+
+
+def check_max_memory(value):
+    """``max_memory``: a positive number of bytes, or None (no budget)."""
+    return None if value is None else check_positive(value, "max_memory")
 
 
 def encode_and_report(G, loci, missing_values):
@@ -66,9 +153,11 @@ def _allele_frequencies(codes: np.ndarray, n_alleles: int) -> np.ndarray:
     return np.bincount(typed, minlength=n_alleles) / max(typed.size, 1)
 
 
-def _fit_stage(model, cands: Candidates, freqs: np.ndarray, fit, trim: bool, min_posterior: float, max_pairs: int):
+def _fit_stage(model, cands: Candidates, freqs: np.ndarray, fit, trim: bool, min_posterior: float, max_pairs: int,
+               budget: MemoryBudget | None = None, loci: str = ""):
     """EM on the current candidate pairs from ``freqs`` (normalised), then, if
-    ``trim``, trimming of improbable pairs (:func:`~.candidates.trim_pairs`).
+    ``trim``, trimming of improbable pairs (:func:`~.candidates.trim_pairs`);
+    ``budget`` is checked before the kept haplotypes are written out.
 
     Returns the (trimmed) candidates, the fitted frequencies of their
     haplotypes, the :class:`EMResult` and a log entry.
@@ -79,14 +168,24 @@ def _fit_stage(model, cands: Candidates, freqs: np.ndarray, fit, trim: bool, min
     freqs = result.params.frequencies
     if trim:
         post, _ = model.posteriors(cands.pairs, result.params)
-        cands, kept = trim_pairs(cands, post, min_posterior, max_pairs)
+
+        def check(kept):
+            if budget is not None:
+                H, P = cands.n_haplotypes, cands.pairs.n_pairs
+                budget.check(budget.table(cands.prefix.shape[0], cands.prefix.shape[1])
+                             + budget.table(H, cands.suffix.shape[1]) + budget.table(kept, cands.n_loci)
+                             + budget.working(0, P, H),
+                             f"writing out the {kept:,} candidate haplotypes kept of {H:,} after loci {loci}")
+
+        cands, kept = trim_pairs(cands, post, min_posterior, max_pairs, check)
         freqs = freqs[kept]
         entry.update(pairs_after_trim=cands.pairs.n_pairs, haplotypes_after_trim=cands.pairs.n_haplotypes)
     return cands, freqs, result, entry
 
 
 def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_posterior: float, max_pairs: int,
-                    stage_fit, final_fit, trim_last: bool = False, first_locus: int = 0):
+                    stage_fit, final_fit, trim_last: bool = False, first_locus: int = 0,
+                    budget: MemoryBudget | None = None):
     """Insert the loci in batches, fitting and trimming after each batch.
 
     ``codes`` (n, L, 2) of individuals with at least one typed allele.
@@ -99,18 +198,52 @@ def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_poster
     allele's frequency. Returns the final :class:`Candidates`, their
     frequencies, the final result and a log of the stages (loci numbered from
     ``first_locus``).
+
+    ``budget`` (a :class:`MemoryBudget`) is checked after every insertion
+    and before every trimming writes out the haplotypes it keeps, on the
+    memory of that moment (the kept candidates' codes, the batch's short
+    suffixes, the pairs' working memory). When the last batch's candidates
+    are the output (``trim_last`` false) it is also checked on what the end of
+    the fit needs, where the candidates of the last batch, untrimmed, are
+    written out over every locus (``haplotype_codes_``): at the start and
+    after every trimming, on a projection -- the last batch (if the batches
+    run on in steps of ``batch_size``) extends every pair an individual keeps
+    by each ordered assignment of that individual's alleles at its loci, known
+    from the data, so it lists ``sum_i kept_i prod_{j in last batch} a_ij``
+    pairs, ``kept_i`` taken as the pairs individual ``i`` keeps now (they grow
+    along a region, so the projection rises as the fit goes), with as many
+    candidate haplotypes per pair as the last ``RATIO_BATCHES`` batches listed
+    (one before the first; measured 0.9 to 1.25 at the end of 2,000 x 4,500
+    SNP regions, at most 2) -- and in the last batch itself on its actual
+    candidates. A batch lists at most ``PAIR_BUDGET``
+    pairs (it is cut short before more), so the projection does too. The fit
+    stops at the first estimate above the budget.
     """
     n, L = codes.shape[:2]
     model = HaplotypeModel()
-    cands: Candidates = empty_candidates(n)
+    cands: Candidates = empty_candidates(n, code_dtype(n_alleles))
     freqs = np.ones(1)
     log = []
+    last = None  # the last batch's loci and each individual's assignments there, for the projection
+    if budget is not None and not trim_last:
+        k = (L - 1) % batch_size + 1
+        growth = np.ones(n)
+        for j in range(L - k, L):
+            growth *= assignment_counts(codes[:, j], int(n_alleles[j]))
+        last = (f"{first_locus + L - k}-{first_locus + L - 1}", growth, [])  # [], candidates per pair by batch
+        _check_last_batch(budget, cands, *last)
     start = 0  # first locus of the current batch
     for j in range(L):
         size = extended_size(cands, codes[:, j], int(n_alleles[j]))
         if size > PAIR_BUDGET and j > start:
-            cands, freqs, _, entry = _fit_stage(model, cands, freqs, stage_fit, True, min_posterior, max_pairs)
-            log.append({"stage": "insertion", "loci": f"{first_locus + start}-{first_locus + j - 1}", **entry})
+            loci = f"{first_locus + start}-{first_locus + j - 1}"
+            if last is not None:
+                last[2].append(cands.n_haplotypes / cands.pairs.n_pairs)
+            cands, freqs, _, entry = _fit_stage(model, cands, freqs, stage_fit, True, min_posterior, max_pairs,
+                                                budget, loci)
+            log.append({"stage": "insertion", "loci": loci, **entry})
+            if last is not None:
+                _check_last_batch(budget, cands, *last)
             start = j
             size = extended_size(cands, codes[:, j], int(n_alleles[j]))
         if size > PAIR_BUDGET:
@@ -122,17 +255,53 @@ def progressive_fit(codes: np.ndarray, n_alleles, *, batch_size: int, min_poster
             )
         cands, parent, allele = insert_locus(cands, codes[:, j], int(n_alleles[j]))
         freqs = freqs[parent] * _allele_frequencies(codes[:, j], int(n_alleles[j]))[allele]
-        last = j == L - 1
-        if last or j + 1 - start == batch_size:
-            cands, freqs, result, entry = _fit_stage(model, cands, freqs, final_fit if last else stage_fit,
-                                                     trim_last or not last, min_posterior, max_pairs)
-            log.append({"stage": "insertion", "loci": f"{first_locus + start}-{first_locus + j}", **entry})
+        loci = f"{first_locus + start}-{first_locus + j}"
+        if budget is not None:
+            _check_insertion(budget, cands, size, loci, output=last is not None and L - start <= batch_size)
+        final = j == L - 1
+        if final or j + 1 - start == batch_size:
+            if last is not None:
+                last[2].append(cands.n_haplotypes / cands.pairs.n_pairs)
+            cands, freqs, result, entry = _fit_stage(model, cands, freqs, final_fit if final else stage_fit,
+                                                     trim_last or not final, min_posterior, max_pairs, budget, loci)
+            log.append({"stage": "insertion", "loci": loci, **entry})
+            if last is not None and not final:
+                _check_last_batch(budget, cands, *last)
             start = j + 1
     return cands, freqs, result, log
 
 
+def _check_insertion(budget: MemoryBudget, cands: Candidates, listed: int, loci: str, output: bool) -> None:
+    """The check of :func:`progressive_fit` after an insertion (its docstring);
+    ``output``: this is the last batch and its candidates are the output."""
+    H, P, kept = cands.n_haplotypes, cands.pairs.n_pairs, cands.prefix.shape[0]
+    work = budget.working(listed, P, H)
+    if output:
+        budget.check(budget.table(H + kept, budget.n_loci) + work,
+                     f"with {H:,} candidate haplotypes and {P:,} pairs after inserting loci {loci}, the last batch, "
+                     f"whose candidates are written out over all {budget.n_loci:,} loci")
+    else:
+        budget.check(budget.table(kept, cands.prefix.shape[1]) + budget.table(H, cands.suffix.shape[1]) + work,
+                     f"with {H:,} candidate haplotypes and {P:,} pairs after inserting loci {loci}")
+
+
+def _check_last_batch(budget: MemoryBudget, cands: Candidates, loci: str, growth: np.ndarray, ratios: list) -> None:
+    """The projection of :func:`progressive_fit` (its docstring) for the last
+    batch, loci ``loci``, where each pair of individual ``i`` becomes
+    ``growth[i]`` pairs; ``ratios``: candidate haplotypes per pair of the
+    batches so far."""
+    listed = min(int(growth[cands.pairs.individual].sum()), PAIR_BUDGET)  # a batch lists at most PAIR_BUDGET
+    per_pair = float(np.mean(ratios[-RATIO_BATCHES:])) if ratios else 1.0
+    H = int(per_pair * listed)
+    now = f"after loci 0-{cands.n_loci - 1}" if cands.n_loci else "at the start"
+    budget.check(budget.table(H + cands.n_haplotypes, budget.n_loci) + budget.working(listed, listed, H),
+                 f"with {cands.pairs.n_pairs:,} candidate pairs kept {now}, the last batch (loci {loci}) would list "
+                 f"about {listed:,} pairs and {H:,} haplotypes if the individuals then keep as many, and those "
+                 f"haplotypes are written out over all {budget.n_loci:,} loci")
+
+
 def partition_ligation_fit(codes: np.ndarray, n_alleles, *, atom_size: int, batch_size: int, min_posterior: float,
-                           max_pairs: int, stage_fit, final_fit):
+                           max_pairs: int, stage_fit, final_fit, budget: MemoryBudget | None = None):
     """Partition-ligation (Qin, Niu & Liu 2002, Am. J. Hum. Genet. 71:1242).
 
     1. **Partition** the loci into atoms of ``atom_size`` consecutive loci and
@@ -148,30 +317,46 @@ def partition_ligation_fit(codes: np.ndarray, n_alleles, *, atom_size: int, batc
        the joined pairs, then trimming -- except after the last ligation,
        whose EM (``final_fit``) is the estimate.
 
-    Same arguments and return values as :func:`progressive_fit`.
+    Same arguments and return values as :func:`progressive_fit`. ``budget``
+    is checked in the atoms as there, and before and after each ligation on
+    the joined candidates written out over every locus (what the last
+    ligation leaves, if it joins as many).
     """
     L = codes.shape[1]
     if L <= atom_size:
         return progressive_fit(codes, n_alleles, batch_size=batch_size, min_posterior=min_posterior,
-                               max_pairs=max_pairs, stage_fit=stage_fit, final_fit=final_fit)
+                               max_pairs=max_pairs, stage_fit=stage_fit, final_fit=final_fit, budget=budget)
     model = HaplotypeModel()
     segments, log = [], []
     for start in range(0, L, atom_size):
         stop = min(start + atom_size, L)
         cands, freqs, _, atom_log = progressive_fit(
             codes[:, start:stop], n_alleles[start:stop], batch_size=batch_size, min_posterior=min_posterior,
-            max_pairs=max_pairs, stage_fit=stage_fit, final_fit=stage_fit, trim_last=True, first_locus=start)
+            max_pairs=max_pairs, stage_fit=stage_fit, final_fit=stage_fit, trim_last=True, first_locus=start,
+            budget=budget)
         segments.append((start, cands, freqs))
         log += [{**entry, "stage": "atom"} for entry in atom_log]
     while len(segments) > 1:
         joined = []
         last = len(segments) == 2
         for (start, left, f_left), (_, right, f_right) in zip(segments[::2], segments[1::2]):
+            if budget is not None:
+                listed = int(np.sum(2 * np.bincount(right.pairs.individual, minlength=right.pairs.n_individuals)[
+                    left.pairs.individual]))
+                held = budget.table(left.n_haplotypes + right.n_haplotypes, L)
+                budget.check(held + budget.working(listed), f"ligating at locus {start + left.n_loci} "
+                             f"({listed:,} candidate pairs to list)")
             cands, in_left, in_right = ligate(left, right)
+            if budget is not None:
+                H = cands.n_haplotypes
+                budget.check(held + budget.table(H, L) + budget.working(0, cands.pairs.n_pairs, H),
+                             f"with {H:,} candidate haplotypes and {cands.pairs.n_pairs:,} pairs after ligating at "
+                             f"locus {start + left.n_loci} (a last ligation joining as many writes them out over "
+                             f"all {L:,} loci)")
+            stop = start + cands.n_loci
             cands, freqs, result, entry = _fit_stage(model, cands, f_left[in_left] * f_right[in_right],
                                                      final_fit if last else stage_fit, not last,
-                                                     min_posterior, max_pairs)
-            stop = start + cands.haplotypes.shape[1]
+                                                     min_posterior, max_pairs, budget, f"{start}-{stop - 1}")
             log.append({"stage": "ligation", "loci": f"{start}-{stop - 1}", **entry})
             joined.append((start, cands, freqs))
         segments = joined + segments[len(joined) * 2:]
@@ -187,29 +372,42 @@ class PhasingEstimator(EMEstimator):
     share: the settings of the candidate pairs (progressive insertion with
     trimming), their validation, and the coding of the genotypes."""
 
-    def _set_candidate_settings(self, *, batch_size, min_posterior, max_pairs, missing_values, stage_tol):
+    def _set_candidate_settings(self, *, batch_size, min_posterior, max_pairs, missing_values, stage_tol, max_memory):
         self.batch_size = batch_size
         self.min_posterior = min_posterior
         self.max_pairs = max_pairs
         self.missing_values = missing_values
         self.stage_tol = stage_tol
+        self.max_memory = max_memory
 
     def _prepare(self, G, loci) -> dict:
         """Validate the settings, code ``G`` (setting ``genotypes_``,
-        ``all_missing_`` and the rows fitted) and return the keyword arguments
+        ``all_missing_`` and the rows fitted), start the memory budget
+        (``memory_``, a :class:`MemoryBudget`) and return the keyword arguments
         of :func:`progressive_fit` but ``final_fit``; ``stage_fit`` runs the EM
         to ``max(stage_tol, tol)``."""
         settings = dict(batch_size=check_positive_int(self.batch_size, "batch_size"),
                         min_posterior=check_fraction(self.min_posterior, "min_posterior", upper=0.5),
                         max_pairs=check_positive_int(self.max_pairs, "max_pairs"))
         stage_tol = max(check_positive(self.stage_tol, "stage_tol"), check_positive(self.tol, "tol"))
+        limit = check_max_memory(self.max_memory)
         self.genotypes_, self.all_missing_, self._used = encode_and_report(G, loci, self.missing_values)
+        codes = self._used_codes()
+        self.memory_ = settings["budget"] = MemoryBudget(
+            limit, type(self).__name__, codes.shape[1], code_dtype(self.genotypes_.n_alleles).itemsize,
+            self.genotypes_.codes.nbytes + (codes.nbytes if codes is not self.genotypes_.codes else 0))
+        self.memory_.check(0, f"holding the coded genotypes ({codes.shape[0]:,} individuals x {codes.shape[1]:,} loci)")
 
         def stage_fit(model, pairs, init):
             return fit_em(model, pairs, init_params=init, tol=stage_tol, max_iter=self.max_iter,
                           accelerate=self.accelerate)
 
         return {**settings, "stage_fit": stage_fit}
+
+    def _used_codes(self) -> np.ndarray:
+        """The coded genotypes of the individuals fitted (no copy when that is everyone)."""
+        codes = self.genotypes_.codes
+        return codes if self._used.size == codes.shape[0] else codes[self._used]
 
 
 class HaplotypeEM(PhasingEstimator):
@@ -242,6 +440,20 @@ class HaplotypeEM(PhasingEstimator):
     missing_values : labels meaning "missing allele" besides None and NaN.
     stage_tol : convergence tolerance of the EM runs between batches (the
         final run uses ``tol``); trimming needs only rough posteriors.
+    max_memory : the memory budget of ``fit``, in bytes (default
+        ``MAX_MEMORY``, 2 GiB = 2 * 1024**3; None: no budget). The fit
+        estimates the memory it allocates (:class:`MemoryBudget`: the coded
+        genotypes, the candidate haplotypes' codes, the pairs' working memory)
+        before it starts and after every insertion, including what its end
+        will need if its last batch lists as many candidates as the current
+        one (:func:`progressive_fit`), and stops with a
+        :class:`~latentlab.exceptions.MemoryBudgetError` (a ``MemoryError``)
+        naming the estimate, the budget and
+        :class:`~latentlab.genetics.HaplotypeClusterEM`, the model for
+        chromosome-scale data, as soon as the estimate exceeds the budget.
+        The interpreter, the caller's input and the tables built after the
+        fit on request (``haplotypes_``, ``phase_posteriors()``, ``summary()``:
+        labels of every candidate haplotype at every locus) are not counted.
     n_init : restarts of the final EM run (random pair posteriors over the
         final candidate pairs; the first restart starts from the
         progressive-insertion or partition-ligation estimate). None (default):
@@ -266,18 +478,20 @@ class HaplotypeEM(PhasingEstimator):
         atom or ligation; ``loci`` spanned; pairs, haplotypes, loglik).
     screening_ : with several restarts, the :class:`~latentlab.em.EMResult` of
         the short runs (``restart_logliks``: where each ended); None otherwise.
+    memory_ : the :class:`MemoryBudget` of the fit; ``memory_.peak`` is the
+        largest estimate (bytes) it made.
     loglik_ : log-likelihood (haplo.stats' ``lnlike``) over the final
         candidate pairs; exact when nothing was trimmed, otherwise the
         likelihood of the trimmed model.
     """
 
     def __init__(self, *, method: str = "progressive", atom_size: int = 8, batch_size: int = 6, min_posterior: float = 1e-9, max_pairs: int = 30, missing_values=(-1,),
-                 stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"], n_init: int | None = None,
+                 stage_tol: float = 1e-6, max_memory: float | None = MAX_MEMORY, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"], n_init: int | None = None,
                  accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool | None = _ENGINE["progress"]):
         self.method = method
         self.atom_size = atom_size
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
-                                     missing_values=missing_values, stage_tol=stage_tol)
+                                     missing_values=missing_values, stage_tol=stage_tol, max_memory=max_memory)
         self._set_engine_settings(
             tol=tol, max_iter=max_iter, n_init=n_init,
             accelerate=accelerate, random_state=random_state, progress=progress,
@@ -316,7 +530,7 @@ class HaplotypeEM(PhasingEstimator):
         settings["final_fit"] = final_fit
         if self.method == "partition-ligation":
             settings["atom_size"] = atom
-        codes = self.genotypes_.codes[self._used]
+        codes = self._used_codes()
         cands, _, result, log = _METHODS[self.method](codes, self.genotypes_.n_alleles, **settings)
         self.haplotype_codes_ = cands.haplotypes
         self.frequencies_ = result.params.frequencies
@@ -387,7 +601,7 @@ class HaplotypeEM(PhasingEstimator):
         pairs = self._data
         best = _best_pair(pairs, self._final_posteriors())
         n, L = self.genotypes_.codes.shape[:2]
-        codes = np.full((n, 2, L), -1, dtype=np.int64)
+        codes = np.full((n, 2, L), -1, dtype=self.haplotype_codes_.dtype)
         codes[self._used, 0] = self.haplotype_codes_[pairs.first[best]]
         codes[self._used, 1] = self.haplotype_codes_[pairs.second[best]]
         return self.genotypes_.haplotype_labels(codes)

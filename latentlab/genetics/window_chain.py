@@ -49,7 +49,7 @@ import numpy as np
 from ..em import EMModel, GroupedSimplex, Stats
 from .candidates import PhasePairs
 
-__all__ = ["WindowChain", "ChainParams", "WindowChainModel", "build_chain"]
+__all__ = ["WindowChain", "ChainParams", "WindowChainModel", "build_chain", "chain_size"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,21 @@ def _moves(prev_ind, cur_ind, n: int):
     within = np.arange(dst.size) - np.repeat(np.cumsum(per_state) - per_state, per_state)
     src = first_prev[cur_ind][dst] + within
     return src, dst
+
+
+def chain_size(window_pairs: list[PhasePairs]) -> tuple[int, int, int]:
+    """``(states, moves, most moves across one boundary)`` that :func:`build_chain`
+    would store, counted without building them: an individual with ``s`` and
+    ``s'`` ordered states in two adjacent windows makes ``s s'`` moves."""
+    n = window_pairs[0].n_individuals
+    prev = np.ones(n, dtype=np.int64)
+    states = moves = widest = 0
+    for pairs in window_pairs:
+        cur = np.bincount(pairs.individual, np.where(pairs.first == pairs.second, 1, 2), minlength=n).astype(np.int64)
+        across = int(prev @ cur)
+        states, moves, widest = states + int(cur.sum()), moves + across, max(widest, across)
+        prev = cur
+    return states, moves, widest
 
 
 def build_chain(window_pairs: list[PhasePairs]) -> WindowChain:

@@ -27,13 +27,19 @@ import pandas as pd
 from .._validation import check_positive_int
 from .._warn import user_stacklevel
 from ..em.settings import engine_defaults
-from .haplotypes import PhasingEstimator, progressive_fit
-from .window_chain import WindowChainModel, build_chain
+from .haplotypes import MAX_MEMORY, MemoryBudget, PhasingEstimator, progressive_fit
+from .window_chain import WindowChainModel, build_chain, chain_size
 
 __all__ = ["WindowedHaplotypeEM"]
 
 #: engine settings: the engine's defaults with max_iter=5000, accelerate="squarem" (EM over many haplotypes crawls near boundaries: SQUAREM by default)
 _ENGINE = engine_defaults(max_iter=5000, accelerate="squarem")
+
+#: bytes the chain stores per move (source, target, two transitions, individual) and per ordered
+#: state (individual, two haplotypes, and the forward variable the E-step keeps)
+MOVE_BYTES, STATE_BYTES = 40, 32
+#: bytes per move across the widest boundary, built and swept at once (sort keys, E-step temporaries)
+WIDEST_BYTES = 96
 
 
 class WindowedHaplotypeEM(PhasingEstimator):
@@ -57,6 +63,13 @@ class WindowedHaplotypeEM(PhasingEstimator):
         own fit, are trimmed before the chain is fitted (default 1e-3).
     stage_tol : convergence tolerance of the windows' own fits (the larger of
         it and ``tol``; they share ``max_iter``).
+    max_memory : the memory budget of ``fit`` in bytes (default 2 GiB =
+        2 * 1024**3; None: no budget), as for
+        :class:`~latentlab.genetics.HaplotypeEM`: checked in each window's
+        fit, and before the chain is built on its estimated size (40 bytes per
+        move between the ordered pairs of two adjacent windows, 32 per ordered
+        pair); a :class:`~latentlab.exceptions.MemoryBudgetError` names the
+        estimate, the budget and :class:`~latentlab.genetics.HaplotypeClusterEM`.
     tol, max_iter, n_init, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em` for the chain (restarts draw random
         transitions; the first starts from linkage equilibrium between windows).
@@ -70,16 +83,16 @@ class WindowedHaplotypeEM(PhasingEstimator):
     transitions_ : DataFrame of the chain: ``window``, ``from`` (the haplotype
         in the window before; ``"start"`` for the first window), ``to``,
         ``probability``.
-    all_missing_, genotypes_ : as for :class:`~latentlab.genetics.HaplotypeEM`.
+    all_missing_, genotypes_, memory_ : as for :class:`~latentlab.genetics.HaplotypeEM`.
     loglik_ : log-likelihood of the chain over the surviving window pairs.
     """
 
     def __init__(self, *, window: int = 8, batch_size: int = 6, min_posterior: float = 1e-3, max_pairs: int = 30,
-                 missing_values=(-1,), stage_tol: float = 1e-6, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"],
+                 missing_values=(-1,), stage_tol: float = 1e-6, max_memory: float | None = MAX_MEMORY, tol: float = _ENGINE["tol"], max_iter: int = _ENGINE["max_iter"],
                  n_init: int = _ENGINE["n_init"], accelerate: str | None = _ENGINE["accelerate"], random_state=None, progress: bool | None = _ENGINE["progress"]):
         self.window = window
         self._set_candidate_settings(batch_size=batch_size, min_posterior=min_posterior, max_pairs=max_pairs,
-                                     missing_values=missing_values, stage_tol=stage_tol)
+                                     missing_values=missing_values, stage_tol=stage_tol, max_memory=max_memory)
         self._set_engine_settings(
             tol=tol, max_iter=max_iter, n_init=n_init,
             accelerate=accelerate, random_state=random_state, progress=progress,
@@ -90,23 +103,34 @@ class WindowedHaplotypeEM(PhasingEstimator):
         """Fit to genotypes ``G`` (see :func:`latentlab.genetics.allele_coding.encode_genotypes`)."""
         size = check_positive_int(self.window, "window")
         settings = self._prepare(G, loci)
+        budget = settings.pop("budget")
         coded = self.genotypes_
-        codes = coded.codes[self._used]
+        codes = self._used_codes()
         L = codes.shape[1]
         self.windows_, self._window_codes, frequencies, pairs = [], [], [], []
+        held = 0  # bytes of the windows' candidates kept for the chain
         for start in range(0, L, size):
             stop = min(start + size, L)
+            window = MemoryBudget(budget.limit, budget.estimator, stop - start, budget.itemsize, budget.fixed + held)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 cands, freqs, _, _ = progressive_fit(codes[:, start:stop], coded.n_alleles[start:stop], **settings,
-                                                     final_fit=settings["stage_fit"], trim_last=True)
+                                                     final_fit=settings["stage_fit"], trim_last=True, budget=window)
             for w in caught:  # name the window
                 warnings.warn(f"window of loci {start}-{stop - 1}: {w.message}", w.category,
                               stacklevel=user_stacklevel())
+            budget.peak = max(budget.peak, window.peak)
             self.windows_.append((start, stop))
             self._window_codes.append(cands.haplotypes)
             frequencies.append(freqs / freqs.sum())
             pairs.append(cands.pairs)
+            held += 3 * 8 * cands.pairs.n_pairs + 8 * freqs.size + self._window_codes[-1].nbytes
+        states, moves, widest = chain_size(pairs)
+        n_windows = len(pairs)
+        budget.check(held + MOVE_BYTES * moves + STATE_BYTES * states + WIDEST_BYTES * widest
+                     + 16 * codes.shape[0] * n_windows,
+                     f"building the chain over {n_windows:,} windows ({states:,} ordered pairs, {moves:,} moves "
+                     "between the pairs of adjacent windows)")
         chain = build_chain(pairs)
         model = WindowChainModel(chain)
         self._fit_em(model, chain, n_obs=chain.n_individuals, init_params=model.from_frequencies(frequencies))

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
+from latentlab import MemoryBudgetError
 from latentlab.em import covariance
 from latentlab.genetics import HaplotypeEM, simulate_haplotypes, switch_error
 from latentlab.genetics.haplotype_model import HaplotypeModel
@@ -330,3 +331,92 @@ def test_all_eleven_hla_loci_fit_within_the_pair_budget():
     assert np.isfinite(est.loglik_)
     assert (est.insertion_log_.pairs <= PAIR_BUDGET).all()
     assert est.insertion_log_.loci.iloc[-1].endswith("-10")
+
+
+# -- the memory budget (max_memory) ---------------------------------------------------------
+def _region():
+    """300 individuals x 40 SNPs: seven batches of progressive insertion, the last of 4 loci."""
+    return simulate_haplotypes(300, n_blocks=4, snps_per_block=10, recombination=0.1, mutation=0.01,
+                               missing_rate=0.02, random_state=3).genotypes
+
+
+def _count_stages(monkeypatch):
+    from latentlab.genetics import haplotypes
+
+    stages = []
+    fit_stage = haplotypes._fit_stage
+    monkeypatch.setattr(haplotypes, "_fit_stage", lambda *a, **k: stages.append(1) or fit_stage(*a, **k))
+    return stages
+
+
+def test_default_budget_leaves_a_fit_unchanged_and_records_its_estimate():
+    from latentlab.genetics.haplotypes import MAX_MEMORY
+
+    G = _region()
+    default = HaplotypeEM(random_state=0).fit(G)
+    unbounded = HaplotypeEM(max_memory=None, random_state=0).fit(G)
+    np.testing.assert_array_equal(default.frequencies_, unbounded.frequencies_)
+    assert default.loglik_ == unbounded.loglik_
+    assert default.max_memory == MAX_MEMORY == 2 * 1024**3
+    # the coded genotypes (300 x 40 x 2 int8) are counted, the candidates' codes and pairs on top
+    assert default.genotypes_.codes.dtype == np.int8 and default.haplotype_codes_.dtype == np.int8
+    assert default.memory_.fixed == 300 * 40 * 2
+    assert default.memory_.fixed < default.memory_.peak < MAX_MEMORY
+
+
+def test_max_memory_stops_the_fit_before_any_em_when_the_last_batch_cannot_fit(monkeypatch):
+    """The projection of the last batch -- every pair kept now extended by
+    each individual's allele assignments at the last loci, written out over
+    all loci -- is checked at the start, so the fit stops before any EM run,
+    naming the estimate, the budget and the chromosome-scale model."""
+    G = _region()
+    fixed = 300 * 40 * 2
+    stages = _count_stages(monkeypatch)
+    with pytest.raises(MemoryBudgetError) as err:
+        HaplotypeEM(max_memory=fixed + 1_000, random_state=0).fit(G)
+    assert isinstance(err.value, MemoryError)
+    assert stages == []
+    message = str(err.value)
+    assert "at the start, the last batch (loci 36-39) would list about" in message
+    assert f"more than max_memory = 24.4 KiB ({fixed + 1_000:,} bytes)" in message
+    assert "latentlab.genetics.HaplotypeClusterEM" in message
+    with pytest.raises(MemoryBudgetError, match=r"holding the coded genotypes \(300 individuals x 40 loci\).*"
+                       r"max_memory = 100 bytes.*HaplotypeClusterEM"):
+        HaplotypeEM(max_memory=100).fit(G)
+
+
+def test_max_memory_is_the_bound_the_estimate_is_held_to(monkeypatch):
+    """A budget one byte below a fit's largest estimate stops it, at that
+    estimate; the largest estimate itself lets it finish with the same result."""
+    G = _region()
+    full = HaplotypeEM(max_memory=None, random_state=0).fit(G)
+    peak = full.memory_.peak
+    with pytest.raises(MemoryBudgetError, match=rf"about .* more than max_memory = .* \({peak - 1:,} bytes\)"):
+        HaplotypeEM(max_memory=peak - 1, random_state=0).fit(G)
+    same = HaplotypeEM(max_memory=peak, random_state=0).fit(G)
+    np.testing.assert_array_equal(same.frequencies_, full.frequencies_)
+    # partition-ligation is held to its budget too
+    ligated = HaplotypeEM(method="partition-ligation", max_memory=None, random_state=0).fit(G)
+    with pytest.raises(MemoryBudgetError, match="HaplotypeClusterEM"):
+        HaplotypeEM(method="partition-ligation", max_memory=ligated.memory_.peak - 1, random_state=0).fit(G)
+
+
+def test_insertion_extends_short_suffixes_and_writes_out_only_the_kept_haplotypes():
+    """Candidates share the table written at the last trimming: an insertion
+    copies no full-length row, and the rows read back are the haplotypes."""
+    from latentlab.genetics.candidates import empty_candidates, insert_locus, trim_pairs
+
+    codes = np.array([[[0, 1], [0, 1], [1, 1]], [[0, 0], [1, 0], [0, 1]]], dtype=np.int8)  # 2 people x 3 loci
+    cands = empty_candidates(2, np.int8)
+    for j in range(2):
+        cands, _, _ = insert_locus(cands, codes[:, j], 2)
+    assert cands.prefix.shape == (1, 0) and cands.suffix.shape[1] == 2
+    trimmed, _ = trim_pairs(cands, np.full(cands.pairs.n_pairs, 0.5), 0.0, 10)
+    assert trimmed.suffix.shape[1] == 0 and trimmed.prefix.shape[1] == 2
+    grown, _, _ = insert_locus(trimmed, codes[:, 2], 2)
+    assert grown.prefix is trimmed.prefix and grown.suffix.shape[1] == 1
+    rows = {tuple(h) for h in grown.haplotypes.tolist()}
+    # every pair's two haplotypes add up to the individual's genotype at each locus
+    for i, h, k in zip(grown.pairs.individual, grown.pairs.first, grown.pairs.second):
+        np.testing.assert_array_equal(grown.haplotypes[h] + grown.haplotypes[k], codes[i].sum(axis=1))
+    assert len(rows) == grown.n_haplotypes

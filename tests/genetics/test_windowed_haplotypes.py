@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentlab.exceptions import ConvergenceWarning
+from latentlab.exceptions import ConvergenceWarning, MemoryBudgetError
 from latentlab.genetics import HaplotypeEM, WindowedHaplotypeEM, simulate_haplotypes, switch_error
 
 EXHAUSTIVE = dict(min_posterior=0.0, max_pairs=10_000)
@@ -142,3 +142,20 @@ def test_bad_inputs_and_missing_individuals():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isfinite(est.bic())
+
+
+def test_max_memory_holds_the_chain_and_the_windows_to_the_budget():
+    """The chain's size is counted before it is built (40 bytes per move
+    between the ordered pairs of adjacent windows): a budget just below a
+    fit's largest estimate stops it there, naming the chromosome-scale model;
+    the default budget changes nothing."""
+    G = simulate_haplotypes(300, n_blocks=4, snps_per_block=6, recombination=0.1, mutation=0.01,
+                            missing_rate=0.02, random_state=1).genotypes
+    full = WindowedHaplotypeEM(window=6, max_memory=None, random_state=0).fit(G)
+    default = WindowedHaplotypeEM(window=6, random_state=0).fit(G)
+    assert default.loglik_ == full.loglik_
+    with pytest.raises(MemoryBudgetError, match=r"WindowedHaplotypeEM: building the chain over 4 windows .*"
+                       r"more than max_memory.*HaplotypeClusterEM"):
+        WindowedHaplotypeEM(window=6, max_memory=full.memory_.peak - 1, random_state=0).fit(G)
+    with pytest.raises(MemoryBudgetError, match=r"after inserting loci 0-0.*HaplotypeClusterEM"):
+        WindowedHaplotypeEM(window=6, max_memory=full.memory_.fixed + 100, random_state=0).fit(G)
