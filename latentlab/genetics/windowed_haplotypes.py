@@ -27,7 +27,8 @@ import pandas as pd
 from .._validation import check_positive_int
 from .._warn import user_stacklevel
 from ..em.settings import engine_defaults
-from .haplotypes import MAX_MEMORY, MemoryBudget, PhasingEstimator, progressive_fit
+from .haplotypes import PhasingEstimator, progressive_fit
+from .memory_budget import MAX_MEMORY, MemoryBudget
 from .window_chain import WindowChainModel, build_chain, chain_size
 
 __all__ = ["WindowedHaplotypeEM"]

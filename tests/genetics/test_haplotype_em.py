@@ -350,7 +350,7 @@ def _count_stages(monkeypatch):
 
 
 def test_default_budget_leaves_a_fit_unchanged_and_records_its_estimate():
-    from latentlab.genetics.haplotypes import MAX_MEMORY
+    from latentlab.genetics.memory_budget import MAX_MEMORY
 
     G = _region()
     default = HaplotypeEM(random_state=0).fit(G)
