@@ -24,6 +24,7 @@ from latentlab.ecology import CaptureRecapture, compare_models, read_inp
 from latentlab.genetics import (
     AlleleFrequencies,
     HaplotypeClusterEM,
+    HaplotypeCopyingEM,
     HaplotypeEM,
     WindowedHaplotypeEM,
     hwe_exact_test,
@@ -370,6 +371,15 @@ SPECS = {
         + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
            ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes"), ("one locus", G[:, :1], "loci")],
         aliases={"n_init": "n_starts"},
+    ),
+    "HaplotypeCopyingEM": Spec(
+        make=lambda **s: HaplotypeCopyingEM(random_state=0, **s), fit=_fit_pairs, good=G,
+        settings=[("n_states", 0), ("n_states", 2.5), ("pbwt_depth", 0), ("anchor_spacing", 0),
+                  ("anchor_spacing", True), ("n_burnin", -1), ("tol", -1.0), ("rate_sample", 0)],
+        data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
+        + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
+           ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes"), ("one locus", G[:, :1], "loci"),
+           ("one individual", G[:1], "individuals")],
     ),
     "CensoredExponential": Spec(
         make=lambda **s: CensoredExponential(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),

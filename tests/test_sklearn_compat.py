@@ -15,7 +15,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from latentlab.ecology import CaptureRecapture
-from latentlab.genetics import AlleleFrequencies, HaplotypeClusterEM, HaplotypeEM, WindowedHaplotypeEM
+from latentlab.genetics import (
+    AlleleFrequencies,
+    HaplotypeClusterEM,
+    HaplotypeCopyingEM,
+    HaplotypeEM,
+    WindowedHaplotypeEM,
+)
 from latentlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 from latentlab.missing import MultivariateNormalEM, RegressionEM
 from latentlab.mixtures import GaussianMixture, KMeans, PoissonMixture, simulate_gaussian_mixture
@@ -60,7 +66,8 @@ def test_the_documented_exceptions_are_the_ones_tested():
 
 ALL = [
     PoissonMixture(3), GaussianMixture(2, covariance_type="diag"), KMeans(4), AlleleFrequencies(inbreeding=True),
-    HaplotypeEM(max_pairs=10), WindowedHaplotypeEM(window=5), HaplotypeClusterEM(n_clusters=6, n_starts=2), CensoredExponential(), ExponentialCure(),
+    HaplotypeEM(max_pairs=10), WindowedHaplotypeEM(window=5), HaplotypeClusterEM(n_clusters=6, n_starts=2),
+    HaplotypeCopyingEM(n_states=50), CensoredExponential(), ExponentialCure(),
     Turnbull(), KaplanMeier(), CaptureRecapture("Mh2"), GaussianHMM(3, covariance_type="full"), PoissonHMM(2),
     CategoricalHMM(2, n_features=4), LinearGaussianSSM(2, A=np.eye(2), fixed=("A",), Q_type="diag"),
     MultivariateNormalEM(accelerate=None), RegressionEM(tol=1e-10), IntervalMapping("hk", step=2.0),

@@ -13,7 +13,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["DEFAULTS", "engine_defaults", "check_engine_settings", "check_random_state", "check_int", "check_tol"]
+__all__ = ["DEFAULTS", "engine_defaults", "check_engine_settings", "check_random_state", "check_int", "check_tol",
+           "check_progress"]
 
 #: the engine's defaults (see :func:`latentlab.em.fit_em` for their meaning)
 DEFAULTS = dict(tol=1e-8, max_iter=1000, n_init=1, accelerate=None, random_state=None, progress=None)
@@ -68,5 +69,10 @@ def check_engine_settings(tol, max_iter, n_init, accelerate, random_state, progr
     if not (accelerate is None or (isinstance(accelerate, str) and accelerate in ACCELERATIONS)):
         raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
     check_random_state(random_state)
+    check_progress(progress)
+
+
+def check_progress(progress) -> None:
+    """Raise ``TypeError`` unless ``progress`` is True, False or None."""
     if not (progress is None or isinstance(progress, (bool, np.bool_))):
         raise TypeError(f"progress must be True, False or None (a bar in a terminal for long fits); got {progress!r}")

@@ -4,6 +4,7 @@ frequencies, phase and linkage disequilibrium from unphased genotypes."""
 
 from .alleles import AlleleFrequencies
 from .haplotype_clusters import HaplotypeClusterEM
+from .haplotype_copying import HaplotypeCopyingEM
 from .haplotype_simulation import SimulatedHaplotypes, simulate_founder_mosaics, simulate_haplotypes
 from .haplotypes import HaplotypeEM
 from .hardy_weinberg import hwe_exact_test
@@ -25,6 +26,7 @@ __all__ = [
     "HaplotypeEM",
     "WindowedHaplotypeEM",
     "HaplotypeClusterEM",
+    "HaplotypeCopyingEM",
     "simulate_haplotypes",
     "simulate_founder_mosaics",
     "SimulatedHaplotypes",

@@ -372,9 +372,10 @@ class HaplotypeEM(PhasingEstimator):
         will need if its last batch lists as many candidates as the current
         one (:func:`progressive_fit`), and stops with a
         :class:`~latentlab.exceptions.MemoryBudgetError` (a ``MemoryError``)
-        naming the estimate, the budget and
-        :class:`~latentlab.genetics.HaplotypeClusterEM`, the model for
-        chromosome-scale data, as soon as the estimate exceeds the budget.
+        naming the estimate, the budget and the models for chromosome-scale
+        data (:class:`~latentlab.genetics.HaplotypeCopyingEM`,
+        :class:`~latentlab.genetics.HaplotypeClusterEM`), as soon as the
+        estimate exceeds the budget.
         The interpreter, the caller's input and the tables built after the
         fit on request (``haplotypes_``, ``phase_posteriors()``, ``summary()``:
         labels of every candidate haplotype at every locus) are not counted.

@@ -67,9 +67,9 @@ class MemoryBudget:
                 f"{self.estimator}: {where}, the fit would need about {_bytes(total)} ({total:,} bytes), more than "
                 f"max_memory = {_bytes(self.limit)} ({int(self.limit):,} bytes). "
                 f"{self.reasons.get(self.estimator, '')} For chromosome-scale data use "
-                "latentlab.genetics.HaplotypeClusterEM (fastPHASE's haplotype-cluster model, no candidate "
-                "haplotypes: its memory is the data, n x L x 3 doubles, plus 8 L K^2 bytes); or fit fewer "
-                "loci, or raise max_memory"
+                "latentlab.genetics.HaplotypeCopyingEM (the Li & Stephens copying model, no candidate haplotypes: "
+                "its memory grows as n x L) or HaplotypeClusterEM (fastPHASE's haplotype-cluster model: the data, "
+                "n x L x 3 doubles, plus 8 L K^2 bytes); or fit fewer loci, or raise max_memory"
             )
 
 

@@ -70,7 +70,9 @@ class WindowedHaplotypeEM(PhasingEstimator):
         fit, and before the chain is built on its estimated size (40 bytes per
         move between the ordered pairs of two adjacent windows, 32 per ordered
         pair); a :class:`~latentlab.exceptions.MemoryBudgetError` names the
-        estimate, the budget and :class:`~latentlab.genetics.HaplotypeClusterEM`.
+        estimate, the budget and the models for chromosome-scale data
+        (:class:`~latentlab.genetics.HaplotypeCopyingEM`,
+        :class:`~latentlab.genetics.HaplotypeClusterEM`).
     tol, max_iter, n_init, accelerate, random_state, progress : passed to
         :func:`latentlab.em.fit_em` for the chain (restarts draw random
         transitions; the first starts from linkage equilibrium between windows).

@@ -379,7 +379,7 @@ def test_max_memory_stops_the_fit_before_any_em_when_the_last_batch_cannot_fit(m
     message = str(err.value)
     assert "at the start, the last batch (loci 36-39) would list about" in message
     assert f"more than max_memory = 24.4 KiB ({fixed + 1_000:,} bytes)" in message
-    assert "latentlab.genetics.HaplotypeClusterEM" in message
+    assert "latentlab.genetics.HaplotypeCopyingEM" in message and "HaplotypeClusterEM" in message
     with pytest.raises(MemoryBudgetError, match=r"holding the coded genotypes \(300 individuals x 40 loci\).*"
                        r"max_memory = 100 bytes.*HaplotypeClusterEM"):
         HaplotypeEM(max_memory=100).fit(G)
