@@ -322,7 +322,10 @@ class LinearGaussianSSMModel(EMModel):
             mu0 = stats.x1 / stats.n_seq
             P0 = stats.X11 / stats.n_seq - np.outer(mu0, mu0)
             P0 = 0.5 * (P0 + P0.T)
-        return SSMParams(A=B[:, :n], b=B[:, n], C=D[:, :n], d=D[:, n], Q=Q, R=R, mu0=mu0, P0=P0)
+        # C-ordered copies: the regressions come back in Fortran order, and the compiled filter would
+        # otherwise be compiled a second time for that layout
+        return SSMParams(A=np.ascontiguousarray(B[:, :n]), b=B[:, n].copy(), C=np.ascontiguousarray(D[:, :n]),
+                         d=D[:, n].copy(), Q=Q, R=R, mu0=mu0, P0=P0)
 
 
 def _structured(S: np.ndarray, kind: str) -> np.ndarray:
