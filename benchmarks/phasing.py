@@ -1,5 +1,6 @@
-"""Phase and imputation at chromosome scale: HaplotypeClusterEM against
-Beagle 5.4 on the same data (issue 20).
+"""Phase and imputation at chromosome scale: HaplotypeCopyingEM (the Li &
+Stephens copying model) and HaplotypeClusterEM (fastPHASE's cluster model)
+against Beagle 5.4 on the same data (issue 20).
 
 Data: ``benchmarks/data/phasing/<set>/`` written by ``benchmarks/phasing_data.py``
 (founder mosaics, 2,000 x 100 SNPs; msprime coalescent simulations, 2,000
@@ -19,8 +20,9 @@ set the model that generated the data is also run, as the floor. Each of our fit
 runs in its own process, so the peak is its own.
 
 Run from the repository root:
-``PYTHONPATH=. python benchmarks/phasing.py [founders constant growth]``
-(default: all three; the coalescent sets take minutes each).
+``PYTHONPATH=. python benchmarks/phasing.py [--models copying,cluster] [founders constant growth]``
+(default: both models on all three sets; the coalescent sets take minutes
+each, the cluster model's longest).
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phasing_data import load  # noqa: E402
 
-from latentlab.genetics import HaplotypeClusterEM, simulate_founder_mosaics, switch_error  # noqa: E402
+from latentlab.genetics import (  # noqa: E402
+    HaplotypeClusterEM,
+    HaplotypeCopyingEM,
+    simulate_founder_mosaics,
+    switch_error,
+)
 from latentlab.genetics.haplotype_cluster_model import (  # noqa: E402
     THETA_BOUND,
     ClusterData,
@@ -46,20 +53,25 @@ from latentlab.genetics.haplotype_cluster_model import (  # noqa: E402
 )
 
 BEAGLE = Path(__file__).resolve().parent / "data" / "phasing" / "beagle.json"
-#: our settings per data set: clusters, starts and iterations per start
+MODELS = {"copying": HaplotypeCopyingEM, "cluster": HaplotypeClusterEM}
+#: settings per model and data set: the copying model's defaults; the cluster
+#: model's clusters, starts and iterations per start
 SETTINGS = {
-    "founders": dict(n_clusters=30, n_starts=3, max_iter=100),
-    "constant": dict(n_clusters=10, n_starts=1, max_iter=25),
-    "growth": dict(n_clusters=10, n_starts=1, max_iter=25),
+    "copying": {"founders": {}, "constant": {}, "growth": {}},
+    "cluster": {
+        "founders": dict(n_clusters=30, n_starts=3, max_iter=100),
+        "constant": dict(n_clusters=10, n_starts=1, max_iter=25),
+        "growth": dict(n_clusters=10, n_starts=1, max_iter=25),
+    },
 }
 
 
-def measure(name: str) -> dict:
-    """Fit our model to data set ``name`` and measure it (in this process)."""
+def measure(model: str, name: str) -> dict:
+    """Fit ``model`` to data set ``name`` and measure it (in this process)."""
     d = load(name)
     truth, mask = d["haplotypes"].astype(np.int64), d["mask"]
     t0 = time.perf_counter()
-    fit = HaplotypeClusterEM(random_state=0, **SETTINGS[name]).fit(d["genotypes"], positions=d["positions"])
+    fit = MODELS[model](random_state=0, **SETTINGS[model][name]).fit(d["genotypes"], positions=d["positions"])
     seconds = time.perf_counter() - t0
     unmasked_truth = np.where(mask[:, None, :], -1, truth)
     unmasked_fit = np.where(mask[:, None, :], -1, fit.haplotypes_)
@@ -74,7 +86,7 @@ def measure(name: str) -> dict:
         "wall_seconds": seconds,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "loglik": fit.loglik_,
-        "settings": SETTINGS[name],
+        "settings": SETTINGS[model][name],
     }
 
 
@@ -99,7 +111,7 @@ def true_model(name: str = "founders") -> dict:
             "loglik": model.loglik(data, params)}
 
 
-def main(names: list[str]) -> None:
+def main(models: list[str], names: list[str]) -> None:
     beagle = json.loads(BEAGLE.read_text())
     print(f"Beagle: {beagle['beagle']} ({beagle['debian_package']}), stored {beagle['date']}; "
           f"command: {beagle['data_sets']['founders']['command']}")
@@ -108,16 +120,22 @@ def main(names: list[str]) -> None:
             ("masked discordance", "discordance", "{:.4f}"), ("wall seconds", "wall_seconds", "{:.1f}"),
             ("peak MB", "peak_mb", "{:.0f}")]
     for name in names:
-        run = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, check=True)
-        ours = json.loads(run.stdout.strip().splitlines()[-1])
+        ours = {}
+        for model in models:  # each fit in its own process, so each peak is its own
+            run = subprocess.run([sys.executable, __file__, "--one", model, name], capture_output=True, text=True,
+                                 check=True)
+            ours[model] = json.loads(run.stdout.strip().splitlines()[-1])
         theirs = beagle["data_sets"][name]
-        print(f"\n{name}: n = {theirs['n']}, L = {theirs['L']}; ours: HaplotypeClusterEM({ours['settings']}), "
-              f"log-likelihood {ours['loglik']:.1f}")
-        print(f"{'':24s} {'latentlab':>12s} {'Beagle 5.4':>12s}")
+        print(f"\n{name}: n = {theirs['n']}, L = {theirs['L']}")
+        for model in models:
+            print(f"  {MODELS[model].__name__}({ours[model]['settings']}): log-likelihood {ours[model]['loglik']:.1f}")
+        print(f"{'':24s} " + " ".join(f"{MODELS[m].__name__[:-2]:>20s}" for m in models) + f" {'Beagle 5.4':>12s}")
         for label, key, fmt in rows:
             b = theirs.get(key)
-            print(f"{label:24s} {fmt.format(ours[key]):>12s} {fmt.format(b) if b is not None else '-':>12s}")
-        print(f"{'time ratio (ours/Beagle)':24s} {ours['wall_seconds'] / theirs['wall_seconds']:12.2f}")
+            print(f"{label:24s} " + " ".join(f"{fmt.format(ours[m][key]):>20s}" for m in models)
+                  + f" {fmt.format(b) if b is not None else '-':>12s}")
+        print(f"{'time ratio (ours/Beagle)':24s} "
+              + " ".join(f"{ours[m]['wall_seconds'] / theirs['wall_seconds']:20.2f}" for m in models))
         if name == "founders":
             floor = true_model()
             print(f"the true model (Viterbi with the simulation's parameters): switch error "
@@ -126,7 +144,14 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(measure(sys.argv[2])))
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "--one":
+        print(json.dumps(measure(args[1], args[2])))
     else:
-        main(sys.argv[1:] or ["founders", "constant", "growth"])
+        models = list(MODELS)
+        if args[:1] == ["--models"]:
+            models, args = args[1].split(","), args[2:]
+            unknown = set(models) - set(MODELS)
+            if unknown:
+                sys.exit(f"unknown models {sorted(unknown)}; choose from {sorted(MODELS)}")
+        main(models, args or ["founders", "constant", "growth"])

@@ -71,7 +71,9 @@ class HaplotypeCopyingEM(Estimator):
     n_states : conditioning haplotypes per individual, at most (default 400).
     pbwt_depth : PBWT neighbours taken on each side of each haplotype at each
         anchor (default 8).
-    anchor_spacing : loci between anchors (default 8).
+    anchor_spacing : loci between anchors; None (default): 20, or
+        ``L // 12`` when that is smaller, so that short regions still have
+        about 12 anchors.
     n_burnin : first iterations whose phase update ignores the suffix's
         heterozygous genotypes (default 3).
     max_iter : iterations at most (default 12).
@@ -101,9 +103,9 @@ class HaplotypeCopyingEM(Estimator):
         computed with.
     """
 
-    def __init__(self, *, n_states: int = 400, pbwt_depth: int = 8, anchor_spacing: int = 8, n_burnin: int = 3,
-                 max_iter: int = 12, tol: float = 1e-4, rate_sample: int = 200, random_state=None,
-                 progress: bool | None = None):
+    def __init__(self, *, n_states: int = 400, pbwt_depth: int = 8, anchor_spacing: int | None = None,
+                 n_burnin: int = 3, max_iter: int = 12, tol: float = 1e-4, rate_sample: int = 200,
+                 random_state=None, progress: bool | None = None):
         self.n_states = n_states
         self.pbwt_depth = pbwt_depth
         self.anchor_spacing = anchor_spacing
@@ -137,7 +139,8 @@ class HaplotypeCopyingEM(Estimator):
         distances = self._distances(positions, L)
         n_states = check_int(self.n_states, "n_states", 1)
         depth = check_int(self.pbwt_depth, "pbwt_depth", 1)
-        spacing = check_int(self.anchor_spacing, "anchor_spacing", 1)
+        spacing = (max(1, min(20, L // 12)) if self.anchor_spacing is None
+                   else check_int(self.anchor_spacing, "anchor_spacing", 1))
         n_burnin = check_int(self.n_burnin, "n_burnin", 0)
         max_iter = check_int(self.max_iter, "max_iter", 1)
         tol = check_tol(self.tol)
