@@ -29,12 +29,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import as_array, check_fraction, check_positive_int
+from .._validation import check_fraction, check_positive_int
 from ..em import fit_em
 from ..em.engine import restart_generators
 from ..em.estimator import EMEstimator
 from ..em.settings import engine_defaults
 from ..exceptions import ConvergenceWarning
+from .chromosome_inputs import check_genotype_matrix, check_positions, dosages
 from .haplotype_cluster_model import ClusterData, HaplotypeClusterModel
 from .observations import scale_likelihoods
 
@@ -101,13 +102,7 @@ class HaplotypeClusterEM(EMEstimator):
         0/1/2 of biallelic SNPs, ``-1`` or NaN for a missing genotype.
         ``positions`` (optional, non-decreasing) give the distances of
         :attr:`jump_probabilities_`."""
-        X = as_array(G, "genotypes", ndim=2)
-        missing = np.isnan(X) | (X == -1)
-        bad = ~missing & ~np.isin(X, (0.0, 1.0, 2.0))
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise ValueError(f"genotypes[{i}, {j}] = {X[i, j]!r}: genotypes are alternate-allele counts 0, 1 or 2, "
-                             "with -1 or NaN for missing")
+        X, missing = check_genotype_matrix(G)
         lik = np.empty(X.shape + (3,))
         one_hot = np.vstack([np.eye(3), np.ones(3)])  # genotypes 0, 1, 2 and missing
         for j in range(X.shape[1]):  # locus by locus: no temporary the size of the data
@@ -128,24 +123,12 @@ class HaplotypeClusterEM(EMEstimator):
         offset = np.where(scaled.missing, 0.0, scaled.top).sum(axis=1)
         return self._fit(ClusterData(np.ascontiguousarray(scaled.rel), offset), positions)
 
-    def _check_positions(self, positions, L: int) -> np.ndarray | None:
-        if positions is None:
-            return None
-        pos = as_array(positions, "positions", ndim=1)
-        if pos.size != L:
-            raise ValueError(f"positions has {pos.size} entries for {L} loci")
-        bad = ~np.isfinite(pos) | np.r_[False, np.diff(pos) < 0]
-        if bad.any():
-            j = int(np.argmax(bad))
-            raise ValueError(f"positions[{j}] = {pos[j]!r}: positions must be finite and non-decreasing along the loci")
-        return pos
-
     # -- fitting -----------------------------------------------------------------------
     def _fit(self, data: ClusterData, positions) -> HaplotypeClusterEM:
         n, L = data.n_individuals, data.n_loci
         if L < 2:
             raise ValueError(f"the cluster model needs at least 2 loci; got {L}")
-        self.positions_ = self._check_positions(positions, L)
+        self.positions_ = check_positions(positions, L)
         starts = check_positive_int(self.n_starts, "n_starts")
         share = check_fraction(self.holdout, "holdout", upper=0.5)
         grid = sorted({check_positive_int(k, "cluster_grid") for k in np.atleast_1d(self.cluster_grid)})
@@ -211,8 +194,7 @@ class HaplotypeClusterEM(EMEstimator):
     def dosages_(self) -> np.ndarray:
         """(n, L) expected alternate-allele counts ``P(1) + 2 P(2)``."""
         self._check_fitted()
-        p = self.genotype_probabilities_
-        return p[..., 1] + 2.0 * p[..., 2]
+        return dosages(self.genotype_probabilities_)
 
     @property
     def allele_frequencies_(self) -> np.ndarray:

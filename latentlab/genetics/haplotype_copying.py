@@ -48,12 +48,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .._validation import as_array
 from ..em.engine import as_generator
 from ..em.estimator import Estimator, NotFittedError
 from ..em.progress import AUTO_DELAY
 from ..em.settings import check_int, check_progress, check_random_state, check_tol
 from ._copying_kernels import expected_counts, pbwt_neighbours, sweep
+from .chromosome_inputs import check_genotype_matrix, check_positions, dosages
 
 __all__ = ["HaplotypeCopyingEM"]
 
@@ -122,13 +122,7 @@ class HaplotypeCopyingEM(Estimator):
         counts 0/1/2 of biallelic SNPs, ``-1`` or NaN for a missing genotype.
         ``positions`` (optional, non-decreasing, e.g. base pairs) make the
         jump probability grow with distance."""
-        X = as_array(G, "genotypes", ndim=2)
-        missing = np.isnan(X) | (X == -1)
-        bad = ~missing & ~np.isin(X, (0.0, 1.0, 2.0))
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise ValueError(f"genotypes[{i}, {j}] = {X[i, j]!r}: genotypes are alternate-allele counts 0, 1 or 2, "
-                             "with -1 or NaN for missing")
+        X, missing = check_genotype_matrix(G)
         n, L = X.shape
         if n < 2:
             raise ValueError(f"the copying model phases an individual from the others' haplotypes: it needs at least "
@@ -153,15 +147,9 @@ class HaplotypeCopyingEM(Estimator):
     @staticmethod
     def _distances(positions, L: int) -> np.ndarray:
         """Distances between adjacent loci: from ``positions``, or 1 each."""
-        if positions is None:
+        pos = check_positions(positions, L)
+        if pos is None:
             return np.ones(L - 1)
-        pos = as_array(positions, "positions", ndim=1)
-        if pos.size != L:
-            raise ValueError(f"positions has {pos.size} entries for {L} loci")
-        bad = ~np.isfinite(pos) | np.r_[False, np.diff(pos) < 0]
-        if bad.any():
-            j = int(np.argmax(bad))
-            raise ValueError(f"positions[{j}] = {pos[j]!r}: positions must be finite and non-decreasing along the loci")
         d = np.diff(pos)
         if not np.any(d > 0):
             raise ValueError("positions are all equal: give distinct positions, or none")
@@ -231,8 +219,7 @@ class HaplotypeCopyingEM(Estimator):
     def dosages_(self) -> np.ndarray:
         """(n, L) expected alternate-allele counts ``P(1) + 2 P(2)``."""
         self._check_fitted()
-        p = self.genotype_probabilities_
-        return p[..., 1] + 2.0 * p[..., 2]
+        return dosages(self.genotype_probabilities_)
 
     @property
     def jump_probabilities_(self) -> pd.DataFrame:
