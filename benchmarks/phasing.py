@@ -150,6 +150,8 @@ if __name__ == "__main__":
     else:
         models = list(MODELS)
         if args[:1] == ["--models"]:
+            if len(args) < 2:
+                sys.exit("--models needs a value, e.g. --models copying,cluster")
             models, args = args[1].split(","), args[2:]
             unknown = set(models) - set(MODELS)
             if unknown:

@@ -375,11 +375,12 @@ SPECS = {
     "HaplotypeCopyingEM": Spec(
         make=lambda **s: HaplotypeCopyingEM(random_state=0, **s), fit=_fit_pairs, good=G,
         settings=[("n_states", 0), ("n_states", 2.5), ("pbwt_depth", 0), ("anchor_spacing", 0),
-                  ("anchor_spacing", True), ("n_burnin", -1), ("tol", -1.0), ("rate_sample", 0)],
+                  ("anchor_spacing", True), ("n_burnin", -1), ("n_burnin", 12), ("tol", -1.0), ("rate_sample", 0)],
         data=_array_cases(G, "genotypes", nan_ok=True, integer=True)
         + [("1-d", G[:, 0], "genotypes"), ("count 3", _with(G, (0, 0), 3), "genotypes"),
            ("count -2 (-1 is missing)", _with(G, (0, 0), -2), "genotypes"), ("one locus", G[:, :1], "loci"),
-           ("one individual", G[:1], "individuals")],
+           ("one individual", G[:1], "individuals"), ("a locus nobody was typed at", _with(G, (slice(None), 2), -1),
+                                                             "genotypes")],
     ),
     "CensoredExponential": Spec(
         make=lambda **s: CensoredExponential(**s), fit=lambda e, d: e.fit(*d), good=(DUR, EVENT),

@@ -17,24 +17,29 @@ with ``F_m(k) = P(x_1..x_m, z_m = k)`` and ``G_m(k) = P(x_m..x_L | z_m = k)``
 (the backward vector with the emission at ``m`` included), both rescaled to
 sum to one at every locus.
 
-Phase update (one individual, its two current haplotypes ``h1``, ``h2``): the
-backward vectors of both are computed first; a forward pass then decides, at
-each heterozygous locus ``m``, whether to join the prefix of ``h1`` to the
-suffix of ``h1`` or of ``h2`` (and the prefix of ``h2`` to the other), by the
-probabilities of the two joins,
+Phase update (one individual, its two current haplotypes ``h1``, ``h2``,
+:func:`phase_pass`): the backward vectors of both are computed first; a
+forward pass then decides, at each heterozygous locus ``m``, which chromosome
+carries allele 1 there and so which prefix joins which suffix, by the
+probabilities of the two joins (:func:`_joins`),
 
-    keep = (F1 T G1)(F2 T G2),   swap = (F1 T G2)(F2 T G1),
-    F T G = (1 - rho) sum_k F_{m-1}(k) G_m(k) + rho / K (sum F_{m-1})(sum G_m),
+    one_first = s(1, allele 1, suffix carrying 1) s(2, allele 0, the other suffix),
+    zero_first = s(1, allele 0, the other suffix) s(2, allele 1, suffix carrying 1),
+    s(c, x, suffix) = F_c T (e_m(x) * (G_{m+1} T)),
 
-taking the larger. Each
-decision maximises the pair's probability given the decided prefix and the
-current suffixes, so a pass never lowers ``P(h1) P(h2)``; the scales of ``F``
-and ``G`` cancel in the comparison. This is the heterozygote-by-heterozygote
-update Beagle 5 makes with two haploid models (Browning et al. 2021).
+taking the larger (a tie keeps the current orientation). The scales of ``F``
+and ``G`` cancel in the comparison. When the suffixes' own heterozygous loci
+are in their backward vectors (``suffix_hets=True``), each decision
+maximises the pair's probability given the decided prefix and the current
+suffixes, so with the conditioning haplotypes fixed such a pass never lowers
+``P(h1) P(h2)`` (missing genotypes emit nothing). This is the
+heterozygote-by-heterozygote update Beagle 5 makes with two haploid models
+(Browning et al. 2021).
 
-The same pass gives the posteriors ``P(z_m = k) ~ F_m(k) G_m(k) / e_m(k)``
-used for the expected jumps and mismatches (the rates' EM, as MaCH) and for
-the alleles at missing genotypes.
+The rates' E-step (:func:`haploid_posteriors`, :func:`expected_counts`) is a
+separate forward-backward over each chromosome with its phase fixed: the
+posteriors ``P(z_m = k) ~ F_m(k) G_m(k) / e_m(k)`` give the expected jumps
+and mismatches (the rates' EM, as MaCH) and the alleles at missing genotypes.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def choose_states(neighbours, i, n_states, hits):
     """Conditioning haplotypes of individual ``i`` (haplotypes ``2i``,
     ``2i + 1``): the PBWT neighbours of either of its haplotypes at any
     anchor (``neighbours`` from :func:`pbwt_neighbours`), other than its own,
-    the most often chosen first, at most ``n_states``. ``hits`` (H,) is zero
+    at most ``n_states`` (when there are more, the most often chosen). ``hits`` (H,) is zero
     on entry and on return."""
     for own in range(2):
         for a in range(neighbours.shape[1]):
@@ -164,34 +169,32 @@ def _suffixes(alleles, states, rho, hit, miss, G):
 
 
 @njit(cache=True)
-def _joins(F0, F1, G0, G1, p_in, p_out, states, hit, miss):
-    """The two phase orientations at a heterozygous locus ``m``: the
-    probabilities (up to a common factor) that chromosome 0 carries allele 1
-    joined to suffix 0 (and chromosome 1 allele 0 joined to suffix 1), and
-    the reverse: ``s(c, x, d) = F_c T_in (e(x) * (G_d T_out))``, ``T_in`` the
-    transition into ``m`` (``p_in``), ``G_d`` the suffix from ``m + 1`` and
-    ``p_out`` the transition out of ``m`` (``G_d T_out`` = 1 at the last locus)."""
+def _joins(F0, F1, G_one, G_zero, p_in, p_out, states, hit, miss):
+    """The two phase orientations at a heterozygous locus ``m``, up to a
+    common factor: ``one_first`` = chromosome 0 carries allele 1 followed by
+    ``G_one`` (the suffix of the chromosome that carries allele 1 now) and
+    chromosome 1 allele 0 followed by ``G_zero``; ``zero_first`` the reverse.
+    Each factor is ``F_c T_in (e(x) * (G T_out))``: ``T_in`` the transition
+    into ``m`` (``p_in``), ``G`` the suffix from ``m + 1`` and ``p_out`` the
+    transition out of ``m`` (``G T_out = 1`` at the last locus); for ``F``
+    and ``G`` summing to one, ``F T_in v = (1 - p_in) F.v + p_in / K sum v``."""
     K = states.size
     jump_out = p_out / K
-    d01 = d10 = d00 = d11 = 0.0
-    s01 = s10 = s00 = s11 = 0.0
+    f0_one = f1_zero = f0_zero = f1_one = 0.0  # F_c . (e(x) * B): chromosome c, allele x
+    one = zero = 0.0  # sum_k e(x) * B for x = 1 with G_one, x = 0 with G_zero
     for k in range(K):
-        b0 = (1.0 - p_out) * G0[k] + jump_out
-        b1 = (1.0 - p_out) * G1[k] + jump_out
-        e1 = hit if states[k] == 1 else miss
-        e0 = miss if states[k] == 1 else hit
-        d01 += F0[k] * e1 * b0  # chromosome 0, allele 1, suffix 0
-        d10 += F1[k] * e0 * b1
-        d00 += F0[k] * e0 * b1
-        d11 += F1[k] * e1 * b0
-        s01 += e1 * b0
-        s10 += e0 * b1
-        s00 += e0 * b1
-        s11 += e1 * b0
+        b_one = ((1.0 - p_out) * G_one[k] + jump_out) * (hit if states[k] == 1 else miss)
+        b_zero = ((1.0 - p_out) * G_zero[k] + jump_out) * (miss if states[k] == 1 else hit)
+        f0_one += F0[k] * b_one
+        f1_zero += F1[k] * b_zero
+        f0_zero += F0[k] * b_zero
+        f1_one += F1[k] * b_one
+        one += b_one
+        zero += b_zero
     q = 1.0 - p_in
     j = p_in / K
-    one_first = (q * d01 + j * s01) * (q * d10 + j * s10)
-    zero_first = (q * d00 + j * s00) * (q * d11 + j * s11)
+    one_first = (q * f0_one + j * one) * (q * f1_zero + j * zero)
+    zero_first = (q * f0_zero + j * zero) * (q * f1_one + j * one)
     return one_first, zero_first
 
 
@@ -201,7 +204,9 @@ def phase_pass(genotypes, hap, states, rho, hit, miss, suffix_hets, G, F):
     on ``hap`` (2, L) int8, copying ``states`` (L, K) (module docstring).
 
     The alleles at missing genotypes become the more probable one given
-    the decided prefix and the suffix (:func:`_likely_allele`).
+    the decided prefix and the suffix (:func:`_likely_allele`; a later
+    heterozygous locus may swap the suffix joined to that prefix, so this is
+    a working guess: the last E-step re-imputes every missing allele).
 
     Each chromosome's suffix probabilities ``G`` (2, L, K) are computed from
     the current haplotypes first: with their heterozygous loci
@@ -226,11 +231,15 @@ def phase_pass(genotypes, hap, states, rho, hit, miss, suffix_hets, G, F):
         if g == 1 and m > 0:
             s1 = 0 if orig[0, m] == 1 else 1  # the current chromosome carrying allele 1
             last = m == L - 1
-            G1 = ones if last else G[s1, m + 1]
-            G0 = ones if last else G[1 - s1, m + 1]
-            one_first, zero_first = _joins(F[0], F[1], G1, G0, rho[m - 1], 0.0 if last else rho[m],
-                                           states[m], hit, miss)
-            flip = s1 if one_first > zero_first else 1 - s1
+            one_first, zero_first = _joins(F[0], F[1], ones if last else G[s1, m + 1],
+                                           ones if last else G[1 - s1, m + 1], rho[m - 1],
+                                           0.0 if last else rho[m], states[m], hit, miss)
+            if one_first > zero_first:
+                flip = s1
+            elif zero_first > one_first:
+                flip = 1 - s1
+            # a tie (always at the first heterozygous locus, where both forward vectors are equal) keeps
+            # the current orientation, so the alleles already imputed stay with the suffix they were imputed from
         for c in range(2):
             hap[c, m] = orig[c ^ flip, m]
             x = hap[c, m] if g >= 0 else -1

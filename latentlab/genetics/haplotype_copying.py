@@ -36,8 +36,9 @@ One iteration:
    expected complete-data log-likelihood. Alleles at missing genotypes are
    set to their posterior mode.
 
-The fit stops when an iteration after burn-in changes no relative phase, or
-after ``max_iter`` iterations. Dosages and genotype probabilities come from
+The fit stops when an iteration after burn-in changes the relative phase of
+at most ``tol`` of the heterozygous genotypes, or after ``max_iter``
+iterations. Dosages and genotype probabilities come from
 the last E-step: ``P(allele 1)`` on each chromosome (``p1``, ``p2``) gives
 ``P(g = 0) = (1 - p1)(1 - p2)`` and so on.
 """
@@ -68,7 +69,8 @@ class HaplotypeCopyingEM(Estimator):
 
     Parameters
     ----------
-    n_states : conditioning haplotypes per individual, at most (default 400).
+    n_states : conditioning haplotypes per individual, at most (default 400;
+        never more than the other individuals' ``2 (n - 1)`` chromosomes).
     pbwt_depth : PBWT neighbours taken on each side of each haplotype at each
         anchor (default 8).
     anchor_spacing : loci between anchors; None (default): 20, or
@@ -80,8 +82,9 @@ class HaplotypeCopyingEM(Estimator):
     tol : after burn-in, stop when an iteration changes the relative phase of
         at most this share of the heterozygous genotypes (default 1e-4).
     rate_sample : individuals whose chromosomes give the rates' E-step in
-        each iteration (default 200, all when fewer; the last E-step, which
-        gives the genotype probabilities, runs over everyone).
+        each iteration (default 200, all when fewer; drawn once from
+        ``random_state``; the last E-step, which gives the genotype
+        probabilities, runs over everyone).
     random_state : seed of the initial phase and of the alleles first put at
         missing genotypes.
     progress : a bar over the iterations: True, False, or None (default) in a
@@ -96,8 +99,10 @@ class HaplotypeCopyingEM(Estimator):
     error_rate_ : the copying error ``eps``; jump_rate_ : ``lambda`` (per
         unit of ``positions``, or per interval); jump_probabilities_ :
         DataFrame with one row per interval.
-    loglik_ : the copying model's log-likelihood of the final haplotypes
-        (each chromosome given its conditioning set); trace_ : DataFrame, one
+    loglik_ : the copying model's log-likelihood of the final haplotypes,
+        each chromosome given the conditioning set chosen at the start of the
+        last iteration; distances_ : the distances between adjacent loci the
+        jumps used (1 each without positions); trace_ : DataFrame, one
         row per iteration: phase changes, the log-likelihood of the
         ``rate_sample`` individuals' chromosomes and the rates it was
         computed with.
@@ -121,7 +126,8 @@ class HaplotypeCopyingEM(Estimator):
         """Phase and impute genotypes ``G``: (individuals, loci) alternate-allele
         counts 0/1/2 of biallelic SNPs, ``-1`` or NaN for a missing genotype.
         ``positions`` (optional, non-decreasing, e.g. base pairs) make the
-        jump probability grow with distance."""
+        jump probability grow with distance; two loci at the same position
+        allow no jump between them."""
         X, missing = check_genotype_matrix(G)
         n, L = X.shape
         if n < 2:
@@ -129,14 +135,22 @@ class HaplotypeCopyingEM(Estimator):
                              f"2 individuals; got {n}")
         if L < 2:
             raise ValueError(f"phasing needs at least 2 loci; got {L}")
+        unseen = missing.all(axis=0)
+        if unseen.any():
+            raise ValueError(f"genotypes: locus {int(np.argmax(unseen))} (0-based) has no observed genotype "
+                             f"({int(unseen.sum())} such loci): the copying model has nothing to copy there; "
+                             "drop those loci")
         genotypes = np.where(missing, -1, X).astype(np.int8)
         distances = self._distances(positions, L)
-        n_states = check_int(self.n_states, "n_states", 1)
+        n_states = min(check_int(self.n_states, "n_states", 1), 2 * (n - 1))  # the other individuals' chromosomes
         depth = check_int(self.pbwt_depth, "pbwt_depth", 1)
         spacing = (max(1, min(20, L // 12)) if self.anchor_spacing is None
                    else check_int(self.anchor_spacing, "anchor_spacing", 1))
         n_burnin = check_int(self.n_burnin, "n_burnin", 0)
         max_iter = check_int(self.max_iter, "max_iter", 1)
+        if max_iter <= n_burnin:
+            raise ValueError(f"max_iter = {max_iter} leaves no iteration after n_burnin = {n_burnin}: the phase "
+                             "would never use the suffix's heterozygous genotypes; raise max_iter or lower n_burnin")
         tol = check_tol(self.tol)
         rate_sample = check_int(self.rate_sample, "rate_sample", 1)
         check_random_state(self.random_state)

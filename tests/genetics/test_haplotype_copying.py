@@ -24,7 +24,7 @@ from latentlab.genetics import (
     switch_error,
     write_vcf,
 )
-from latentlab.genetics._copying_kernels import haploid_posteriors, pbwt_neighbours, phase_pass
+from latentlab.genetics._copying_kernels import haploid_posteriors, pbwt_neighbours, phase_pass, sweep
 from latentlab.genetics.haplotype_copying import jump_rate
 
 
@@ -142,14 +142,45 @@ def test_a_pass_with_the_suffix_never_lowers_the_pair_probability(seed, L, K):
     np.testing.assert_array_equal(out.sum(axis=0)[observed], genotypes[observed])
 
 
-def test_a_missing_allele_is_the_one_the_matching_state_carries():
-    states = np.array([[0, 1, 0, 1, 1], [1, 0, 1, 0, 0]], dtype=np.int8).T  # (loci, states)
-    genotypes = np.array([0, 2, -1, 1, 2], dtype=np.int8)
-    hap = np.array([[0, 1, 1, 0, 1], [0, 1, 1, 1, 1]], dtype=np.int8)
-    out = _pass(genotypes, hap, states, np.full(4, 0.01), 0.999, 0.001, True)
-    # the chromosome carrying 1 at locus 3 matches state 0 everywhere, which carries 0 at locus 2; the
-    # other carries 0 there and mismatches both states once, state 0 least far away (at locus 3 itself)
-    np.testing.assert_array_equal(out[:, 2], [0, 0])
+def test_missing_alleles_after_the_last_heterozygous_locus_are_their_chromosomes_posterior_mode():
+    """After the last heterozygous locus no later decision swaps a chromosome's suffix, so the pass's
+    guess there must be the mode of the chromosome's own posterior (the haploid forward-backward,
+    itself checked against enumeration above). Earlier guesses are working guesses: a later decision
+    can join another suffix to their prefix."""
+    rng = np.random.default_rng(8)
+    checked = 0
+    for _ in range(200):
+        states, genotypes, hap, rho = _random_case(rng, 9, 3)
+        hets = np.flatnonzero(genotypes == 1)
+        if hets.size < 2:
+            continue
+        out = _pass(genotypes, hap, states, rho, 0.95, 0.05, True)
+        outside = (genotypes < 0) & (np.arange(9) > hets[-1])
+        for c in range(2):
+            alleles = np.where(genotypes >= 0, out[c], -1).astype(np.int8)
+            posterior = _haploid(alleles, states, rho, 0.95, 0.05)[1]
+            for m in np.flatnonzero(outside):
+                if abs(posterior[m] - 0.5) > 1e-9:
+                    assert out[c, m] == int(posterior[m] > 0.5), (m, c)
+                    checked += 1
+    assert checked > 30
+
+
+def test_the_reverse_sweep_is_the_forward_sweep_on_reversed_loci():
+    rng = np.random.default_rng(9)
+    n, L = 30, 25
+    genotypes = rng.integers(0, 3, (n, L)).astype(np.int8)
+    genotypes[rng.random((n, L)) < 0.1] = -1
+    hap = np.stack([np.where(genotypes == 2, 1, 0), np.where(genotypes >= 1, 1, 0)], axis=1).astype(np.int8)
+    rho = rng.uniform(0.01, 0.2, L - 1)
+    neighbours = pbwt_neighbours(hap.reshape(2 * n, L), np.array([5, 15]), 3)
+    backward = hap.copy()
+    forward_on_reversed = np.ascontiguousarray(hap[:, :, ::-1])
+    changed = sweep(genotypes, backward, neighbours, 20, rho, 0.97, 0.03, True, True)
+    same = sweep(np.ascontiguousarray(genotypes[:, ::-1]), forward_on_reversed, neighbours, 20,
+                 np.ascontiguousarray(rho[::-1]), 0.97, 0.03, True, False)
+    assert changed == same > 0
+    np.testing.assert_array_equal(backward, forward_on_reversed[:, :, ::-1])
 
 
 def test_pbwt_neighbours_are_the_longest_matches_ending_at_the_anchor():
@@ -256,14 +287,29 @@ def test_rates_and_trace(copying_fit):
         fit.summary()
 
 
-def test_positions_make_jumps_grow_with_distance(mosaics):
+def test_jumps_depend_on_distance_only_through_the_rate_times_distance(mosaics):
+    """Doubling every distance must halve the estimated rate and change nothing else (the start,
+    0.01 over the mean distance, scales too); uneven positions give 1 - exp(-rate d) per interval."""
     _, G, _ = mosaics
     positions = np.cumsum(np.r_[0, np.where(np.arange(59) % 2, 100, 1000)])
-    fit = HaplotypeCopyingEM(random_state=0, max_iter=4).fit(G, positions=positions)
-    p = fit.jump_probabilities_.set_index("distance")["probability"]
-    assert p.loc[1000].min() > p.loc[100].max()
+    once = HaplotypeCopyingEM(random_state=0, max_iter=5).fit(G, positions=positions)
+    twice = HaplotypeCopyingEM(random_state=0, max_iter=5).fit(G, positions=2 * positions)
+    assert twice.jump_rate_ == pytest.approx(once.jump_rate_ / 2, rel=1e-9)
+    np.testing.assert_array_equal(twice.haplotypes_, once.haplotypes_)
+    table = once.jump_probabilities_
+    np.testing.assert_allclose(table["probability"], -np.expm1(-once.jump_rate_ * np.diff(positions)), rtol=1e-12)
     with pytest.raises(ValueError, match="positions"):
         HaplotypeCopyingEM().fit(G, positions=positions[::-1])
+
+
+def test_a_locus_nobody_was_typed_at_and_too_few_iterations_are_refused(mosaics):
+    _, G, _ = mosaics
+    unseen = G.copy()
+    unseen[:, 7] = -1
+    with pytest.raises(ValueError, match="locus 7"):
+        HaplotypeCopyingEM().fit(unseen)
+    with pytest.raises(ValueError, match="max_iter"):
+        HaplotypeCopyingEM(max_iter=3, n_burnin=3).fit(G)
 
 
 def test_a_fit_is_reproducible_from_random_state(mosaics, copying_fit):
