@@ -48,6 +48,18 @@ Run from the repository root, after ``phasing_data.py``:
 ``PYTHONPATH=. python benchmarks/phasing_beagle.py`` (about 5-15 minutes per
 data set; ``NAME ...`` for some sets only, the others kept from the stored
 file).
+
+``--subsets`` instead stores Beagle's numbers on subsets of the ``constant``
+set in ``data/phasing/beagle_subsets.json`` (for the case study's switch error
+and r^2 against the number of individuals): for each region, ``1Mb`` (the
+sites at positions <= 1,000,000) and ``2Mb`` (all sites), and each n in 500,
+1000, 2000, the first n individuals on the region's sites with the full set's
+mask there, i.e. ``phasing_data.subset("constant", n, max_position)``. Each
+subset's VCF is written by ``phasing_data.write_vcf`` into the temporary
+directory (not into the repository: the committed truth and this rule define
+it) and Beagle runs on it once, with the first command above; the six runs go
+one after the other. The measures are the ones below, and the sites that are
+monomorphic in a subset (kept) are counted.
 """
 
 from __future__ import annotations
@@ -68,12 +80,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phasing_data import NAMES, OUT, load  # noqa: E402
+from phasing_data import NAMES, OUT, load, subset, write_vcf  # noqa: E402
 
 from latentlab.genetics import switch_counts, switch_error  # noqa: E402
 
 SEED = 20220722
 RESULTS = OUT / "beagle.json"
+SUBSETS = OUT / "beagle_subsets.json"
+SUBSET_SET = "constant"
+SUBSET_REGIONS = {"1Mb": 1_000_000, "2Mb": None}  # max_position; None: all sites
+SUBSET_SIZES = (500, 1000, 2000)
 
 
 def beagle_args(gp: bool) -> list[str]:
@@ -91,12 +107,13 @@ def versions() -> dict:
             "wrapper": Path(shutil.which("beagle")).read_text().strip().splitlines()[-1]}
 
 
-def run_beagle(name: str, gp: bool, workdir: Path) -> dict:
-    """Run Beagle on ``name``'s input in ``workdir``; its output ``out.vcf.gz``
-    and ``out.log`` stay there."""
+def run_beagle(name: str, gp: bool, workdir: Path, vcf: Path | None = None) -> dict:
+    """Run Beagle on ``name``'s input (or on ``vcf``, which must be outside
+    ``workdir``) in ``workdir``; its output ``out.vcf.gz`` and ``out.log`` stay
+    there."""
     for f in workdir.iterdir():
         f.unlink()
-    (workdir / "input.vcf.gz").symlink_to(OUT / name / "input.vcf.gz")
+    (workdir / "input.vcf.gz").symlink_to(OUT / name / "input.vcf.gz" if vcf is None else vcf)
     args = beagle_args(gp)
     load_average = os.getloadavg()
     t0 = time.perf_counter()
@@ -229,10 +246,88 @@ def show(name: str, r: dict) -> None:
           f"from the first run: {g['phased_alleles_differing']}")
 
 
+def measure_subset(region: str, n: int, workdir: Path, vcfdir: Path) -> dict:
+    """Beagle on ``subset(SUBSET_SET, n, SUBSET_REGIONS[region])``, its VCF
+    written into ``vcfdir``; the first command only."""
+    max_position = SUBSET_REGIONS[region]
+    truth = subset(SUBSET_SET, n, max_position)
+    L = truth["positions"].size
+    vcf = write_vcf(SUBSET_SET, n, max_position, path=vcfdir / f"{SUBSET_SET}_{region}_{n}.vcf.gz")
+    alt = truth["haplotypes"].sum(axis=(0, 1))
+    shown = np.where(truth["mask"], 0, truth["genotypes"])
+    carriers_shown = shown.sum(axis=0)
+    n_shown = 2 * (~truth["mask"]).sum(axis=0)
+    print(f"{SUBSET_SET} {region}, first {n}: L {L}; running Beagle ...", flush=True)
+    run = run_beagle(SUBSET_SET, False, workdir, vcf)
+    haplotypes, gp = read_beagle_vcf(workdir / "out.vcf.gz", truth["samples"], truth["positions"])
+    return {
+        "region": region,
+        "max_position": max_position,
+        "n": n,
+        "L": L,
+        "first_position": int(truth["positions"][0]),
+        "last_position": int(truth["positions"][-1]),
+        "n_monomorphic": int(np.count_nonzero((alt == 0) | (alt == 2 * n))),
+        "n_monomorphic_shown": int(np.count_nonzero((carriers_shown == 0) | (carriers_shown == n_shown))),
+        **accuracy(truth, haplotypes, gp),
+        **run,
+        "format_has_gp": gp is not None,
+    }
+
+
+def show_subset(r: dict) -> None:
+    print(f"{SUBSET_SET} {r['region']}, first {r['n']}: L {r['L']} ({r['n_monomorphic']} monomorphic, "
+          f"{r['n_monomorphic_shown']} among the genotypes shown)\n"
+          f"  switch error {r['switch_error']:.3g} ({r['n_switches']} / {r['n_opportunities']}); "
+          f"over the heterozygotes shown only {r['switch_error_unmasked']:.3g}\n"
+          f"  {r['n_masked']} masked: hard-call r2 {r['hard_call_r2']:.5f}, discordance {r['discordance']:.5f}\n"
+          f"  {r['wall_seconds']:.1f} s wall, {r['user_seconds']:.1f} s user, {r['peak_mb']:.0f} MB peak, "
+          f"load {r['load_average_at_start'][0]}")
+
+
+def main_subsets() -> None:
+    info = {
+        **versions(),
+        "date": datetime.date.today().isoformat(),
+        "cpus": os.cpu_count(),
+        "seed": SEED,
+        "data_set": SUBSET_SET,
+        "loader": f"benchmarks/phasing_data.py: subset({SUBSET_SET!r}, n, max_position) "
+        "(max_position null: all sites); same dict shape as load()",
+        "definition": f"For each region ('1Mb': the sites of the {SUBSET_SET!r} set at positions <= 1,000,000; "
+        "'2Mb': all its sites) and each n, the first n individuals (samples S0001 ... in "
+        f"benchmarks/data/phasing/{SUBSET_SET}/truth.npz) on the region's sites, with the full set's mask on "
+        "those individuals and sites (every genotype masked in the full set stays masked). Sites monomorphic "
+        "in a subset stay in: n_monomorphic counts them among the subset's true haplotypes, "
+        "n_monomorphic_shown among the genotypes Beagle is shown (unmasked). The subsets' VCFs are not "
+        "stored: the committed truth and this rule define them, and phasing_data.write_vcf"
+        f"({SUBSET_SET!r}, n, max_position, path) writes each (the same writer as the full sets' "
+        "input.vcf.gz; only its ##source line names the subset). Beagle runs once per subset, one run at "
+        "a time, with the same command, thread count and seed as the first run in beagle.json.",
+        "workdir": "a temporary directory holding input.vcf.gz, a link to the subset's VCF written in another "
+        "temporary directory",
+        "definitions": __doc__.split("Measures, against the stored truth:\n\n")[1].split("\n\nRun from")[0],
+    }
+    results = []
+    with tempfile.TemporaryDirectory(prefix="beagle_") as tmp, tempfile.TemporaryDirectory(prefix="vcf_") as vcfdir:
+        for region in SUBSET_REGIONS:
+            for n in SUBSET_SIZES:
+                results.append({**measure_subset(region, n, Path(tmp), Path(vcfdir)), "date": info["date"]})
+                show_subset(results[-1])
+                SUBSETS.write_text(json.dumps({**info, "subsets": results}, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets among {', '.join(NAMES)} (default: all)")
+    parser.add_argument("--subsets", action="store_true",
+                        help=f"instead, Beagle on subsets of {SUBSET_SET!r}, stored in {SUBSETS.name}")
     args = parser.parse_args()
+    if args.subsets:
+        if args.names:
+            parser.error("--subsets takes no NAME")
+        main_subsets()
+        return
     unknown = sorted(set(args.names) - set(NAMES))
     if unknown:
         parser.error(f"unknown data set(s) {', '.join(unknown)}; choose among {', '.join(NAMES)}")

@@ -199,28 +199,56 @@ def load(name: str) -> dict:
             "chrom": chrom, "samples": sample_names(n)}
 
 
+def subset(name: str, n: int | None = None, max_position: float | None = None) -> dict:
+    """``load(name)`` restricted to the first ``n`` individuals (samples
+    ``S0001`` ...; all when None) and the sites at positions <= ``max_position``
+    (all when None), in the same dict shape. The mask is the full set's on
+    those individuals and sites, so every genotype masked in the full set stays
+    masked; sites that are monomorphic in the subset stay in."""
+    d = load(name)
+    if n is not None and not 1 <= n <= len(d["samples"]):
+        raise ValueError(f"n = {n}: {name} has {len(d['samples'])} individuals")
+    keep = np.ones(d["positions"].size, dtype=bool) if max_position is None else d["positions"] <= max_position
+    if not keep.any():
+        raise ValueError(f"{name} has no site at a position <= {max_position}")
+    rows = slice(None, n)
+    return {"haplotypes": np.ascontiguousarray(d["haplotypes"][rows][..., keep]),
+            "positions": d["positions"][keep],
+            "mask": np.ascontiguousarray(d["mask"][rows][:, keep]),
+            "genotypes": np.ascontiguousarray(d["genotypes"][rows][:, keep]),
+            "chrom": d["chrom"], "samples": d["samples"][rows]}
+
+
 def sample_names(n: int) -> list[str]:
     return [f"S{i + 1:04d}" for i in range(n)]
 
 
-def write_vcf(name: str) -> Path:
+def write_vcf(name: str, n: int | None = None, max_position: float | None = None, path: Path | None = None) -> Path:
     """``input.vcf.gz`` of data set ``name`` from its truth: unphased GT,
     masked genotypes ``./.``, REF A and ALT G at every site (the alleles are
-    labels only), bgzip-compressed (deterministic: BGZF blocks carry no time)."""
+    labels only), bgzip-compressed (deterministic: BGZF blocks carry no time).
+    With ``n`` or ``max_position``, the VCF of ``subset(name, n, max_position)``
+    (its ``##source`` line says which; ``path`` is then required, so a
+    subset never overwrites the set's own file). ``path`` defaults to the
+    set's own ``input.vcf.gz``."""
     import pysam
 
-    d = load(name)
+    whole = n is None and max_position is None
+    if not whole and path is None:
+        raise ValueError("a subset's VCF needs a path")
+    d = load(name) if whole else subset(name, n, max_position)
+    label = name if whole else f"{name}, subset(n={n}, max_position={max_position})"
     n, L = d["genotypes"].shape
     text = np.array(["0/0", "0/1", "1/1", "./."])
     codes = np.where(d["genotypes"] < 0, 3, d["genotypes"])  # (n, L)
     header = [
         "##fileformat=VCFv4.2",
-        f"##source=latentlab benchmarks/phasing_data.py ({name})",
+        f"##source=latentlab benchmarks/phasing_data.py ({label})",
         f"##contig=<ID={d['chrom']},length={int(d['positions'][-1]) + 1}>",
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *d["samples"]]),
     ]
-    path = OUT / name / "input.vcf.gz"
+    path = OUT / name / "input.vcf.gz" if path is None else Path(path)
     with pysam.BGZFile(str(path), "wb") as f:
         f.write(("\n".join(header) + "\n").encode())
         for j in range(L):
