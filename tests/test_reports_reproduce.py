@@ -5,10 +5,12 @@ report must equal the committed one to the byte, and the same figures must be
 written. (Figures are compared by name only: their pixels depend on the
 installed matplotlib and FreeType; on one machine they are byte-stable, which
 ``latentlab reproduce`` followed by ``git status`` shows.) The case studies in
-``HEAVY`` are checked with the slow tests: stochastic_volatility (a minute or
-more) and the three next slowest, 15-20 s each run alone on the 2-core CI
-machine (trap_shy_animals, poisson_deaths with its 400 replicate data sets,
-blood_pressure_qtl with its 1,000 permutations); the others take under 12 s.
+``HEAVY`` are checked with the slow tests: haplotype_phase (its chromosome-scale
+section phases 500, 1,000 and 2,000 individuals over 2,220 SNPs, about 3
+minutes), stochastic_volatility (a minute or more) and the three next slowest,
+15-20 s each run alone on the 2-core CI machine (trap_shy_animals,
+poisson_deaths with its 400 replicate data sets, blood_pressure_qtl with its
+1,000 permutations); the others take under 12 s.
 """
 
 import multiprocessing
@@ -22,7 +24,7 @@ from latentlab import cli
 
 COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "case_studies"
 #: the slowest case studies (see above): checked with the slow tests
-HEAVY = ("stochastic_volatility", "trap_shy_animals", "poisson_deaths", "blood_pressure_qtl")
+HEAVY = ("haplotype_phase", "stochastic_volatility", "trap_shy_animals", "poisson_deaths", "blood_pressure_qtl")
 
 
 def _run_quietly(name: str, out: Path) -> None:
