@@ -220,6 +220,9 @@ def phase_pass(genotypes, hap, states, rho, hit, miss, suffix_hets, G, F):
     orig = hap.copy()
     alleles = np.empty(L, dtype=np.int8)
     for src in range(2):
+        if src == 1 and not suffix_hets:
+            G[1] = G[0]  # without the heterozygous loci the two chromosomes' suffixes are the same
+            break
         for m in range(L):
             g = genotypes[m]
             alleles[m] = -1 if g < 0 or (g == 1 and not suffix_hets) else orig[src, m]

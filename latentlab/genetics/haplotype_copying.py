@@ -189,11 +189,10 @@ class HaplotypeCopyingEM(Estimator):
         for it in range(max_iter):
             neighbours = pbwt_neighbours(hap.reshape(2 * n, L), anchors, depth)
             refine = it >= n_burnin
-            changed = sweep(genotypes, hap, neighbours, n_states, jump_probabilities(rate, distances), 1.0 - eps, eps,
-                            refine, it % 2 == 1)
-            jumps, mismatches, loglik = expected_counts(genotypes, hap, neighbours, n_states,
-                                                        jump_probabilities(rate, distances), 1.0 - eps, eps, sample,
-                                                        posterior)
+            rho = jump_probabilities(rate, distances)
+            changed = sweep(genotypes, hap, neighbours, n_states, rho, 1.0 - eps, eps, refine, it % 2 == 1)
+            jumps, mismatches, loglik = expected_counts(genotypes, hap, neighbours, n_states, rho, 1.0 - eps, eps,
+                                                        sample, posterior)
             rows.append({"iteration": it + 1, "suffix_phase": refine, "phase_changes": int(changed),
                          "sample_loglik": loglik, "error_rate": eps, "jump_rate": rate})
             eps, rate = self._m_step(jumps, mismatches, 2 * sample.size, distances, eps)
