@@ -23,6 +23,13 @@ Run from the repository root:
 ``PYTHONPATH=. python benchmarks/phasing.py [--models copying,cluster] [founders constant growth]``
 (default: both models on all three sets; the coalescent sets take minutes
 each, the cluster model's longest).
+
+``--seeds N`` (with ``--models`` naming one model) instead fits that model
+with ``random_state`` 0 ... N-1 on each named set and prints each seed's
+switch error, their mean and range, beside Beagle's over the seeds stored in
+``beagle.json`` and ``beagle_seeds.json`` (``phasing_beagle.py --seeds``):
+both tools start from a random phase, and on these sets a seed moves the
+switch count by tens of percent.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from latentlab.genetics import (  # noqa: E402
     HaplotypeClusterEM,
     HaplotypeCopyingEM,
     simulate_founder_mosaics,
+    switch_counts,
     switch_error,
 )
 from latentlab.genetics.haplotype_cluster_model import (  # noqa: E402
@@ -53,6 +61,7 @@ from latentlab.genetics.haplotype_cluster_model import (  # noqa: E402
 )
 
 BEAGLE = Path(__file__).resolve().parent / "data" / "phasing" / "beagle.json"
+BEAGLE_SEEDS = BEAGLE.with_name("beagle_seeds.json")
 MODELS = {"copying": HaplotypeCopyingEM, "cluster": HaplotypeClusterEM}
 #: settings per model and data set: the copying model's defaults; the cluster
 #: model's clusters, starts and iterations per start
@@ -66,12 +75,13 @@ SETTINGS = {
 }
 
 
-def measure(model: str, name: str) -> dict:
-    """Fit ``model`` to data set ``name`` and measure it (in this process)."""
+def measure(model: str, name: str, seed: int = 0) -> dict:
+    """Fit ``model`` to data set ``name`` with ``random_state=seed`` and
+    measure it (in this process)."""
     d = load(name)
     truth, mask = d["haplotypes"].astype(np.int64), d["mask"]
     t0 = time.perf_counter()
-    fit = MODELS[model](random_state=0, **SETTINGS[model][name]).fit(d["genotypes"], positions=d["positions"])
+    fit = MODELS[model](random_state=seed, **SETTINGS[model][name]).fit(d["genotypes"], positions=d["positions"])
     seconds = time.perf_counter() - t0
     unmasked_truth = np.where(mask[:, None, :], -1, truth)
     unmasked_fit = np.where(mask[:, None, :], -1, fit.haplotypes_)
@@ -79,6 +89,7 @@ def measure(model: str, name: str) -> dict:
     hard = fit.haplotypes_.sum(axis=1)[mask]
     return {
         "switch_error": switch_error(truth, fit.haplotypes_),
+        "n_switches": switch_counts(truth, fit.haplotypes_)[0],
         "switch_error_unmasked": switch_error(unmasked_truth, unmasked_fit),
         "dosage_r2": float(np.corrcoef(fit.dosages_[mask], true_g)[0, 1] ** 2),
         "hard_call_r2": float(np.corrcoef(hard, true_g)[0, 1] ** 2),
@@ -111,6 +122,33 @@ def true_model(name: str = "founders") -> dict:
             "loglik": model.loglik(data, params)}
 
 
+def run_one(model: str, name: str, seed: int = 0) -> dict:
+    """``measure`` in a fresh process, so that the peak memory is the fit's own."""
+    run = subprocess.run([sys.executable, __file__, "--one", model, name, str(seed)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main_seeds(model: str, names: list[str], n_seeds: int) -> None:
+    """``model`` with ``random_state`` 0 ... n_seeds-1 on each set, beside
+    Beagle's stored runs with several seeds."""
+    beagle = json.loads(BEAGLE.read_text())["data_sets"]
+    extra = json.loads(BEAGLE_SEEDS.read_text())["data_sets"] if BEAGLE_SEEDS.exists() else {}
+    for name in names:
+        ours = [run_one(model, name, seed) for seed in range(n_seeds)]
+        theirs = [beagle[name]] + extra.get(name, {}).get("runs", [])
+        print(f"\n{name}: {MODELS[model].__name__}({ours[0]['settings']}) with random_state 0 ... {n_seeds - 1}; "
+              f"Beagle 5.4 with {len(theirs)} seeds")
+        for label, runs in ((MODELS[model].__name__, ours), ("Beagle 5.4", theirs)):
+            rates = np.array([r["switch_error"] for r in runs])
+            print(f"  {label:20s} switch error " + " ".join(f"{x:.3g}" for x in rates)
+                  + f"\n  {'':20s} switches " + " ".join(str(r["n_switches"]) for r in runs)
+                  + f"\n  {'':20s} mean {rates.mean():.3g}, range {rates.min():.3g} to {rates.max():.3g}; "
+                  f"wall seconds {np.mean([r['wall_seconds'] for r in runs]):.1f} on average")
+        ratio = np.mean([r["switch_error"] for r in ours]) / np.mean([r["switch_error"] for r in theirs])
+        print(f"  mean switch error, ours / Beagle's: {ratio:.2f}")
+
+
 def main(models: list[str], names: list[str]) -> None:
     beagle = json.loads(BEAGLE.read_text())
     print(f"Beagle: {beagle['beagle']} ({beagle['debian_package']}), stored {beagle['date']}; "
@@ -121,10 +159,8 @@ def main(models: list[str], names: list[str]) -> None:
             ("peak MB", "peak_mb", "{:.0f}")]
     for name in names:
         ours = {}
-        for model in models:  # each fit in its own process, so each peak is its own
-            run = subprocess.run([sys.executable, __file__, "--one", model, name], capture_output=True, text=True,
-                                 check=True)
-            ours[model] = json.loads(run.stdout.strip().splitlines()[-1])
+        for model in models:
+            ours[model] = run_one(model, name)
         theirs = beagle["data_sets"][name]
         print(f"\n{name}: n = {theirs['n']}, L = {theirs['L']}")
         for model in models:
@@ -145,10 +181,14 @@ def main(models: list[str], names: list[str]) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) == 3 and args[0] == "--one":
-        print(json.dumps(measure(args[1], args[2])))
+    if len(args) == 4 and args[0] == "--one":
+        print(json.dumps(measure(args[1], args[2], int(args[3]))))
     else:
-        models = list(MODELS)
+        models, n_seeds = list(MODELS), None
+        if args[:1] == ["--seeds"]:
+            if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+                sys.exit("--seeds needs a number of seeds >= 1, e.g. --seeds 3")
+            n_seeds, args = int(args[1]), args[2:]
         if args[:1] == ["--models"]:
             if len(args) < 2:
                 sys.exit("--models needs a value, e.g. --models copying,cluster")
@@ -156,4 +196,9 @@ if __name__ == "__main__":
             unknown = set(models) - set(MODELS)
             if unknown:
                 sys.exit(f"unknown models {sorted(unknown)}; choose from {sorted(MODELS)}")
-        main(models, args or ["founders", "constant", "growth"])
+        if n_seeds is None:
+            main(models, args or ["founders", "constant", "growth"])
+        elif len(models) != 1:
+            sys.exit("--seeds runs one model: add --models copying (or cluster)")
+        else:
+            main_seeds(models[0], args or ["founders", "constant", "growth"], n_seeds)

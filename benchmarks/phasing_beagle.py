@@ -60,6 +60,13 @@ directory (not into the repository: the committed truth and this rule define
 it) and Beagle runs on it once, with the first command above; the six runs go
 one after the other. The measures are the ones below, and the sites that are
 monomorphic in a subset (kept) are counted.
+
+``--seeds K NAME ...`` instead runs Beagle K more times on each named set,
+with seeds ``SEED + 1`` ... ``SEED + K`` and otherwise the first command
+above, and stores each run's measures in ``data/phasing/beagle_seeds.json``
+(kept per set; a rerun replaces the set's entry): Beagle's switch error
+varies with its seed, as ours does with ``random_state``, and a few seeds
+show by how much.
 """
 
 from __future__ import annotations
@@ -87,13 +94,14 @@ from latentlab.genetics import switch_counts, switch_error  # noqa: E402
 SEED = 20220722
 RESULTS = OUT / "beagle.json"
 SUBSETS = OUT / "beagle_subsets.json"
+SEEDS = OUT / "beagle_seeds.json"
 SUBSET_SET = "constant"
 SUBSET_REGIONS = {"1Mb": 1_000_000, "2Mb": None}  # max_position; None: all sites
 SUBSET_SIZES = (500, 1000, 2000)
 
 
-def beagle_args(gp: bool) -> list[str]:
-    args = ["beagle", "gt=input.vcf.gz", "out=out", "nthreads=1", f"seed={SEED}"]
+def beagle_args(gp: bool, seed: int = SEED) -> list[str]:
+    args = ["beagle", "gt=input.vcf.gz", "out=out", "nthreads=1", f"seed={seed}"]
     return [*args, "gp=true"] if gp else args
 
 
@@ -107,14 +115,14 @@ def versions() -> dict:
             "wrapper": Path(shutil.which("beagle")).read_text().strip().splitlines()[-1]}
 
 
-def run_beagle(name: str, gp: bool, workdir: Path, vcf: Path | None = None) -> dict:
+def run_beagle(name: str, gp: bool, workdir: Path, vcf: Path | None = None, seed: int = SEED) -> dict:
     """Run Beagle on ``name``'s input (or on ``vcf``, which must be outside
     ``workdir``) in ``workdir``; its output ``out.vcf.gz`` and ``out.log`` stay
     there."""
     for f in workdir.iterdir():
         f.unlink()
     (workdir / "input.vcf.gz").symlink_to(OUT / name / "input.vcf.gz" if vcf is None else vcf)
-    args = beagle_args(gp)
+    args = beagle_args(gp, seed)
     load_average = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-v", *args], cwd=workdir, capture_output=True, text=True)
@@ -318,6 +326,30 @@ def main_subsets() -> None:
     write_case_study_table()
 
 
+def main_seeds(names: list[str], extra: int) -> None:
+    """Beagle with seeds ``SEED + 1`` ... ``SEED + extra`` on each of ``names``
+    (the first command only), stored in ``beagle_seeds.json``."""
+    stored = json.loads(SEEDS.read_text()) if SEEDS.exists() else {}
+    data_sets = stored.get("data_sets", {})
+    info = {**versions(), "date": datetime.date.today().isoformat(), "cpus": os.cpu_count(),
+            "definition": "Each set's runs with seeds other than beagle.json's: the same command, one thread, "
+            "one run at a time (the load average at each start is stored).",
+            "definitions": __doc__.split("Measures, against the stored truth:\n\n")[1].split("\n\nRun from")[0]}
+    with tempfile.TemporaryDirectory(prefix="beagle_") as tmp:
+        for name in names:
+            truth = load(name)
+            runs = []
+            for seed in range(SEED + 1, SEED + extra + 1):
+                print(f"{name}: running Beagle with seed {seed} ...", flush=True)
+                run = run_beagle(name, False, Path(tmp), seed=seed)
+                haplotypes, gp = read_beagle_vcf(Path(tmp) / "out.vcf.gz", truth["samples"], truth["positions"])
+                runs.append({"seed": seed, **accuracy(truth, haplotypes, gp), **run})
+                print(f"  switch error {runs[-1]['switch_error']:.3g} ({runs[-1]['n_switches']} switches), "
+                      f"hard-call r2 {runs[-1]['hard_call_r2']:.4f}, {run['wall_seconds']:.1f} s", flush=True)
+            data_sets[name] = {"date": info["date"], "runs": runs}
+            SEEDS.write_text(json.dumps({**info, "data_sets": data_sets}, indent=2) + "\n")
+
+
 def write_case_study_table() -> Path:
     """The columns of ``beagle_subsets.json`` the haplotype-phase case study
     reads, as ``case_studies/results/phasing_beagle_subsets.csv`` (case
@@ -337,7 +369,14 @@ def main() -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets among {', '.join(NAMES)} (default: all)")
     parser.add_argument("--subsets", action="store_true",
                         help=f"instead, Beagle on subsets of {SUBSET_SET!r}, stored in {SUBSETS.name}")
+    parser.add_argument("--seeds", type=int, metavar="K",
+                        help=f"instead, K more Beagle runs with other seeds on each NAME, stored in {SEEDS.name}")
     args = parser.parse_args()
+    if args.seeds is not None:
+        if args.seeds < 1 or not args.names or set(args.names) - set(NAMES):
+            parser.error(f"--seeds takes K >= 1 and at least one NAME among {', '.join(NAMES)}")
+        main_seeds(args.names, args.seeds)
+        return
     if args.subsets:
         if args.names:
             parser.error("--subsets takes no NAME")
