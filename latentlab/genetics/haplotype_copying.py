@@ -72,7 +72,10 @@ class HaplotypeCopyingEM(Estimator):
     n_states : conditioning haplotypes per individual, at most (default 400;
         never more than the other individuals' ``2 (n - 1)`` chromosomes).
     pbwt_depth : PBWT neighbours taken on each side of each haplotype at each
-        anchor (default 8).
+        anchor; None (default): ``max(8, ceil(n_states / anchors))``, so that
+        an individual's two haplotypes collect at least ``4 n_states``
+        candidates (about 4 per state to choose from) even on a short region
+        with few anchors; 8 on long regions.
     anchor_spacing : loci between anchors; None (default): 20, or
         ``L // 12`` when that is smaller, so that short regions still have
         about 12 anchors.
@@ -108,7 +111,7 @@ class HaplotypeCopyingEM(Estimator):
         computed with.
     """
 
-    def __init__(self, *, n_states: int = 400, pbwt_depth: int = 8, anchor_spacing: int | None = None,
+    def __init__(self, *, n_states: int = 400, pbwt_depth: int | None = None, anchor_spacing: int | None = None,
                  n_burnin: int = 3, max_iter: int = 12, tol: float = 1e-4, rate_sample: int = 200,
                  random_state=None, progress: bool | None = None):
         self.n_states = n_states
@@ -143,9 +146,10 @@ class HaplotypeCopyingEM(Estimator):
         genotypes = np.where(missing, -1, X).astype(np.int8)
         distances = self._distances(positions, L)
         n_states = min(check_int(self.n_states, "n_states", 1), 2 * (n - 1))  # the other individuals' chromosomes
-        depth = check_int(self.pbwt_depth, "pbwt_depth", 1)
         spacing = (max(1, min(20, L // 12)) if self.anchor_spacing is None
                    else check_int(self.anchor_spacing, "anchor_spacing", 1))
+        depth = (default_depth(n_states, anchor_loci(L, spacing).size) if self.pbwt_depth is None
+                 else check_int(self.pbwt_depth, "pbwt_depth", 1))
         n_burnin = check_int(self.n_burnin, "n_burnin", 0)
         max_iter = check_int(self.max_iter, "max_iter", 1)
         if max_iter <= n_burnin:
@@ -177,7 +181,7 @@ class HaplotypeCopyingEM(Estimator):
         rng = as_generator(self.random_state)
         hap = initial_haplotypes(genotypes, rng)
         sample = np.sort(rng.choice(n, size=min(rate_sample, n), replace=False))
-        anchors = np.arange(min(spacing // 2, L - 1), L, spacing)
+        anchors = anchor_loci(L, spacing)
         hets = max(int(np.sum(genotypes == 1)), 1)
         rate = 0.01 / np.mean(distances)  # about one jump in a hundred intervals to start
         eps = 1e-3
@@ -253,6 +257,21 @@ class HaplotypeCopyingEM(Estimator):
         raise ValueError("summary() is not available for HaplotypeCopyingEM: its rates are estimated given "
                          "maximised haplotypes, so standard errors from them would be too small; use "
                          "genotype_probabilities_ for the uncertainty of imputed genotypes")
+
+
+def anchor_loci(L: int, spacing: int) -> np.ndarray:
+    """The loci where the PBWT neighbours are taken: every ``spacing`` loci,
+    from ``spacing // 2``."""
+    return np.arange(min(spacing // 2, L - 1), L, spacing)
+
+
+def default_depth(n_states: int, n_anchors: int) -> int:
+    """``max(8, ceil(n_states / n_anchors))``: an individual's two haplotypes
+    then collect ``2 x 2 x depth x n_anchors >= 4 n_states`` candidates. With
+    8 on a short region (100 loci, 12 anchors) the collected haplotypes would
+    not even fill 400 states, and the conditioning set would be whatever the
+    few anchors happened to give."""
+    return max(8, -(-n_states // n_anchors))
 
 
 def initial_haplotypes(genotypes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
