@@ -170,32 +170,52 @@ def _suffixes(alleles, states, rho, hit, miss, G):
 
 @njit(cache=True)
 def _joins(F0, F1, G_one, G_zero, p_in, p_out, states, hit, miss):
-    """The two phase orientations at a heterozygous locus ``m``, up to a
-    common factor: ``one_first`` = chromosome 0 carries allele 1 followed by
-    ``G_one`` (the suffix of the chromosome that carries allele 1 now) and
-    chromosome 1 allele 0 followed by ``G_zero``; ``zero_first`` the reverse.
+    """The ways of joining the decided prefixes to the alleles of a
+    heterozygous locus ``m`` and to the two current suffixes, up to a common
+    factor. ``G_one`` is the suffix from ``m + 1`` of the chromosome that
+    carries allele 1 now, ``G_zero`` the other's. Returns
+
+    - ``one_first``: chromosome 0 takes allele 1 and ``G_one``, chromosome 1
+      allele 0 and ``G_zero``; ``zero_first`` the reverse (the current
+      alleles stay with their suffixes: a switch or not);
+    - ``one_first_cross``: chromosome 0 takes allele 1 and ``G_zero``,
+      chromosome 1 allele 0 and ``G_one``; ``zero_first_cross`` the reverse
+      (locus ``m`` alone changes sides relative to its suffix).
+
     Each factor is ``F_c T_in (e(x) * (G T_out))``: ``T_in`` the transition
-    into ``m`` (``p_in``), ``G`` the suffix from ``m + 1`` and ``p_out`` the
-    transition out of ``m`` (``G T_out = 1`` at the last locus); for ``F``
-    and ``G`` summing to one, ``F T_in v = (1 - p_in) F.v + p_in / K sum v``."""
+    into ``m`` (``p_in``) and ``p_out`` the transition out of ``m`` (``G
+    T_out = 1`` at the last locus); for ``F`` and ``G`` summing to one,
+    ``F T_in v = (1 - p_in) F.v + p_in / K sum v``."""
     K = states.size
     jump_out = p_out / K
-    f0_one = f1_zero = f0_zero = f1_one = 0.0  # F_c . (e(x) * B): chromosome c, allele x
-    one = zero = 0.0  # sum_k e(x) * B for x = 1 with G_one, x = 0 with G_zero
+    # F_c . (e(x) * (G T_out)) for chromosome c, allele x and suffix G (n: G_one, z: G_zero)
+    f0_1n = f0_1z = f0_0n = f0_0z = f1_1n = f1_1z = f1_0n = f1_0z = 0.0
+    s_1n = s_1z = s_0n = s_0z = 0.0  # sum_k e(x) (G T_out)(k)
     for k in range(K):
-        b_one = ((1.0 - p_out) * G_one[k] + jump_out) * (hit if states[k] == 1 else miss)
-        b_zero = ((1.0 - p_out) * G_zero[k] + jump_out) * (miss if states[k] == 1 else hit)
-        f0_one += F0[k] * b_one
-        f1_zero += F1[k] * b_zero
-        f0_zero += F0[k] * b_zero
-        f1_one += F1[k] * b_one
-        one += b_one
-        zero += b_zero
+        e1 = hit if states[k] == 1 else miss
+        e0 = miss if states[k] == 1 else hit
+        n_k = (1.0 - p_out) * G_one[k] + jump_out
+        z_k = (1.0 - p_out) * G_zero[k] + jump_out
+        b_1n, b_1z, b_0n, b_0z = e1 * n_k, e1 * z_k, e0 * n_k, e0 * z_k
+        f0_1n += F0[k] * b_1n
+        f0_1z += F0[k] * b_1z
+        f0_0n += F0[k] * b_0n
+        f0_0z += F0[k] * b_0z
+        f1_1n += F1[k] * b_1n
+        f1_1z += F1[k] * b_1z
+        f1_0n += F1[k] * b_0n
+        f1_0z += F1[k] * b_0z
+        s_1n += b_1n
+        s_1z += b_1z
+        s_0n += b_0n
+        s_0z += b_0z
     q = 1.0 - p_in
     j = p_in / K
-    one_first = (q * f0_one + j * one) * (q * f1_zero + j * zero)
-    zero_first = (q * f0_zero + j * zero) * (q * f1_one + j * one)
-    return one_first, zero_first
+    one_first = (q * f0_1n + j * s_1n) * (q * f1_0z + j * s_0z)
+    zero_first = (q * f0_0z + j * s_0z) * (q * f1_1n + j * s_1n)
+    one_first_cross = (q * f0_1z + j * s_1z) * (q * f1_0n + j * s_0n)
+    zero_first_cross = (q * f0_0n + j * s_0n) * (q * f1_1z + j * s_1z)
+    return one_first, zero_first, one_first_cross, zero_first_cross
 
 
 @njit(cache=True)
@@ -214,7 +234,13 @@ def phase_pass(genotypes, hap, states, rho, hit, miss, suffix_hets, G, F):
     suffix then carries no phase, the robust choice while the current phase
     is poor). At heterozygous locus ``m`` allele 1 goes to chromosome 0,
     joined to the suffix that carries allele 1, when ``s(0, 1) s(1, 0) >
-    s(0, 0) s(1, 1)`` (:func:`_joins`). ``F`` (2, K) is scratch.
+    s(0, 0) s(1, 1)`` (:func:`_joins`). With the suffix's heterozygous loci
+    (and before the last locus) the locus may also change sides relative to
+    its suffix, allele 1 joined to the other chromosome's suffix, when one
+    of those two joins is more probable than both of the others: a single
+    heterozygous genotype in the wrong phase, which would otherwise need
+    two switches each less probable than none, is mended in one step.
+    ``F`` (2, K) is scratch.
     """
     L, K = states.shape
     orig = hap.copy()
@@ -234,17 +260,27 @@ def phase_pass(genotypes, hap, states, rho, hit, miss, suffix_hets, G, F):
         if g == 1 and m > 0:
             s1 = 0 if orig[0, m] == 1 else 1  # the current chromosome carrying allele 1
             last = m == L - 1
-            one_first, zero_first = _joins(F[0], F[1], ones if last else G[s1, m + 1],
-                                           ones if last else G[1 - s1, m + 1], rho[m - 1],
-                                           0.0 if last else rho[m], states[m], hit, miss)
-            if one_first > zero_first:
+            one_first, zero_first, one_cross, zero_cross = _joins(
+                F[0], F[1], ones if last else G[s1, m + 1], ones if last else G[1 - s1, m + 1], rho[m - 1],
+                0.0 if last else rho[m], states[m], hit, miss)
+            cross = suffix_hets and not last and max(one_cross, zero_cross) > max(one_first, zero_first)
+            if cross:
+                # locus m changes sides relative to its suffix; chromosome 0 takes allele 1 with G_zero
+                # (suffix of chromosome 1 - s1) or allele 0 with G_one; a tie keeps the current suffixes
+                if one_cross > zero_cross or (one_cross == zero_cross and flip == 1 - s1):
+                    flip = 1 - s1
+                else:
+                    flip = s1
+            elif one_first > zero_first:
                 flip = s1
             elif zero_first > one_first:
                 flip = 1 - s1
             # a tie (always at the first heterozygous locus, where both forward vectors are equal) keeps
             # the current orientation, so the alleles already imputed stay with the suffix they were imputed from
+        else:
+            cross = False
         for c in range(2):
-            hap[c, m] = orig[c ^ flip, m]
+            hap[c, m] = orig[c ^ flip ^ (1 if cross else 0), m]
             x = hap[c, m] if g >= 0 else -1
             if m == 0:
                 _start(F[c], states[0], x, hit, miss)

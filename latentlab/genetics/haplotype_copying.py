@@ -25,7 +25,9 @@ One iteration:
    given the decided prefix and the current suffix of both chromosomes
    (``_copying_kernels.phase_pass``). The first ``n_burnin`` iterations
    ignore the suffix's heterozygous genotypes (the phase there is still
-   random); later ones use them. Iterations alternate direction.
+   random); later ones use them, and may also move a heterozygous genotype
+   alone to the other side of its suffix (a lone wrong phase, which two
+   switches could not mend one at a time). Iterations alternate direction.
 3. **Rates (one EM step).** With the haplotypes fixed, the copying paths
    are hidden: forward-backward over each chromosome gives the expected
    number of jumps in each interval, ``J_m``, and of mismatches. The

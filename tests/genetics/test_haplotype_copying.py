@@ -130,6 +130,30 @@ def test_with_two_heterozygous_loci_the_pass_picks_the_more_probable_orientation
     assert picked == {0, 1}, "the cases should exercise both orientations"
 
 
+def test_with_three_heterozygous_loci_the_pass_reaches_the_most_probable_of_the_four_orientations():
+    # at the middle locus the pass weighs a switch, no switch, and the locus alone changing sides
+    # (with or without a switch): all four phases of loci 3 and 5 relative to locus 1
+    rng = np.random.default_rng(8)
+    lone_flips = 0
+    for _ in range(60):
+        states, genotypes, hap, rho = _random_case(rng, 7, 4)
+        genotypes[genotypes == 1] = 0
+        genotypes[[1, 3, 5]] = 1
+        hap[:, genotypes == 0] = 0
+        hap[:, [1, 3, 5]] = np.array([[0, 1], [1, 0]])[rng.integers(0, 2, 3)].T
+        candidates = []
+        for flips in itertools.product((0, 1), repeat=2):
+            h = hap.copy()
+            for locus, f in zip((3, 5), flips):
+                if f:
+                    h[:, locus] = h[::-1, locus]
+            candidates.append(_pair_loglik(genotypes, h, states, rho, 0.95, 0.05))
+        out = _pass(genotypes, hap, states, rho, 0.95, 0.05, True)
+        assert _pair_loglik(genotypes, out, states, rho, 0.95, 0.05) == pytest.approx(max(candidates), abs=1e-9)
+        lone_flips += int(np.argmax(candidates) == 2)  # the best has locus 3 alone flipped
+    assert lone_flips > 0, "the cases should include a lone wrong heterozygous genotype"
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), L=st.integers(3, 30), K=st.integers(1, 6))
 def test_a_pass_with_the_suffix_never_lowers_the_pair_probability(seed, L, K):
