@@ -179,26 +179,37 @@ def main(models: list[str], names: list[str]) -> None:
                   f"log-likelihood {floor['loglik']:.1f}")
 
 
+def parse_args(argv: list[str]):
+    import argparse
+
+    names = ("founders", "constant", "growth")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets among {', '.join(names)} (default: all)")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated, among {', '.join(MODELS)} (default: all)")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="instead, one model with random_state 0 ... N-1 beside Beagle's stored seeds")
+    parser.add_argument("--one", nargs=3, metavar=("MODEL", "NAME", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        return args
+    args.models = args.models.split(",")
+    unknown = sorted(set(args.models) - set(MODELS)) + sorted(set(args.names) - set(names))
+    if unknown:
+        parser.error(f"unknown model(s) or data set(s): {', '.join(unknown)}; models: {', '.join(MODELS)}; "
+                     f"data sets: {', '.join(names)}")
+    args.names = args.names or list(names)
+    if args.seeds is not None and (args.seeds < 1 or len(args.models) != 1):
+        parser.error("--seeds takes N >= 1 and one model, e.g. --seeds 3 --models copying")
+    return args
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if len(args) == 4 and args[0] == "--one":
-        print(json.dumps(measure(args[1], args[2], int(args[3]))))
+    args = parse_args(sys.argv[1:])
+    if args.one:
+        model, name, seed = args.one
+        print(json.dumps(measure(model, name, int(seed))))
+    elif args.seeds is None:
+        main(args.models, args.names)
     else:
-        models, n_seeds = list(MODELS), None
-        if args[:1] == ["--seeds"]:
-            if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
-                sys.exit("--seeds needs a number of seeds >= 1, e.g. --seeds 3")
-            n_seeds, args = int(args[1]), args[2:]
-        if args[:1] == ["--models"]:
-            if len(args) < 2:
-                sys.exit("--models needs a value, e.g. --models copying,cluster")
-            models, args = args[1].split(","), args[2:]
-            unknown = set(models) - set(MODELS)
-            if unknown:
-                sys.exit(f"unknown models {sorted(unknown)}; choose from {sorted(MODELS)}")
-        if n_seeds is None:
-            main(models, args or ["founders", "constant", "growth"])
-        elif len(models) != 1:
-            sys.exit("--seeds runs one model: add --models copying (or cluster)")
-        else:
-            main_seeds(models[0], args or ["founders", "constant", "growth"], n_seeds)
+        main_seeds(args.models[0], args.names, args.seeds)

@@ -346,7 +346,7 @@ def main_seeds(names: list[str], extra: int) -> None:
                 runs.append({"seed": seed, **accuracy(truth, haplotypes, gp), **run})
                 print(f"  switch error {runs[-1]['switch_error']:.3g} ({runs[-1]['n_switches']} switches), "
                       f"hard-call r2 {runs[-1]['hard_call_r2']:.4f}, {run['wall_seconds']:.1f} s", flush=True)
-            data_sets[name] = {"date": info["date"], "runs": runs}
+            data_sets[name] = {"date": info["date"], "beagle": info["beagle"], "java": info["java"], "runs": runs}
             SEEDS.write_text(json.dumps({**info, "data_sets": data_sets}, indent=2) + "\n")
 
 
@@ -373,6 +373,8 @@ def main() -> None:
                         help=f"instead, K more Beagle runs with other seeds on each NAME, stored in {SEEDS.name}")
     args = parser.parse_args()
     if args.seeds is not None:
+        if args.subsets:
+            parser.error("--seeds and --subsets are separate runs: give one")
         if args.seeds < 1 or not args.names or set(args.names) - set(NAMES):
             parser.error(f"--seeds takes K >= 1 and at least one NAME among {', '.join(NAMES)}")
         main_seeds(args.names, args.seeds)

@@ -27,11 +27,18 @@ probabilities of the two joins (:func:`_joins`),
     zero_first = s(1, allele 0, the other suffix) s(2, allele 1, suffix carrying 1),
     s(c, x, suffix) = F_c T (e_m(x) * (G_{m+1} T)),
 
-taking the larger (a tie keeps the current orientation). The scales of ``F``
-and ``G`` cancel in the comparison. When the suffixes' own heterozygous loci
-are in their backward vectors (``suffix_hets=True``), each decision
-maximises the pair's probability given the decided prefix and the current
-suffixes, so with the conditioning haplotypes fixed such a pass never lowers
+taking the larger (a tie keeps the current orientation). When the suffixes'
+own heterozygous loci are in their backward vectors (``suffix_hets=True``),
+two more joins are weighed, the locus changing sides alone:
+
+    one_first_cross = s(1, allele 1, the other suffix) s(2, allele 0, suffix carrying 1),
+    zero_first_cross = s(1, allele 0, suffix carrying 1) s(2, allele 1, the other suffix),
+
+and one of them is taken when it beats both of the first two (a lone wrong
+phase is a fixed point of switches alone). The scales of ``F`` and ``G``
+cancel in each comparison, as every product has one factor from each
+suffix. With ``suffix_hets=True`` each decision maximises the pair's
+probability given the decided prefix and the current suffixes, so with the conditioning haplotypes fixed such a pass never lowers
 ``P(h1) P(h2)`` (missing genotypes emit nothing). This is the
 heterozygote-by-heterozygote update Beagle 5 makes with two haploid models
 (Browning et al. 2021).
