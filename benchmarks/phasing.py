@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phasing_data import load  # noqa: E402
+from phasing_data import NAMES, load  # noqa: E402
 
 from latentlab.genetics import (  # noqa: E402
     HaplotypeClusterEM,
@@ -182,9 +182,8 @@ def main(models: list[str], names: list[str]) -> None:
 def parse_args(argv: list[str]):
     import argparse
 
-    names = ("founders", "constant", "growth")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets among {', '.join(names)} (default: all)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets among {', '.join(NAMES)} (default: all)")
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated, among {', '.join(MODELS)} (default: all)")
     parser.add_argument("--seeds", type=int, metavar="N",
@@ -194,11 +193,11 @@ def parse_args(argv: list[str]):
     if args.one:
         return args
     args.models = args.models.split(",")
-    unknown = sorted(set(args.models) - set(MODELS)) + sorted(set(args.names) - set(names))
+    unknown = sorted(set(args.models) - set(MODELS)) + sorted(set(args.names) - set(NAMES))
     if unknown:
         parser.error(f"unknown model(s) or data set(s): {', '.join(unknown)}; models: {', '.join(MODELS)}; "
-                     f"data sets: {', '.join(names)}")
-    args.names = args.names or list(names)
+                     f"data sets: {', '.join(NAMES)}")
+    args.names = args.names or list(NAMES)
     if args.seeds is not None and (args.seeds < 1 or len(args.models) != 1):
         parser.error("--seeds takes N >= 1 and one model, e.g. --seeds 3 --models copying")
     return args

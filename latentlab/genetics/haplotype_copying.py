@@ -148,7 +148,7 @@ class HaplotypeCopyingEM(Estimator):
         genotypes = np.where(missing, -1, X).astype(np.int8)
         distances = self._distances(positions, L)
         n_states = min(check_int(self.n_states, "n_states", 1), 2 * (n - 1))  # the other individuals' chromosomes
-        spacing = (max(1, min(20, L // 12)) if self.anchor_spacing is None
+        spacing = (default_spacing(L) if self.anchor_spacing is None
                    else check_int(self.anchor_spacing, "anchor_spacing", 1))
         depth = (default_depth(n_states, anchor_loci(L, spacing).size) if self.pbwt_depth is None
                  else check_int(self.pbwt_depth, "pbwt_depth", 1))
@@ -259,6 +259,12 @@ class HaplotypeCopyingEM(Estimator):
         raise ValueError("summary() is not available for HaplotypeCopyingEM: its rates are estimated given "
                          "maximised haplotypes, so standard errors from them would be too small; use "
                          "genotype_probabilities_ for the uncertainty of imputed genotypes")
+
+
+def default_spacing(L: int) -> int:
+    """Loci between anchors by default: 20, or ``L // 12`` when that is
+    smaller (at least 1), so that short regions still have about 12."""
+    return max(1, min(20, L // 12))
 
 
 def anchor_loci(L: int, spacing: int) -> np.ndarray:

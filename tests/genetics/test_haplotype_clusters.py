@@ -303,29 +303,12 @@ def test_consensus_phase_adds_no_switch_where_the_starts_impute_differently():
     assert switch_error(truth, best) > 0 and switch_error(truth, fixed) == 0.0
 
 
-def test_vcf_in_phase_and_imputation_out(mosaic, tmp_path):
+def test_vcf_in_phase_and_imputation_out(mosaic, vcf_round_trip):
     """Unphased VCF with missing genotypes -> HaplotypeClusterEM -> phased GT,
     DS and GP -> read back: same samples and sites, every called genotype
-    kept, the missing ones filled with the model's dosages."""
-    pytest.importorskip("pysam")
-    import pandas as pd
-
-    from latentlab.genetics import read_vcf, write_vcf
-
-    G = mosaic.genotypes[:80, :12]
-    sites = pd.DataFrame({"chrom": "chr7", "pos": 1000 + 250 * np.arange(12), "id": ".", "ref": "A", "alt": "G"})
-    samples = [f"s{i}" for i in range(80)]
-    write_vcf(tmp_path / "in.vcf.gz", sites, samples, genotypes=G)
-    data = read_vcf(tmp_path / "in.vcf.gz")
-    fit = HaplotypeClusterEM(n_clusters=4, n_starts=1, random_state=0).fit(data.genotypes, positions=data.sites["pos"])
-    write_vcf(tmp_path / "out.vcf.gz", data.sites, data.samples, haplotypes=fit.haplotypes_,
-              dosages=fit.dosages_, genotype_probabilities=fit.genotype_probabilities_)
-    back = read_vcf(tmp_path / "out.vcf.gz")
-    assert back.samples == tuple(samples) and back.sites[["chrom", "pos"]].equals(sites[["chrom", "pos"]])
-    assert back.phased.all() and (back.genotypes >= 0).all()
-    called = G >= 0
-    assert np.array_equal(back.genotypes[called], G[called])
-    np.testing.assert_allclose(back.dosages, fit.dosages_, atol=5e-5)  # written with 4 decimals
+    kept, the missing ones filled with the model's dosages (``vcf_round_trip``)."""
+    vcf_round_trip(mosaic.genotypes[:80, :12], lambda data: HaplotypeClusterEM(
+        n_clusters=4, n_starts=1, random_state=0).fit(data.genotypes, positions=data.sites["pos"]))
 
 
 def test_phred_and_ln_likelihoods_give_the_same_fit(mosaic):

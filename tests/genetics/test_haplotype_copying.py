@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,13 +18,11 @@ from scipy.optimize import minimize_scalar
 from latentlab.genetics import (
     HaplotypeCopyingEM,
     WindowedHaplotypeEM,
-    read_vcf,
     simulate_founder_mosaics,
     switch_error,
-    write_vcf,
 )
 from latentlab.genetics._copying_kernels import choose_states, haploid_posteriors, pbwt_neighbours, phase_pass, sweep
-from latentlab.genetics.haplotype_copying import anchor_loci, default_depth, jump_rate
+from latentlab.genetics.haplotype_copying import anchor_loci, default_depth, default_spacing, jump_rate
 
 
 def _enumerate(alleles, states, rho, hit, miss):
@@ -226,7 +223,7 @@ def test_the_default_depth_fills_the_conditioning_sets_on_a_short_region():
     # 400 x 60 loci: 12 anchors, so depth 8 collects at most 2 x 2 x 8 x 12 = 384 candidates per individual
     sim = simulate_founder_mosaics(400, 60, random_state=11)
     n, L = sim.genotypes.shape
-    anchors = anchor_loci(L, max(1, min(20, L // 12)))
+    anchors = anchor_loci(L, default_spacing(L))
     n_states = 400
     depth = default_depth(n_states, anchors.size)
     assert depth * anchors.size >= n_states and default_depth(n_states, 220) == 8  # 8 on a long region
@@ -367,25 +364,12 @@ def test_a_fit_is_reproducible_from_random_state(mosaics, copying_fit):
     assert again.loglik_ == copying_fit.loglik_
 
 
-def test_vcf_in_phase_and_imputation_out(tmp_path, mosaics, copying_fit):
+def test_vcf_in_phase_and_imputation_out(mosaics, copying_fit, vcf_round_trip):
     """Unphased VCF with missing genotypes -> HaplotypeCopyingEM -> phased
     GT, DS and GP -> read back: same samples and sites, every called
-    genotype kept, the missing ones filled; the fit equals the one on the array."""
-    pytest.importorskip("pysam")
+    genotype kept, the missing ones filled (``vcf_round_trip``); the fit
+    equals the one on the array."""
     _, geno, _ = mosaics
-    L = geno.shape[1]
-    sites = pd.DataFrame({"chrom": "chr7", "pos": 1000 + 250 * np.arange(L), "id": ".", "ref": "A", "alt": "G"})
-    samples = [f"s{i}" for i in range(geno.shape[0])]
-    write_vcf(tmp_path / "in.vcf.gz", sites, samples, genotypes=geno)
-    data = read_vcf(tmp_path / "in.vcf.gz")
-    fit = HaplotypeCopyingEM(random_state=0).fit(data.genotypes)
+    _, fit, back = vcf_round_trip(geno, lambda data: HaplotypeCopyingEM(random_state=0).fit(data.genotypes))
     np.testing.assert_array_equal(fit.haplotypes_, copying_fit.haplotypes_)
-    write_vcf(tmp_path / "out.vcf.gz", data.sites, data.samples, haplotypes=fit.haplotypes_,
-              dosages=fit.dosages_, genotype_probabilities=fit.genotype_probabilities_)
-    back = read_vcf(tmp_path / "out.vcf.gz")
-    assert back.samples == tuple(samples) and back.sites[["chrom", "pos"]].equals(sites[["chrom", "pos"]])
-    assert back.phased.all() and (back.genotypes >= 0).all()
-    called = geno >= 0
-    assert np.array_equal(back.genotypes[called], geno[called])
     np.testing.assert_array_equal(back.haplotypes, fit.haplotypes_)
-    np.testing.assert_allclose(back.dosages, fit.dosages_, atol=5e-5)  # written with 4 decimals
