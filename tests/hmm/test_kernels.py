@@ -70,7 +70,7 @@ def _kernel(logb, startprob, transmat, starts, ends, features):
     return gamma, xi, sums, ll
 
 
-@pytest.mark.parametrize("K", [1, 3, 8, 9, 13])
+@pytest.mark.parametrize("K", [1, 3, 8, 9, 13, 17])
 def test_forward_backward_equals_log_space_reference(K):
     rng = np.random.default_rng(K)
     lengths = [1, 2, 300, 57]
