@@ -57,8 +57,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit, gammaln, logsumexp
+from scipy.special import expit, gammaln
 
+from .._logsumexp import logsumexp
 from ..em import EMModel, Positive, Real, Simplex, Stats, UnitInterval
 from .histories import CaptureData
 

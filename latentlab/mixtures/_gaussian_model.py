@@ -63,6 +63,7 @@ and so would lose step-by-step parity with scikit-learn.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -101,6 +102,16 @@ class GaussianStats(Stats):
     shift: np.ndarray  # (D,) the centre the sums were taken around
 
 
+@cache
+def _upper_triangle(D: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the upper triangle (diagonal included) of a
+    D x D matrix, read-only: ``np.triu_indices`` costs about 18 microseconds
+    a call, and every E-step needs them twice."""
+    rows, cols = np.triu_indices(D)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
 def _is_diagonal(covariance_type: str) -> bool:
     return covariance_type in ("diag", "spherical")
 
@@ -133,7 +144,7 @@ class GaussianData:
         D = xt.shape[0]
         if self.diagonal:
             return np.concatenate([xt * xt, xt])
-        rows, cols = np.triu_indices(D)
+        rows, cols = _upper_triangle(D)
         out = np.empty((rows.size + D, xt.shape[1]))
         np.multiply(xt[rows], xt[cols], out=out[:rows.size])
         out[rows.size:] = xt
@@ -202,7 +213,7 @@ class GaussianMixtureModel(EMModel):
             b = -0.5 * np.sum(prec * mu * mu, axis=1) + 0.5 * np.sum(np.log(prec), axis=1)
         else:
             prec, half_log_det = gaussian_precisions(self.full_covariances(params), self.name)
-            rows, cols = np.triu_indices(D)
+            rows, cols = _upper_triangle(D)
             quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             pmu = np.einsum("kab,kb->ka", prec, mu)
             W = np.vstack([quad.T, pmu.T])
@@ -276,7 +287,7 @@ class GaussianMixtureModel(EMModel):
         if _is_diagonal(self.covariance_type):
             return q
         D = self.n_features
-        rows, cols = np.triu_indices(D)
+        rows, cols = _upper_triangle(D)
         out = np.zeros((q.shape[0], D, D))
         out[:, rows, cols] = q
         out[:, cols, rows] = q

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 from .._degenerate import poisson_signature, warn_degenerate
+from .._logsumexp import logsumexp
 from .._validation import as_array, check_counts, check_n_components, check_sample_weight
 from ..em import EMEstimator, EMModel, Positive, Simplex, Stats, as_generator
 from ..em.partitions import is_dask_collection
