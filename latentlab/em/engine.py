@@ -88,8 +88,8 @@ def em_rate(step, previous_step):
     the squared ratio of the lengths of two successive EM steps (elementwise on
     arrays of step lengths). ``previous_step = inf`` (no previous step) gives 0."""
     step, previous_step = np.asarray(step, dtype=float), np.asarray(previous_step, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(previous_step > 0, step / previous_step, np.where(step > 0, np.inf, 0.0))
+    no_previous = np.where(step > 0, np.inf, 0.0)
+    ratio = np.divide(step, previous_step, out=no_previous, where=previous_step > 0)
     return ratio**2
 
 

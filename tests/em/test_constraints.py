@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from latentlab.em import GroupedSimplex, Positive, Real, Simplex, UnitInterval
+from latentlab.em import GroupedSimplex, Interval, Positive, Real, Simplex, UnitInterval
 
 
 @pytest.mark.parametrize(
@@ -53,10 +53,37 @@ def test_simplex_holds_zero_entries_fixed():
         (Real(), np.array([np.inf])),
         (GroupedSimplex([0, 0, 1]), np.array([0.5, 0.5, 0.9])),
         (GroupedSimplex([0, 0, 1]), np.array([0.5, 0.5])),
+        (Real(), np.array([1.0, np.nan])),
+        (Real(), np.array([-np.inf, 0.0])),
+        (Positive(), np.array([np.inf])),
+        (Positive(upper=2.0), np.array([1.0, 2.5])),
+        (UnitInterval(), np.array([np.nan, 0.5])),
+        (Interval(-1.0, 1.0), np.array([0.0, 1.0])),  # open: the bound itself is out
+        (Interval(-1.0, 1.0, closed=True), np.array([0.0, 1.5])),
+        (Interval(-1.0, 1.0, closed=True), np.array([np.nan])),
+        (Simplex(), np.array([np.nan, 1.0])),
     ],
 )
 def test_invalid_values_are_rejected(constraint, bad):
     assert not constraint.is_valid(bad)
+
+
+@pytest.mark.parametrize(
+    "constraint, good",
+    [
+        (Real(), np.array([-1e300, 0.0, 1e300])),
+        (Positive(), np.array([0.0, 3.0])),  # the bounds themselves are in
+        (Positive(upper=2.0), np.array([2.0])),
+        (UnitInterval(), np.array([0.0, 1.0])),
+        (Interval(-1.0, 1.0, closed=True), np.array([-1.0, 1.0])),
+        (Interval(-1.0, 1.0), np.array([-0.999, 0.999])),
+        (Simplex(axis=1), np.array([[1.0, 0.0], [0.25, 0.75]])),
+        (Real(), np.array([])),
+        (Positive(), np.array(2.0)),
+    ],
+)
+def test_valid_values_are_accepted(constraint, good):
+    assert constraint.is_valid(good)
 
 
 def test_grouped_simplex_agrees_with_simplex_rows_and_tidies_each_group():
