@@ -41,14 +41,18 @@ def matvec_columns(typingctx, columns, v, out, n):
     """``out[r] = sum_{i < n} columns[i, r] v[i]`` for every ``r`` below the
     row length of ``columns`` (C-contiguous float64, a multiple of
     ``CHUNK`` doubles; ``out`` at least that long). ``columns[i]`` is column
-    ``i`` of the matrix being applied, zero-padded.
+    ``i`` of the matrix being applied, zero-padded. All three arrays must be
+    C-contiguous float64 (anything else is a typing error).
 
     Per chunk of ``CHUNK`` rows: four vector partial sums (two registers,
     even and odd ``i``), ``acc += columns[i, chunk] * broadcast(v[i])`` by
     fused multiply-adds, added at the end."""
-    if not (isinstance(columns, types.Array) and columns.ndim == 2 and columns.layout == "C"
-            and columns.dtype == types.float64 and isinstance(n, types.Integer)):
-        return None
+    def contiguous(array, ndim):
+        return (isinstance(array, types.Array) and array.ndim == ndim and array.layout == "C"
+                and array.dtype == types.float64)
+
+    if not (contiguous(columns, 2) and contiguous(v, 1) and contiguous(out, 1) and isinstance(n, types.Integer)):
+        return None  # the IR below indexes the data pointers directly
     sig = types.void(columns, v, out, n)
 
     def codegen(context, builder, signature, args):

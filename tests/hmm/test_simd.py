@@ -5,6 +5,7 @@ columns."""
 import numpy as np
 import pytest
 from numba import njit
+from numba.core.errors import TypingError
 
 from latentlab.hmm._simd import CHUNK, matvec_columns
 
@@ -34,3 +35,9 @@ def test_matvec_columns_reads_only_the_first_n_entries():
     out = np.empty(CHUNK)
     _apply(columns, v, out, 3)
     np.testing.assert_array_equal(out, 7.0)
+
+
+def test_matvec_columns_refuses_strided_vectors():
+    columns = np.ones((2, CHUNK))
+    with pytest.raises(TypingError):
+        _apply(columns, np.ones(2 * CHUNK)[::2], np.empty(CHUNK), 2)
